@@ -1,0 +1,15 @@
+/* Library-wide: logging, CPU counts, error strings, version. */
+enum libbpf_print_level { LIBBPF_WARN, LIBBPF_INFO, LIBBPF_DEBUG };
+
+int libbpf_num_possible_cpus(void);
+int libbpf_strerror(int err, char *buf, size_t size);
+__u32 libbpf_major_version(void);
+__u32 libbpf_minor_version(void);
+
+/* The va_list trampoline (csrc/helpers.c) formats each message and hands it
+   to this Python callback. */
+extern "Python" void pybpf_on_libbpf_print(int level, const char *msg);
+void pybpf_install_print(void);
+
+#define PYBPF_LIBBPF_MAJOR ...
+#define PYBPF_LIBBPF_MINOR ...

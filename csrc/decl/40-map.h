@@ -1,0 +1,72 @@
+/* bpf_map: an object's map definitions (before load) and the map syscalls. */
+const char *bpf_map__name(const struct bpf_map *map);
+int bpf_map__fd(const struct bpf_map *map);
+enum bpf_map_type bpf_map__type(const struct bpf_map *map);
+__u32 bpf_map__key_size(const struct bpf_map *map);
+__u32 bpf_map__value_size(const struct bpf_map *map);
+__u32 bpf_map__max_entries(const struct bpf_map *map);
+int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries);
+__u32 bpf_map__map_flags(const struct bpf_map *map);
+__u32 bpf_map__btf_key_type_id(const struct bpf_map *map);
+__u32 bpf_map__btf_value_type_id(const struct bpf_map *map);
+bool bpf_map__is_internal(const struct bpf_map *map);
+void *bpf_map__initial_value(struct bpf_map *map, size_t *psize);
+
+struct bpf_map_create_opts {
+    size_t sz;
+    __u32 btf_fd;
+    __u32 btf_key_type_id;
+    __u32 btf_value_type_id;
+    __u32 inner_map_fd;
+    __u32 map_flags;
+    __u64 map_extra;
+    ...;
+};
+int bpf_map_create(enum bpf_map_type map_type, const char *map_name,
+                   __u32 key_size, __u32 value_size, __u32 max_entries,
+                   const struct bpf_map_create_opts *opts);
+
+int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags);
+int bpf_map_lookup_elem(int fd, const void *key, void *value);
+int bpf_map_lookup_elem_flags(int fd, const void *key, void *value, __u64 flags);
+int bpf_map_lookup_and_delete_elem(int fd, const void *key, void *value);
+int bpf_map_delete_elem(int fd, const void *key);
+int bpf_map_get_next_key(int fd, const void *key, void *next_key);
+
+struct bpf_map_batch_opts {
+    size_t sz;
+    __u64 elem_flags;
+    __u64 flags;
+    ...;
+};
+int bpf_map_delete_batch(int fd, const void *keys, __u32 *count, const struct bpf_map_batch_opts *opts);
+int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, __u32 *count, const struct bpf_map_batch_opts *opts);
+int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, __u32 *count, const struct bpf_map_batch_opts *opts);
+int bpf_map_update_batch(int fd, const void *keys, const void *values, __u32 *count, const struct bpf_map_batch_opts *opts);
+
+int bpf_map_get_fd_by_id(__u32 id);
+
+/* The kernel's description of a live map (BPF_OBJ_GET_INFO_BY_FD). */
+struct bpf_map_info {
+    __u32 type;
+    __u32 id;
+    __u32 key_size;
+    __u32 value_size;
+    __u32 max_entries;
+    __u32 map_flags;
+    char name[16];
+    __u32 btf_id;
+    __u32 btf_key_type_id;
+    __u32 btf_value_type_id;
+    ...;
+};
+int bpf_obj_get_info_by_fd(int bpf_fd, void *info, __u32 *info_len);
+
+/* Integer fast paths (csrc/helpers.c): keys and values travel by value.
+   A failed lookup returns all ones (LLONG_MIN when signed) and sets
+   pybpf_last_error() to -errno; a successful one sets it to 0. */
+unsigned long long pybpf_lookup_uint(int fd, unsigned long long key, int key_size, int value_size);
+long long pybpf_lookup_sint(int fd, unsigned long long key, int key_size, int value_size);
+int pybpf_last_error(void);
+int pybpf_update_int(int fd, unsigned long long key, int key_size, unsigned long long value, int value_size, __u64 flags);
+int pybpf_delete_int(int fd, unsigned long long key, int key_size);

@@ -1,0 +1,23 @@
+/* bpf_link: attaching programs; a link's fd keeps the attachment alive. */
+struct bpf_link *bpf_program__attach(const struct bpf_program *prog);
+struct bpf_link *bpf_program__attach_xdp(const struct bpf_program *prog, int ifindex);
+struct bpf_link *bpf_program__attach_tracepoint(const struct bpf_program *prog, const char *tp_category, const char *tp_name);
+struct bpf_link *bpf_program__attach_raw_tracepoint(const struct bpf_program *prog, const char *tp_name);
+int bpf_link__fd(const struct bpf_link *link);
+int bpf_link__pin(struct bpf_link *link, const char *path);
+int bpf_link__destroy(struct bpf_link *link);
+
+struct bpf_link_create_opts {
+    size_t sz;
+    __u32 flags;
+    ...;
+};
+int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type attach_type, const struct bpf_link_create_opts *opts);
+
+/* Pinning any BPF object (map, program, link) in bpffs. */
+int bpf_obj_pin(int fd, const char *pathname);
+int bpf_obj_get(const char *pathname);
+
+/* XDP attach modes (linux/if_link.h), passed as bpf_link_create flags. */
+#define XDP_FLAGS_SKB_MODE ...
+#define XDP_FLAGS_DRV_MODE ...

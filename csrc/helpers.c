@@ -1,0 +1,151 @@
+/* C helpers compiled into the cffi module, for what cffi cannot express
+ * (libbpf_set_print passes a va_list) or where Python-side buffer work would
+ * dominate a single map syscall (integer keys passed by value). */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#define PYBPF_LIBBPF_MAJOR LIBBPF_MAJOR_VERSION
+#define PYBPF_LIBBPF_MINOR LIBBPF_MINOR_VERSION
+
+static void pybpf_on_libbpf_print(int level, const char *msg);
+
+/* Format one libbpf message and pass it to Python.  libbpf hands the whole
+ * verifier log to a single call, so the buffer is sized from a first pass. */
+static int pybpf_print_trampoline(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+    char small[512];
+    va_list copy;
+    int n;
+
+    va_copy(copy, args);
+    n = vsnprintf(small, sizeof(small), fmt, copy);
+    va_end(copy);
+    if (n < 0)
+        return 0;
+    if ((size_t)n < sizeof(small)) {
+        pybpf_on_libbpf_print((int)level, small);
+        return n;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        pybpf_on_libbpf_print((int)level, small);
+        return n;
+    }
+    vsnprintf(big, (size_t)n + 1, fmt, args);
+    pybpf_on_libbpf_print((int)level, big);
+    free(big);
+    return n;
+}
+
+static void pybpf_install_print(void)
+{
+    libbpf_set_print(pybpf_print_trampoline);
+}
+
+/* Integer fast paths.  The key and value travel by value, so Python fills
+ * no shared buffer and the helpers are safe to call from several threads
+ * (cffi releases the GIL during the syscall).  A lookup returns the value; on
+ * failure it returns a sentinel (all ones, or LLONG_MIN when signed) and
+ * records -errno for pybpf_last_error().  A sentinel that is a real value is
+ * told apart by pybpf_last_error() == 0. */
+static __thread int pybpf_errno_tls;
+
+static int pybpf_last_error(void)
+{
+    return pybpf_errno_tls;
+}
+
+/* Store an integer in its own width so the layout is right on either byte
+ * order; -ERANGE if it does not fit (Python then reports it through the codec). */
+static int pybpf_put_int(unsigned long long v, int size, void *out)
+{
+    if (size > 0 && size < 8 && (v >> (size * 8)) != 0)
+        return -ERANGE;
+    switch (size) {
+    case 1: { unsigned char x = (unsigned char)v; memcpy(out, &x, 1); return 0; }
+    case 2: { unsigned short x = (unsigned short)v; memcpy(out, &x, 2); return 0; }
+    case 4: { unsigned int x = (unsigned int)v; memcpy(out, &x, 4); return 0; }
+    case 8: memcpy(out, &v, 8); return 0;
+    default: return -EINVAL;
+    }
+}
+
+static unsigned long long pybpf_get_uint(const void *in, int size)
+{
+    switch (size) {
+    case 1: { unsigned char x; memcpy(&x, in, 1); return x; }
+    case 2: { unsigned short x; memcpy(&x, in, 2); return x; }
+    case 4: { unsigned int x; memcpy(&x, in, 4); return x; }
+    default: { unsigned long long x; memcpy(&x, in, 8); return x; }
+    }
+}
+
+static long long pybpf_get_sint(const void *in, int size)
+{
+    switch (size) {
+    case 1: { signed char x; memcpy(&x, in, 1); return x; }
+    case 2: { short x; memcpy(&x, in, 2); return x; }
+    case 4: { int x; memcpy(&x, in, 4); return x; }
+    default: { long long x; memcpy(&x, in, 8); return x; }
+    }
+}
+
+/* Look the key up into v; 0 or -errno. */
+static int pybpf_lookup_raw(int fd, unsigned long long key, int key_size, int value_size,
+                            unsigned long long *v)
+{
+    unsigned long long k;
+    int err = pybpf_put_int(key, key_size, &k);
+
+    if (!err && (value_size < 1 || value_size > 8))
+        err = -EINVAL;
+    if (!err)
+        err = bpf_map_lookup_elem(fd, &k, v);
+    pybpf_errno_tls = err;
+    return err;
+}
+
+static unsigned long long pybpf_lookup_uint(int fd, unsigned long long key, int key_size, int value_size)
+{
+    unsigned long long v;
+
+    if (pybpf_lookup_raw(fd, key, key_size, value_size, &v))
+        return ~0ULL;
+    return pybpf_get_uint(&v, value_size);
+}
+
+static long long pybpf_lookup_sint(int fd, unsigned long long key, int key_size, int value_size)
+{
+    unsigned long long v;
+
+    if (pybpf_lookup_raw(fd, key, key_size, value_size, &v))
+        return LLONG_MIN;
+    return pybpf_get_sint(&v, value_size);
+}
+
+static int pybpf_update_int(int fd, unsigned long long key, int key_size,
+                            unsigned long long value, int value_size, __u64 flags)
+{
+    unsigned long long k, v;
+    int err = pybpf_put_int(key, key_size, &k);
+
+    if (!err)
+        err = pybpf_put_int(value, value_size, &v);
+    return err ? err : bpf_map_update_elem(fd, &k, &v, flags);
+}
+
+static int pybpf_delete_int(int fd, unsigned long long key, int key_size)
+{
+    unsigned long long k;
+    int err = pybpf_put_int(key, key_size, &k);
+
+    return err ? err : bpf_map_delete_elem(fd, &k);
+}

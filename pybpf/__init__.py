@@ -1,0 +1,72 @@
+"""pybpf: load, attach and inspect eBPF programs and maps from Python, over libbpf.
+
+    import pybpf
+
+    with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
+        with obj.programs["xdp_count"].attach_xdp("eth0"):
+            ...
+            print(obj.maps["proto_stats"][0])   # one value per possible CPU
+"""
+
+from pybpf._btf import Record
+from pybpf._codecs import BytesCodec, Codec, CtypesCodec, IntCodec, PerCPUCodec
+from pybpf._errors import (
+    BPFError,
+    BPFFileExistsError,
+    BPFFileNotFoundError,
+    BPFKeyError,
+    BPFPermissionError,
+    BPFValueError,
+    NotSupportedError,
+    VerifierError,
+)
+from pybpf._ffi import libbpf_version
+from pybpf._link import Link
+from pybpf._map import Map, possible_cpus
+from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_tracefs, tracefs_mounted
+from pybpf._object import BPFObject, load
+from pybpf._program import Program, TestRunResult
+from pybpf._shipped import shipped, shipped_names
+from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapType, ProgType, UpdateFlags
+from pybpf._data import GlobalData
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ANY",
+    "BPFError",
+    "BPFFileExistsError",
+    "BPFFileNotFoundError",
+    "BPFKeyError",
+    "BPFObject",
+    "BPFPermissionError",
+    "BPFValueError",
+    "BytesCodec",
+    "Codec",
+    "CtypesCodec",
+    "EXIST",
+    "F_LOCK",
+    "GlobalData",
+    "IntCodec",
+    "Link",
+    "Map",
+    "MapType",
+    "NOEXIST",
+    "NotSupportedError",
+    "PerCPUCodec",
+    "ProgType",
+    "Program",
+    "Record",
+    "TestRunResult",
+    "UpdateFlags",
+    "VerifierError",
+    "bpffs_mounted",
+    "libbpf_version",
+    "load",
+    "mount_bpffs",
+    "mount_tracefs",
+    "possible_cpus",
+    "shipped",
+    "shipped_names",
+    "tracefs_mounted",
+]

@@ -1,0 +1,208 @@
+"""BTF to ctypes: build Python types for map keys, values and global variables.
+
+Rules (docs/maps.md repeats them for users):
+
+* integers and enums of 1, 2, 4 or 8 bytes decode to ``int`` (signedness from BTF);
+* structs and unions become ``ctypes.Structure``/``Union`` subclasses with the
+  BTF field names at the BTF offsets (padding kept); they compare and hash by
+  content, so decoded keys work as ``dict`` keys;
+* arrays become ctypes arrays (``char[N]`` reads as ``bytes``);
+* pointers are 8-byte integers; typedefs and qualifiers are looked through;
+* a struct with bitfields is not split yet: it decodes to ``bytes``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from pybpf._errors import BPFValueError, check_ptr
+from pybpf._ffi import ffi, lib
+
+__all__ = ["BTF", "Record"]
+
+_SIGNED = {1: ctypes.c_int8, 2: ctypes.c_int16, 4: ctypes.c_int32, 8: ctypes.c_int64}
+_UNSIGNED = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
+_MODIFIERS = frozenset(
+    {lib.BTF_KIND_TYPEDEF, lib.BTF_KIND_VOLATILE, lib.BTF_KIND_CONST, lib.BTF_KIND_RESTRICT, lib.BTF_KIND_TYPE_TAG}
+)
+
+
+def _plain(value: Any) -> Any:
+    """A value made of Python builtins (tuples for arrays and records)."""
+    if isinstance(value, Record):
+        return value._astuple()
+    if isinstance(value, ctypes.Array):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+class Record:
+    """Mixin of the ctypes structs and unions built from BTF.
+
+    Instances compare and hash by their bytes, print their fields, and convert
+    with ``_asdict()`` / ``_astuple()``.
+    """
+
+    _fields_: Any
+
+    def _names(self) -> list[str]:
+        return [f[0] for f in type(self)._fields_ if not f[0].startswith("_pad")]
+
+    def _asdict(self) -> dict[str, Any]:
+        """The fields as a dict (nested records and arrays as tuples)."""
+        return {name: _plain(getattr(self, name)) for name in self._names()}
+
+    def _astuple(self) -> tuple[Any, ...]:
+        """The fields as a tuple, in declaration order."""
+        return tuple(_plain(getattr(self, name)) for name in self._names())
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return bytes(self) == bytes(other)  # type: ignore[call-overload]
+        if isinstance(other, tuple):
+            return self._astuple() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(bytes(self))  # type: ignore[call-overload]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items())
+        return f"{type(self).__name__}({fields})"
+
+
+class BTF:
+    """A borrowed or owned ``struct btf`` and the ctypes built from it."""
+
+    def __init__(self, ptr: Any, *, owned: bool) -> None:
+        self._ptr = ptr
+        self._owned = owned
+        self._cache: dict[int, Any] = {}
+
+    @classmethod
+    def from_kernel(cls, btf_id: int) -> BTF:
+        """Load the BTF object ``btf_id`` that a live map or program refers to."""
+        ptr = check_ptr(lib.btf__load_from_kernel_by_id(btf_id), f"load BTF id {btf_id}")
+        return cls(ptr, owned=True)
+
+    def close(self) -> None:
+        """Free the BTF if this object owns it."""
+        if self._owned and self._ptr is not None:
+            lib.btf__free(self._ptr)
+        self._ptr = None
+
+    def _type(self, type_id: int) -> Any:
+        t = lib.btf__type_by_id(self._ptr, type_id)
+        if t == ffi.NULL:
+            raise BPFValueError(22, f"BTF has no type id {type_id}")
+        return t
+
+    def name(self, type_id: int) -> str:
+        """The name of a type ('' when anonymous)."""
+        return self._name_at(self._type(type_id).name_off)
+
+    def _name_at(self, offset: int) -> str:
+        p = lib.btf__name_by_offset(self._ptr, offset)
+        return ffi.string(p).decode() if p != ffi.NULL else ""
+
+    def resolve(self, type_id: int) -> int:
+        """Follow typedefs and qualifiers to the underlying type id."""
+        for _ in range(64):  # bounded: BTF from the kernel is acyclic, but be safe
+            t = self._type(type_id)
+            if lib.btf_kind(t) not in _MODIFIERS:
+                return type_id
+            type_id = t.type
+        raise BPFValueError(22, "BTF modifier chain too long")
+
+    def int_info(self, type_id: int) -> tuple[int, bool] | None:
+        """(size, signed) if the type is a plain integer or enum, else None."""
+        t = self._type(self.resolve(type_id))
+        kind = lib.btf_kind(t)
+        if kind == lib.BTF_KIND_INT:
+            enc = lib.btf_int_encoding(t)
+            if t.size in _SIGNED and lib.btf_int_offset(t) == 0 and lib.btf_int_bits(t) == t.size * 8:
+                return t.size, bool(enc & lib.BTF_INT_SIGNED)
+        elif kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64) and t.size in _SIGNED:
+            return t.size, bool(lib.btf_kflag(t))
+        return None
+
+    def size(self, type_id: int) -> int:
+        """sizeof() of a type."""
+        return ctypes.sizeof(self.ctype(type_id))
+
+    def ctype(self, type_id: int) -> Any:
+        """The ctypes type for a BTF type id (cached)."""
+        cached = self._cache.get(type_id)
+        if cached is None:
+            cached = self._cache[type_id] = self._build(type_id)
+        return cached
+
+    def _build(self, type_id: int) -> Any:
+        t = self._type(type_id)
+        kind = lib.btf_kind(t)
+        if kind in _MODIFIERS or kind == lib.BTF_KIND_VAR:
+            return self.ctype(t.type)
+        if kind == lib.BTF_KIND_INT:
+            enc = lib.btf_int_encoding(t)
+            if enc & lib.BTF_INT_BOOL and t.size == 1:
+                return ctypes.c_bool
+            if enc & lib.BTF_INT_CHAR and t.size == 1:
+                return ctypes.c_char
+            table = _SIGNED if enc & lib.BTF_INT_SIGNED else _UNSIGNED
+            return table.get(t.size) or ctypes.c_uint8 * t.size
+        if kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64):
+            table = _SIGNED if lib.btf_kflag(t) else _UNSIGNED
+            return table.get(t.size) or ctypes.c_uint8 * t.size
+        if kind == lib.BTF_KIND_PTR:
+            return ctypes.c_uint64
+        if kind == lib.BTF_KIND_FLOAT:
+            return {4: ctypes.c_float, 8: ctypes.c_double}.get(t.size) or ctypes.c_uint8 * t.size
+        if kind == lib.BTF_KIND_ARRAY:
+            arr = lib.btf_array(t)
+            return self.ctype(arr.type) * arr.nelems
+        if kind in (lib.BTF_KIND_STRUCT, lib.BTF_KIND_UNION):
+            return self._record(type_id, t, kind == lib.BTF_KIND_UNION)
+        raise BPFValueError(22, f"BTF type id {type_id} (kind {kind}) has no value representation")
+
+    def _record(self, type_id: int, t: Any, union: bool) -> Any:
+        name = self._name_at(t.name_off) or f"anon_{type_id}"
+        members = lib.btf_members(t)
+        fields: list[tuple[str, Any]] = []
+        anonymous: list[str] = []
+        offset = 0
+        for i in range(lib.btf_vlen(t)):
+            if lib.btf_member_bitfield_size(t, i):
+                return ctypes.c_uint8 * t.size  # bitfields: bytes for now (see module doc)
+            bit_offset = lib.btf_member_bit_offset(t, i)
+            member_type = self.ctype(members[i].type)
+            member_name = self._name_at(members[i].name_off)
+            if not member_name:
+                member_name = f"_anon{i}"
+                anonymous.append(member_name)
+            start = bit_offset // 8
+            if not union and start > offset:
+                fields.append((f"_pad{len(fields)}", ctypes.c_uint8 * (start - offset)))
+            fields.append((member_name, member_type))
+            offset = max(offset, start + ctypes.sizeof(member_type))
+        if not union and t.size > offset:
+            fields.append((f"_pad{len(fields)}", ctypes.c_uint8 * (t.size - offset)))
+        base = ctypes.Union if union else ctypes.Structure
+        namespace = {"_pack_": 1, "_fields_": fields, "_anonymous_": anonymous}
+        cls = type(name, (Record, base), namespace)
+        if ctypes.sizeof(cls) != t.size:
+            return ctypes.c_uint8 * t.size  # layout we cannot express: raw bytes
+        return cls
+
+    def datasec(self, section: str) -> dict[str, tuple[int, int, int]]:
+        """Variables of a data section: name -> (type id, offset, size)."""
+        sec_id = lib.btf__find_by_name_kind(self._ptr, section.encode(), lib.BTF_KIND_DATASEC)
+        if sec_id < 0:
+            return {}
+        t = self._type(sec_id)
+        infos = lib.btf_var_secinfos(t)
+        out = {}
+        for i in range(lib.btf_vlen(t)):
+            var = self._type(infos[i].type)
+            out[self._name_at(var.name_off)] = (var.type, infos[i].offset, infos[i].size)
+        return out

@@ -1,0 +1,168 @@
+"""pybpf's exceptions and the one funnel that turns libbpf returns into them.
+
+Exception tree::
+
+    OSError
+    └── BPFError                      errno + what failed ("load program 'x': ...")
+        ├── VerifierError             the verifier refused a program; .log holds its log
+        ├── NotSupportedError         the kernel or libbpf lacks the feature
+        ├── BPFPermissionError        also PermissionError   (EPERM, EACCES)
+        ├── BPFFileNotFoundError      also FileNotFoundError (ENOENT, ENODEV, ENXIO)
+        ├── BPFFileExistsError        also FileExistsError   (EEXIST)
+        ├── BPFKeyError               also KeyError          (ENOENT on a map key)
+        └── BPFValueError             also ValueError        (EINVAL, E2BIG, bad input)
+
+Only :func:`check` and :func:`check_ptr` compare libbpf return codes.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+from typing import Any, NoReturn, TypeVar
+
+from pybpf._ffi import ffi, lib
+
+__all__ = [
+    "BPFError",
+    "BPFFileExistsError",
+    "BPFFileNotFoundError",
+    "BPFKeyError",
+    "BPFPermissionError",
+    "BPFValueError",
+    "NotSupportedError",
+    "VerifierError",
+    "check",
+    "check_ptr",
+    "error_for",
+]
+
+ENOTSUPP = 524  # the kernel's internal "not supported", leaked to user space
+_LIBBPF_ERRNO_BASE = 4000
+
+
+class BPFError(OSError):
+    """A libbpf call or bpf() syscall failed; ``errno`` says why."""
+
+    def __init__(self, err: int, message: str) -> None:
+        super().__init__(err, message)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class NotSupportedError(BPFError):
+    """The running kernel or the libbpf pybpf was built with lacks this feature."""
+
+
+class BPFPermissionError(BPFError, PermissionError):
+    """The kernel refused for lack of privilege (CAP_BPF, CAP_SYS_ADMIN, ...)."""
+
+
+class BPFFileNotFoundError(BPFError, FileNotFoundError):
+    """A file, pinned object, interface or kernel object does not exist."""
+
+
+class BPFFileExistsError(BPFError, FileExistsError):
+    """The object or map entry exists already (e.g. an update with NOEXIST)."""
+
+
+class BPFKeyError(BPFError, KeyError):
+    """The map has no entry for the key."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.strerror)
+
+
+class BPFValueError(BPFError, ValueError):
+    """The kernel or pybpf rejected an argument (EINVAL, E2BIG, wrong sizes)."""
+
+
+class VerifierError(BPFError):
+    """The verifier refused a program.
+
+    ``log`` holds every line of the verifier's log; ``str()`` shows the last
+    lines, which name the instruction it refused.
+    """
+
+    def __init__(self, err: int, message: str, program: str, log: list[str]) -> None:
+        super().__init__(err, message)
+        self.program = program
+        self.log = log
+
+    def __str__(self) -> str:
+        lines = [line for line in self.log if line.strip()]
+        tail = "\n".join(f"  {line}" for line in lines[-6:])
+        return f"{self.strerror}\nverifier log (last lines of {len(lines)}):\n{tail}" if tail else str(self.strerror)
+
+
+_CLASSES: dict[int, type[BPFError]] = {
+    _errno.EPERM: BPFPermissionError,
+    _errno.EACCES: BPFPermissionError,
+    _errno.ENOENT: BPFFileNotFoundError,
+    _errno.ENODEV: BPFFileNotFoundError,
+    _errno.ENXIO: BPFFileNotFoundError,
+    _errno.EEXIST: BPFFileExistsError,
+    _errno.EINVAL: BPFValueError,
+    _errno.E2BIG: BPFValueError,
+    _errno.EOPNOTSUPP: NotSupportedError,
+    ENOTSUPP: NotSupportedError,
+}
+
+_HINTS = {
+    _errno.EPERM: "needs root or CAP_BPF (plus CAP_PERFMON/CAP_NET_ADMIN/CAP_SYS_ADMIN for some program types)",
+    ENOTSUPP: "ENOTSUPP: the kernel does not support this operation for this object",
+    _errno.E2BIG: "E2BIG: key out of range, map full, or size too large",
+}
+
+
+def _strerror(err: int) -> str:
+    if err >= _LIBBPF_ERRNO_BASE or err == ENOTSUPP:
+        buf = ffi.new("char[]", 256)
+        lib.libbpf_strerror(err, buf, 256)
+        return ffi.string(buf).decode()
+    return os.strerror(err)
+
+
+def error_for(err: int, what: str, cls: type[BPFError] | None = None) -> BPFError:
+    """Build the exception for errno ``err`` raised by the action ``what``."""
+    err = abs(err)
+    message = f"{what}: {_strerror(err)}"
+    hint = _HINTS.get(err)
+    if hint and hint not in message:
+        message += f" ({hint})"
+    return (cls or _CLASSES.get(err, BPFError))(err, message)
+
+
+def raise_errno(err: int, what: str, cls: type[BPFError] | None = None) -> NoReturn:
+    """Raise the exception for errno ``err`` raised by the action ``what``."""
+    raise error_for(err, what, cls)
+
+
+def check(ret: int, what: str, *, enoent: type[BPFError] | None = None) -> int:
+    """Return ``ret`` if it is not a libbpf error, else raise.
+
+    libbpf 1.x returns ``-errno``; ``enoent`` names the class for ENOENT where
+    it means something narrower (a missing map key).
+    """
+    if ret < 0:
+        err = -ret
+        raise_errno(err, what, enoent if err == _errno.ENOENT else None)
+    return ret
+
+
+P = TypeVar("P")
+
+
+def check_ptr(ptr: P, what: str) -> P:
+    """Return a pointer libbpf gave back, or raise if it is NULL (errno says why)."""
+    if ptr == ffi.NULL:
+        raise_errno(ffi.errno or _errno.EINVAL, what)
+    return ptr
+
+
+def closed_error(kind: str, name: str) -> BPFValueError:
+    """The error for using a handle after ``close()``."""
+    return BPFValueError(_errno.EBADF, f"{kind} '{name}' is closed")
+
+

@@ -1,0 +1,73 @@
+"""The one door into C: imports the compiled cffi module ``pybpf._libbpf``.
+
+Every other module takes ``ffi`` and ``lib`` from here.  Importing this module
+also routes libbpf's messages into the ``pybpf.libbpf`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+try:
+    from pybpf._libbpf import ffi, lib
+except ImportError as exc:  # pragma: no cover - a source checkout without a build
+    raise ImportError(
+        "pybpf's compiled module is missing: install the package "
+        "(`pip install .`) rather than importing it from the source tree"
+    ) from exc
+
+__all__ = ["ffi", "lib", "libbpf_version", "log_capture"]
+
+logger = logging.getLogger("pybpf.libbpf")
+# A library logs, the application decides where to: no lastResort output on stderr.
+logging.getLogger("pybpf").addHandler(logging.NullHandler())
+_LEVELS = {
+    lib.LIBBPF_WARN: logging.WARNING,
+    lib.LIBBPF_INFO: logging.INFO,
+    lib.LIBBPF_DEBUG: logging.DEBUG,
+}
+_capture = threading.local()
+
+
+class log_capture:
+    """Collect libbpf's messages emitted by this thread while the block runs.
+
+    Load errors use this to find the verifier log libbpf prints for a failed
+    program; the messages still reach the logger.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def __enter__(self) -> log_capture:
+        self._outer = getattr(_capture, "sink", None)
+        _capture.sink = self.messages
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _capture.sink = self._outer
+
+
+@ffi.def_extern()  # type: ignore[misc]
+def pybpf_on_libbpf_print(level: int, msg: Any) -> None:
+    # An exception must not cross back into C: this callback only logs.
+    try:
+        text = ffi.string(msg).decode("utf-8", "replace")
+        sink = getattr(_capture, "sink", None)
+        if sink is not None:
+            sink.append(text)
+        py_level = _LEVELS.get(level, logging.DEBUG)
+        if logger.isEnabledFor(py_level):
+            logger.log(py_level, "%s", text.rstrip("\n"))
+    except Exception:  # pragma: no cover
+        pass
+
+
+def libbpf_version() -> tuple[int, int]:
+    """The (major, minor) version of the libbpf pybpf runs with."""
+    return (lib.libbpf_major_version(), lib.libbpf_minor_version())
+
+
+lib.pybpf_install_print()

@@ -1,0 +1,85 @@
+"""``Link``: an attachment of a program to a hook, owned by Python.
+
+Closing a link detaches the program, unless the link was pinned (the pin then
+keeps it attached until the pin file is removed).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import weakref
+from typing import Any
+
+from pybpf._errors import check, closed_error
+from pybpf._ffi import lib
+from pybpf._mounts import require_bpffs
+
+__all__ = ["Link"]
+
+
+def _destroy_leaked(ptr: Any, fd: int, what: str) -> None:
+    warnings.warn(f"pybpf: link {what} was not closed; detaching it now", ResourceWarning, stacklevel=2)
+    _release(ptr, fd)
+
+
+def _release(ptr: Any, fd: int) -> None:
+    if ptr is not None:
+        lib.bpf_link__destroy(ptr)  # closes the fd: detaches unless pinned
+    elif fd >= 0:
+        os.close(fd)
+
+
+class Link:
+    """A program attached to a hook.
+
+    ``close()`` detaches it (idempotent); so does leaving a ``with`` block.  A
+    link that is garbage-collected while open is detached too, with a
+    ``ResourceWarning``.  ``pin(path)`` keeps the attachment alive beyond this
+    process.
+    """
+
+    def __init__(self, *, what: str, ptr: Any = None, fd: int = -1, program: Any = None) -> None:
+        # Either a libbpf ``struct bpf_link *`` or a bare link fd from bpf_link_create.
+        self._ptr = ptr
+        self._fd = lib.bpf_link__fd(ptr) if ptr is not None else fd
+        self._what = what
+        self._program = program  # the program (and its object) must outlive the link
+        self._finalizer = weakref.finalize(self, _destroy_leaked, ptr, self._fd, what)
+
+    @property
+    def fd(self) -> int:
+        """The link's file descriptor (borrowed)."""
+        if self.closed:
+            raise closed_error("link", self._what)
+        return self._fd
+
+    @property
+    def closed(self) -> bool:
+        """Whether the link was closed (detached)."""
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Detach the program (unless pinned) and release the link. Idempotent."""
+        if self._finalizer.detach() is not None:
+            _release(self._ptr, self._fd)
+        self._ptr = None
+        self._fd = -1
+        self._program = None
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the link on a bpffs: the program stays attached after ``close()``
+        and after this process exits, until the pin file is removed."""
+        path = os.fspath(path)
+        require_bpffs(path, f"pin link {self._what}")
+        check(lib.bpf_obj_pin(self.fd, path.encode()), f"pin link {self._what} at {path}")
+
+    def __enter__(self) -> Link:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<pybpf.Link {self._what} {'closed' if self.closed else f'fd={self._fd}'}>"
+

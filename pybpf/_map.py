@@ -1,0 +1,605 @@
+"""``Map``: a BPF map as a Python ``MutableMapping``, with the kernel's semantics.
+
+Per map type (the kernel's rules, not dict's, where they differ):
+
+* HASH, LRU_HASH: a missing key raises ``KeyError``; ``len()`` counts entries;
+  LRU maps evict the least recently used entry when full instead of failing.
+* ARRAY: every index ``0..max_entries-1`` always exists, ``len()`` is
+  ``max_entries``; ``del`` raises ``BPFValueError`` (the kernel's EINVAL) and
+  ``clear()`` zeroes every element instead.
+* PERCPU_*: a value is a list with one item per *possible* CPU; writing takes
+  such a list or one value that is written to every CPU.
+
+Single lookups and updates are one ``bpf()`` syscall; maps whose key and value
+are plain integers take a fast path that builds no buffers in Python.
+``items()``, ``values()``, iteration and ``clear()`` use batch syscalls where the
+kernel has them for the map type, and fall back to one key at a time.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import threading
+import warnings
+import weakref
+from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
+from typing import Any
+
+from pybpf._btf import BTF
+from pybpf._codecs import BytesCodec, Codec, IntCodec, PerCPUCodec, codec_for_ctype
+from pybpf._errors import (
+    ENOTSUPP,
+    BPFKeyError,
+    BPFValueError,
+    check,
+    closed_error,
+    raise_errno,
+)
+from pybpf._ffi import ffi, lib
+from pybpf._mounts import require_bpffs
+from pybpf._types import MapType, UpdateFlags
+
+__all__ = ["Map", "possible_cpus"]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.]{0,15}$")
+_BATCH_CHUNK = 8192
+_tls = threading.local()
+_ncpus: int | None = None
+
+
+def possible_cpus() -> int:
+    """The number of possible CPUs: the number of slots of a per-CPU value."""
+    global _ncpus
+    if _ncpus is None:
+        _ncpus = check(lib.libbpf_num_possible_cpus(), "count possible CPUs")
+    return _ncpus
+
+
+def _scratch(size: int) -> Any:
+    """A per-thread buffer of at least ``size`` bytes for one syscall's output.
+
+    Per thread because cffi releases the GIL during the syscall.
+    """
+    buf = getattr(_tls, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = _tls.buf = ffi.new("char[]", max(size, 256))
+    return buf
+
+
+def _close_leaked(fd: int, name: str) -> None:
+    warnings.warn(f"pybpf: map '{name}' (fd {fd}) was not closed", ResourceWarning, stacklevel=2)
+    os.close(fd)
+
+
+class _Items(ItemsView):  # type: ignore[type-arg]
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        return self._mapping._iter_items()  # type: ignore[attr-defined, no-any-return]
+
+
+class _Values(ValuesView):  # type: ignore[type-arg]
+    def __iter__(self) -> Iterator[Any]:
+        return (v for _, v in self._mapping._iter_items())  # type: ignore[attr-defined]
+
+
+class Map(MutableMapping[Any, Any]):
+    """A BPF map.
+
+    Maps of a ``BPFObject`` are views owned by the object (closing the object
+    closes them).  ``Map.create``, ``Map.from_pinned`` and ``Map.from_id``
+    return maps that own their file descriptor: close them, or use ``with``.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        map_type: int,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        flags: int = 0,
+        fd: int = -1,
+        owned: bool = False,
+        owner: Any = None,
+        spec: Any = None,
+        btf: BTF | None = None,
+        btf_key_type_id: int = 0,
+        btf_value_type_id: int = 0,
+        key_type: Any = None,
+        value_type: Any = None,
+    ) -> None:
+        self._name = name
+        self._type = _map_type(map_type)
+        self._key_size = key_size
+        self._value_size = value_size
+        self._max_entries = max_entries
+        self._flags = flags
+        self._fd = -1
+        self._closed = False
+        self._owner = owner  # keeps the owning object (and its fds) alive
+        self._spec = spec  # struct bpf_map * while the object is not loaded
+        self._btf = btf
+        self._btf_ids = (btf_key_type_id, btf_value_type_id)
+        self._user_types = (key_type, value_type)
+        self._finalizer: weakref.finalize | None = None
+        self._batch = True
+        if fd >= 0:
+            self._bind(fd)
+            if owned:
+                self._finalizer = weakref.finalize(self, _close_leaked, fd, name)
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        map_type: MapType | int,
+        *,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        name: str = "",
+        flags: int = 0,
+        key_type: Any = None,
+        value_type: Any = None,
+    ) -> Map:
+        """Create a new map in the kernel (``BPF_MAP_CREATE``); the caller owns it.
+
+        ``key_type``/``value_type`` (ctypes types or a one-integer struct format
+        such as ``"I"``) say how to read keys and values; without them they are
+        ``bytes``.  ``name`` is at most 15 characters of ``[A-Za-z0-9_.]``.
+        """
+        if not _NAME_RE.match(name):
+            raise BPFValueError(errno.EINVAL, f"map name {name!r}: at most 15 characters of [A-Za-z0-9_.]")
+        opts = ffi.new("struct bpf_map_create_opts *")
+        opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+        opts.map_flags = flags
+        fd = check(
+            lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts),
+            f"create map '{name}' ({_map_type(map_type).name}, key {key_size} B, value {value_size} B, "
+            f"{max_entries} entries)",
+        )
+        return cls._from_owned_fd(fd, what=f"map '{name}'", key_type=key_type, value_type=value_type)
+
+    @classmethod
+    def from_pinned(cls, path: str | os.PathLike[str], *, key_type: Any = None, value_type: Any = None) -> Map:
+        """Open the map pinned at ``path`` (a bpffs file); the caller owns the new fd."""
+        path = os.fspath(path)
+        fd = check(lib.bpf_obj_get(path.encode()), f"open pinned map {path}")
+        return cls._from_owned_fd(fd, what=path, key_type=key_type, value_type=value_type)
+
+    @classmethod
+    def from_id(cls, map_id: int, *, key_type: Any = None, value_type: Any = None) -> Map:
+        """Open the live map with kernel id ``map_id``; the caller owns the new fd."""
+        fd = check(lib.bpf_map_get_fd_by_id(map_id), f"open map id {map_id}")
+        return cls._from_owned_fd(fd, what=f"map id {map_id}", key_type=key_type, value_type=value_type)
+
+    @classmethod
+    def _from_owned_fd(cls, fd: int, *, what: str, key_type: Any, value_type: Any) -> Map:
+        try:
+            info = ffi.new("struct bpf_map_info *")
+            size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
+            check(lib.bpf_obj_get_info_by_fd(fd, info, size), f"read info of {what}")
+            btf = BTF.from_kernel(info.btf_id) if info.btf_id and (key_type is None or value_type is None) else None
+            return cls(
+                name=ffi.string(info.name).decode(),
+                map_type=info.type,
+                key_size=info.key_size,
+                value_size=info.value_size,
+                max_entries=info.max_entries,
+                flags=info.map_flags,
+                fd=fd,
+                owned=True,
+                btf=btf,
+                btf_key_type_id=info.btf_key_type_id,
+                btf_value_type_id=info.btf_value_type_id,
+                key_type=key_type,
+                value_type=value_type,
+            )
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _bind(self, fd: int) -> None:
+        """Take the live fd and build the codecs and fast-path settings."""
+        self._kcodec = self._codec(self._user_types[0], self._btf_ids[0], self._key_size, "key")
+        value = self._codec(self._user_types[1], self._btf_ids[1], self._value_size, "value")
+        self._vcodec: Codec = PerCPUCodec(value, possible_cpus()) if self._type.is_percpu else value
+        self._vtotal = self._vcodec.size
+        fast = isinstance(self._kcodec, IntCodec) and not self._kcodec.signed and isinstance(self._vcodec, IntCodec)
+        self._fast = fast
+        if fast:
+            signed = self._vcodec.signed  # type: ignore[attr-defined]
+            self._lookup_int = lib.pybpf_lookup_sint if signed else lib.pybpf_lookup_uint
+            self._sentinel = -(1 << 63) if signed else (1 << 64) - 1
+            self._fast_update = not signed
+        else:
+            self._fast_update = False
+        self._fd = fd
+        self._spec = None
+
+    def _codec(self, user: Any, type_id: int, size: int, what: str) -> Codec:
+        if user is not None:
+            codec = codec_for_ctype(user, what)
+            if codec.size != size:
+                raise BPFValueError(
+                    errno.EINVAL,
+                    f"map '{self._name}': {what} type {user!r} is {codec.size} bytes, the map's {what}s are {size}",
+                )
+            return codec
+        if self._btf is not None and type_id:
+            ints = self._btf.int_info(type_id)
+            if ints is not None and ints[0] == size:
+                return IntCodec(ints[0], ints[1], what)
+            ctype = self._btf.ctype(type_id)
+            codec = codec_for_ctype(ctype, what)
+            if codec.size == size:
+                return codec
+        return BytesCodec(size, what)
+
+    # -- lifetime -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release this map's fd (the kernel frees the map when nothing else holds it).
+
+        Idempotent.  A map of a ``BPFObject`` is closed with its object.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        fd, self._fd = self._fd, -1
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            os.close(fd)
+        if self._btf is not None and self._owner is None:
+            self._btf.close()
+        self._owner = None
+        self._spec = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (or the owning object was closed)."""
+        return self._closed
+
+    def __enter__(self) -> Map:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"fd={self._fd}"
+        return (
+            f"<pybpf.Map '{self._name}' {self._type.name} key={self._key_size}B "
+            f"value={self._value_size}B max_entries={self._max_entries} {state}>"
+        )
+
+    # -- attributes -----------------------------------------------------------
+
+    @property
+    def fd(self) -> int:
+        """The map's file descriptor (borrowed: do not close it)."""
+        self._require_live()
+        return self._fd
+
+    @property
+    def name(self) -> str:
+        """The map's name (the kernel keeps 15 characters)."""
+        return self._name
+
+    @property
+    def type(self) -> MapType:
+        """The map type."""
+        return self._type
+
+    @property
+    def key_size(self) -> int:
+        """Size of a key in bytes."""
+        return self._key_size
+
+    @property
+    def value_size(self) -> int:
+        """Size of one value in bytes (of one CPU's slot for per-CPU maps)."""
+        return self._value_size
+
+    @property
+    def flags(self) -> int:
+        """The map's creation flags (``BPF_F_*``)."""
+        return self._flags
+
+    @property
+    def max_entries(self) -> int:
+        """The map's capacity; settable on an opened object's map before load."""
+        return self._max_entries
+
+    @max_entries.setter
+    def max_entries(self, value: int) -> None:
+        if self._spec is None:
+            raise BPFValueError(
+                errno.EINVAL, f"map '{self._name}': max_entries can only be set on an opened object before load()"
+            )
+        check(lib.bpf_map__set_max_entries(self._spec, value), f"set max_entries of map '{self._name}'")
+        self._max_entries = lib.bpf_map__max_entries(self._spec)
+
+    @property
+    def key_codec(self) -> Codec:
+        """How keys are encoded and decoded."""
+        self._require_live()
+        return self._kcodec
+
+    @property
+    def value_codec(self) -> Codec:
+        """How values are encoded and decoded (a ``PerCPUCodec`` for per-CPU maps)."""
+        self._require_live()
+        return self._vcodec
+
+    # -- errors ---------------------------------------------------------------
+
+    def _require_live(self) -> None:
+        if self._closed:
+            raise closed_error("map", self._name)
+        if self._fd < 0:
+            raise BPFValueError(errno.EBADF, f"map '{self._name}' is not loaded yet: call load() on its object first")
+
+    def _fail(self, ret: int, action: str, key: Any = None, flags: int = 0) -> None:
+        """Raise the error for a failed map syscall (slow path only)."""
+        self._require_live()
+        err = -ret
+        if err == errno.ENOENT and action == "look up":
+            raise BPFKeyError(err, f"map '{self._name}' has no key {key!r}")
+        what = f"{action} key {key!r} in map '{self._name}'" if key is not None else f"{action} map '{self._name}'"
+        if err == errno.EINVAL and action == "delete" and self._type.is_array:
+            what += f" ({self._type.name} elements always exist and cannot be deleted; write a zero value instead)"
+        elif err == errno.ENOENT and flags & UpdateFlags.EXIST:
+            raise BPFKeyError(err, f"{what}: no such key and flags=EXIST")
+        elif err == errno.EEXIST and flags & UpdateFlags.NOEXIST:
+            what += " with flags=NOEXIST"
+        elif err == errno.E2BIG and self._type.is_array:
+            what += f" (index out of range: max_entries is {self._max_entries})"
+        raise_errno(err, what, BPFKeyError if err == errno.ENOENT and action == "delete" else None)
+
+    # -- single elements ------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Any:
+        if self._fast and type(key) is int:
+            try:
+                value = self._lookup_int(self._fd, key, self._key_size, self._value_size)
+            except OverflowError:
+                return self._lookup(key)
+            if value == self._sentinel:
+                ret = lib.pybpf_last_error()
+                if ret:
+                    if ret == -errno.ERANGE:
+                        return self._lookup(key)  # out of the key's range: let the codec say so
+                    self._fail(ret, "look up", key)
+            return value
+        return self._lookup(key)
+
+    def _lookup(self, key: Any) -> Any:
+        raw = self._kcodec.encode(key)
+        buf = _scratch(self._vtotal)
+        ret = lib.bpf_map_lookup_elem(self._fd, raw, buf)
+        if ret:
+            self._fail(ret, "look up", key)
+        return self._vcodec.decode(ffi.buffer(buf, self._vtotal))
+
+    def set(self, key: Any, value: Any, *, flags: UpdateFlags | int = UpdateFlags.ANY) -> None:
+        """Write ``key`` -> ``value`` with the kernel's update flags.
+
+        ``NOEXIST`` on an existing key raises ``FileExistsError``; ``EXIST`` on a
+        missing key raises ``KeyError``; ``F_LOCK`` needs a ``bpf_spin_lock`` in
+        the value (else ``ValueError``).  A full hash map raises E2BIG.
+        """
+        if self._fast_update and type(key) is int and type(value) is int:
+            try:
+                ret = lib.pybpf_update_int(self._fd, key, self._key_size, value, self._value_size, flags)
+            except OverflowError:
+                ret = -errno.ERANGE
+            if ret == 0:
+                return
+            if ret != -errno.ERANGE:
+                self._fail(ret, "update", key, flags)
+        ret = lib.bpf_map_update_elem(self._fd, self._kcodec.encode(key), self._vcodec.encode(value), flags)
+        if ret:
+            self._fail(ret, "update", key, flags)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.set(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        if self._fast and type(key) is int:
+            try:
+                ret = lib.pybpf_delete_int(self._fd, key, self._key_size)
+            except OverflowError:
+                ret = -errno.ERANGE
+            if ret == 0:
+                return
+            if ret != -errno.ERANGE:
+                self._fail(ret, "delete", key)
+        ret = lib.bpf_map_delete_elem(self._fd, self._kcodec.encode(key))
+        if ret:
+            self._fail(ret, "delete", key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]
+        except BPFKeyError:
+            return False
+        return True
+
+    # -- whole map ------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """``max_entries`` for arrays; otherwise the entries present now (one dump)."""
+        if self._type.is_array:
+            self._require_live()
+            return self._max_entries
+        return sum(n for _, _, n in self._iter_raw(values=False))
+
+    def __iter__(self) -> Iterator[Any]:
+        """Keys, at most ``max_entries`` of them, even while others delete."""
+        if self._type.is_array:
+            self._require_live()
+            if isinstance(self._kcodec, IntCodec):
+                return iter(range(self._max_entries))
+        decode, size = self._kcodec.decode_many, self._key_size
+        return (k for keys, _, n in self._iter_raw(values=False) for k in decode(ffi.buffer(keys, n * size), n, size))
+
+    def keys(self) -> KeysView[Any]:
+        """A view of the keys (see ``__iter__``)."""
+        return KeysView(self)
+
+    def items(self) -> ItemsView[Any, Any]:
+        """A view of (key, value) pairs read with batch syscalls where possible."""
+        return _Items(self)
+
+    def values(self) -> ValuesView[Any]:
+        """A view of the values read with batch syscalls where possible."""
+        return _Values(self)
+
+    def _iter_items(self) -> Iterator[tuple[Any, Any]]:
+        kdec, vdec = self._kcodec.decode_many, self._vcodec.decode_many
+        ksize, vsize = self._key_size, self._vtotal
+        for keys, values, n in self._iter_raw(values=True):
+            yield from zip(kdec(ffi.buffer(keys, n * ksize), n, ksize), vdec(ffi.buffer(values, n * vsize), n, vsize))
+
+    def clear(self) -> None:
+        """Delete every entry; on arrays (which cannot delete), zero every element."""
+        self._require_live()
+        if self._type.is_array:
+            self._zero_array()
+            return
+        for keys, _, n in self._iter_raw(values=False):
+            self._delete_many(keys, n)
+
+    def _zero_array(self) -> None:
+        n = self._max_entries
+        keys = ffi.new("__u32[]", list(range(n)))
+        vals = ffi.new("char[]", n * self._vtotal)
+        if self._batch:
+            count = ffi.new("__u32 *", n)
+            ret = lib.bpf_map_update_batch(self._fd, keys, vals, count, ffi.NULL)
+            if ret == 0:
+                return
+            if -ret not in (ENOTSUPP, errno.EOPNOTSUPP):
+                self._fail(ret, "batch update in")
+        for i in range(n):
+            ret = lib.bpf_map_update_elem(self._fd, keys + i, vals, 0)
+            if ret:
+                self._fail(ret, "update", i)
+
+    def _delete_many(self, keys: Any, n: int) -> None:
+        if self._batch:
+            count = ffi.new("__u32 *", n)
+            ret = lib.bpf_map_delete_batch(self._fd, keys, count, ffi.NULL)
+            if ret == 0:
+                return
+            if -ret not in (errno.ENOENT, ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL):
+                self._fail(ret, "batch delete in")
+        # One by one; a key another user deleted meanwhile is not an error.
+        for i in range(n):
+            ret = lib.bpf_map_delete_elem(self._fd, keys + i * self._key_size)
+            if ret and ret != -errno.ENOENT:
+                self._fail(ret, "delete")
+
+    def _iter_raw(self, *, values: bool) -> Iterator[tuple[Any, Any, int]]:
+        """Yield (keys buffer, values buffer, count) chunks of the whole map.
+
+        Batch lookup where the kernel has it for this map type; else
+        GET_NEXT_KEY (+ lookup), bounded by ``max_entries`` steps because a key
+        deleted under us makes the kernel restart from the first key.
+        """
+        self._require_live()
+        if self._batch:
+            try:
+                yield from self._iter_batch()
+                return
+            except _NoBatch:
+                self._batch = False
+        yield from self._iter_next_key(values)
+
+    def _iter_batch(self) -> Iterator[tuple[Any, Any, int]]:
+        chunk = max(1, min(self._max_entries, _BATCH_CHUNK))
+        token_size = max(self._key_size, 8)
+        tokens = [ffi.new("char[]", token_size), ffi.new("char[]", token_size)]
+        count = ffi.new("__u32 *")
+        in_batch = ffi.NULL
+        seen = 0
+        first = True
+        # Reused per chunk: every consumer decodes a chunk before asking for the next.
+        keys = ffi.new("char[]", chunk * self._key_size)
+        vals = ffi.new("char[]", chunk * self._vtotal)
+        while seen < self._max_entries:
+            count[0] = chunk
+            ret = lib.bpf_map_lookup_batch(self._fd, in_batch, tokens[1], keys, vals, count, ffi.NULL)
+            if ret == -errno.ENOSPC and count[0] == 0 and chunk < 2 * self._max_entries:
+                # A hash bucket holds more entries than the buffers: grow them.
+                chunk *= 2
+                keys = ffi.new("char[]", chunk * self._key_size)
+                vals = ffi.new("char[]", chunk * self._vtotal)
+                continue
+            if ret and first and -ret in (ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL):
+                raise _NoBatch
+            if ret and ret != -errno.ENOENT:
+                self._fail(ret, "batch lookup in")
+            first = False
+            n = min(count[0], self._max_entries - seen)
+            if n:
+                seen += n
+                yield keys, vals, n
+            if ret == -errno.ENOENT:
+                return
+            tokens.reverse()
+            in_batch = tokens[0]
+
+    def _iter_next_key(self, values: bool) -> Iterator[tuple[Any, Any, int]]:
+        size = self._key_size
+        cur, nxt = ffi.new("char[]", size), ffi.new("char[]", size)
+        val = ffi.new("char[]", self._vtotal) if values else ffi.NULL
+        prev = ffi.NULL
+        seen: set[bytes] = set()
+        for _ in range(self._max_entries):
+            ret = lib.bpf_map_get_next_key(self._fd, prev, nxt)
+            if ret == -errno.ENOENT:
+                return
+            if ret:
+                self._fail(ret, "iterate")
+            cur, nxt = nxt, cur
+            prev = cur
+            raw = ffi.buffer(cur, size)[:]
+            if raw in seen:  # a restart after a concurrent delete repeats keys
+                continue
+            seen.add(raw)
+            if values:
+                ret = lib.bpf_map_lookup_elem(self._fd, cur, val)
+                if ret == -errno.ENOENT:
+                    continue  # deleted between the two syscalls
+                if ret:
+                    self._fail(ret, "look up", raw)
+            yield cur, val, 1
+
+    # -- pinning --------------------------------------------------------------
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the map at ``path`` on a bpffs, so it outlives this process.
+
+        The pin holds the map until the file is removed (``os.unlink``).
+        """
+        path = os.fspath(path)
+        self._require_live()
+        require_bpffs(path, f"pin map '{self._name}'")
+        check(lib.bpf_obj_pin(self._fd, path.encode()), f"pin map '{self._name}' at {path}")
+
+
+class _NoBatch(Exception):
+    """The kernel has no batch operations for this map type."""
+
+
+def _map_type(value: int) -> MapType:
+    try:
+        return MapType(value)
+    except ValueError:
+        return MapType.UNSPEC
+

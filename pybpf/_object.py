@@ -1,0 +1,284 @@
+"""``BPFObject``: an ELF object of BPF programs and maps, opened then loaded.
+
+Two phases, as in libbpf: ``open`` parses the ELF (configure map sizes,
+``.rodata`` constants, autoload here), ``load`` creates the maps and loads the
+programs into the kernel.  ``close`` detaches every link made from the
+object's programs and releases all its kernel objects.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import warnings
+import weakref
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+
+from pybpf._btf import BTF
+from pybpf._data import GlobalData
+from pybpf._errors import (
+    BPFError,
+    BPFFileNotFoundError,
+    BPFKeyError,
+    BPFValueError,
+    VerifierError,
+    check_ptr,
+    closed_error,
+    error_for,
+)
+from pybpf._ffi import ffi, lib, log_capture
+from pybpf._link import Link
+from pybpf._map import Map
+from pybpf._program import Program
+
+__all__ = ["BPFObject", "load"]
+
+_ELF_MAGIC = b"\x7fELF"
+_PROG_LOG = re.compile(r"prog '([^']+)': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LOAD LOG --", re.S)
+_PROG_FAILED = re.compile(r"prog '([^']+)': (?:BPF program )?load failed")
+
+T = TypeVar("T")
+
+
+class _Named(Mapping[str, T]):
+    """A read-only name -> item mapping whose KeyError names what exists."""
+
+    def __init__(self, items: dict[str, T], kind: str, owner: str) -> None:
+        self._items = items
+        self._kind = kind
+        self._owner = owner
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            have = ", ".join(self._items) or "none"
+            raise BPFKeyError(errno.ENOENT, f"object '{self._owner}' has no {self._kind} {name!r} ({self._kind}s: {have})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"<{self._kind}s of '{self._owner}': {', '.join(self._items)}>"
+
+
+def _close_leaked(ptr: Any, name: str) -> None:
+    warnings.warn(f"pybpf: BPF object '{name}' was not closed", ResourceWarning, stacklevel=2)
+    lib.bpf_object__close(ptr)
+
+
+class BPFObject:
+    """A BPF ELF object: its programs, maps and global data.
+
+    Use ``BPFObject.open(path)``, configure, then ``load()``; or
+    ``pybpf.load(path)``.  Use it as a context manager, or ``close()`` it:
+    closing detaches the links made from its programs and frees its maps
+    (unless pinned or held elsewhere).
+    """
+
+    def __init__(self, ptr: Any, path: str) -> None:
+        self._ptr = ptr
+        self._path = path
+        self._loaded = False
+        self._name = ffi.string(lib.bpf_object__name(ptr)).decode()
+        self._finalizer = weakref.finalize(self, _close_leaked, ptr, self._name)
+        self._links: weakref.WeakSet[Link] = weakref.WeakSet()
+        btf_ptr = lib.bpf_object__btf(ptr)
+        self._btf = BTF(btf_ptr, owned=False) if btf_ptr != ffi.NULL else None
+
+        maps: dict[str, Map] = {}
+        self._internal: dict[str, Any] = {}
+        m = lib.bpf_object__next_map(ptr, ffi.NULL)
+        while m != ffi.NULL:
+            name = ffi.string(lib.bpf_map__name(m)).decode()
+            maps[name] = Map(
+                name=name,
+                map_type=lib.bpf_map__type(m),
+                key_size=lib.bpf_map__key_size(m),
+                value_size=lib.bpf_map__value_size(m),
+                max_entries=lib.bpf_map__max_entries(m),
+                flags=lib.bpf_map__map_flags(m),
+                owner=self,
+                spec=m,
+                btf=self._btf,
+                btf_key_type_id=lib.bpf_map__btf_key_type_id(m),
+                btf_value_type_id=lib.bpf_map__btf_value_type_id(m),
+            )
+            if lib.bpf_map__is_internal(m):
+                self._internal[name[name.rfind(".") :]] = m
+            m = lib.bpf_object__next_map(ptr, m)
+        self._maps = _Named(maps, "map", self._name)
+
+        programs: dict[str, Program] = {}
+        p = lib.bpf_object__next_program(ptr, ffi.NULL)
+        while p != ffi.NULL:
+            prog = Program(self, p)
+            programs[prog.name] = prog
+            p = lib.bpf_object__next_program(ptr, p)
+        self._programs = _Named(programs, "program", self._name)
+        self._sections = {sec: GlobalData(self, sec, self._internal.get(sec), self._btf) for sec in (".rodata", ".data", ".bss")}
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, name: str | None = None) -> BPFObject:
+        """Parse a BPF ELF object file; nothing reaches the kernel until ``load()``."""
+        path = os.fspath(path)
+        what = f"open BPF object {path}"
+        try:
+            with open(path, "rb") as f:
+                magic = f.read(4)
+        except FileNotFoundError:
+            raise BPFFileNotFoundError(errno.ENOENT, f"{what}: no such file") from None
+        except IsADirectoryError:
+            raise BPFValueError(errno.EISDIR, f"{what}: is a directory") from None
+        if magic != _ELF_MAGIC:
+            raise BPFValueError(errno.ENOEXEC, f"{what}: not an ELF file (starts with {magic!r})")
+        opts = ffi.new("struct bpf_object_open_opts *")
+        opts.sz = ffi.sizeof("struct bpf_object_open_opts")
+        keep = ffi.new("char[]", name.encode()) if name else ffi.NULL
+        opts.object_name = keep
+        with log_capture() as cap:
+            ptr = lib.bpf_object__open_file(path.encode(), opts)
+        if ptr == ffi.NULL:
+            raise _with_details(error_for(ffi.errno or errno.EINVAL, what), cap.messages)
+        try:
+            return cls(ptr, path)
+        except BaseException:
+            lib.bpf_object__close(ptr)
+            raise
+
+    def load(self) -> BPFObject:
+        """Create the maps and load the programs into the kernel; returns ``self``.
+
+        A program the verifier refuses raises ``VerifierError`` with its log;
+        the object is closed after a failed load (libbpf cannot retry it).
+        """
+        self._require_open()
+        if self._loaded:
+            raise BPFValueError(errno.EALREADY, f"object '{self._name}' is loaded already")
+        with log_capture() as cap:
+            ret = lib.bpf_object__load(self._ptr)
+        if ret:
+            exc = self._load_error(-ret, cap.messages)
+            self.close()
+            raise exc
+        self._loaded = True
+        for m in self._maps.values():
+            m._bind(lib.bpf_map__fd(m._spec))
+        return self
+
+    def _load_error(self, err: int, messages: list[str]) -> BPFError:
+        text = "".join(messages)
+        failed = _PROG_FAILED.search(text)
+        logs = {name: body for name, body in _PROG_LOG.findall(text)}
+        if failed or logs:
+            prog = failed.group(1) if failed else next(iter(logs))
+            body = logs.get(prog, "")
+            base = error_for(err, f"load program '{prog}' of '{self._name}'")
+            if body:
+                return VerifierError(err, str(base), prog, body.splitlines())
+            return _with_details(base, messages)
+        return _with_details(error_for(err, f"load object '{self._name}'"), messages)
+
+    # -- access -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The object's name (from the file name unless given to ``open``)."""
+        return self._name
+
+    @property
+    def path(self) -> str:
+        """The file the object was opened from."""
+        return self._path
+
+    @property
+    def loaded(self) -> bool:
+        """Whether ``load()`` succeeded."""
+        return self._loaded
+
+    @property
+    def closed(self) -> bool:
+        """Whether the object was closed."""
+        return not self._finalizer.alive
+
+    @property
+    def maps(self) -> Mapping[str, Map]:
+        """The object's maps by name (internal ones too, e.g. ``xdp_coun.rodata``)."""
+        self._require_open()
+        return self._maps
+
+    @property
+    def programs(self) -> Mapping[str, Program]:
+        """The object's programs by function name."""
+        self._require_open()
+        return self._programs
+
+    @property
+    def rodata(self) -> GlobalData:
+        """``const volatile`` globals (``.rodata``): set them before ``load()``."""
+        return self._sections[".rodata"]
+
+    @property
+    def data(self) -> GlobalData:
+        """Initialised globals (``.data``)."""
+        return self._sections[".data"]
+
+    @property
+    def bss(self) -> GlobalData:
+        """Zero-initialised globals (``.bss``)."""
+        return self._sections[".bss"]
+
+    def _require_open(self) -> None:
+        if self.closed:
+            raise closed_error("object", self._name)
+
+    def _track(self, link: Link) -> Link:
+        self._links.add(link)
+        return link
+
+    # -- lifetime -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Detach every open link made from this object's programs, close its
+        maps and programs, and free the object.  Idempotent."""
+        if self._finalizer.detach() is None:
+            return
+        for link in list(self._links):
+            link.close()
+        for m in self._maps._items.values():
+            m.close()
+        lib.bpf_object__close(self._ptr)
+        self._ptr = None
+
+    def __enter__(self) -> BPFObject:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "loaded" if self._loaded else "opened"
+        return f"<pybpf.BPFObject '{self._name}' {state}>"
+
+
+def _with_details(exc: BPFError, messages: list[str]) -> BPFError:
+    """Append libbpf's last warnings, which say what in the object failed."""
+    lines = [m.strip() for m in messages if m.strip() and not m.startswith("libbpf: prog")]
+    if lines:
+        exc.strerror = f"{exc.strerror}\n" + "\n".join(lines[-3:])
+    return exc
+
+
+def load(path: str | os.PathLike[str], *, name: str | None = None) -> BPFObject:
+    """Open and load a BPF object in one step (closed again if load fails)."""
+    obj = BPFObject.open(path, name=name)
+    try:
+        return obj.load()
+    except BaseException:
+        obj.close()
+        raise

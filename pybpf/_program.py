@@ -1,0 +1,183 @@
+"""``Program``: one program of a ``BPFObject``: attach it, or run it with test_run."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, check_ptr, closed_error
+from pybpf._ffi import ffi, lib
+from pybpf._link import Link
+from pybpf._mounts import TRACEFS_PATH, tracefs_mounted
+from pybpf._types import ProgType
+
+__all__ = ["Program", "TestRunResult", "ifindex_of"]
+
+_XDP_MODES = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
+
+
+@dataclass(frozen=True)
+class TestRunResult:
+    """What ``Program.test_run`` got back from ``BPF_PROG_TEST_RUN``."""
+
+    retval: int
+    """The program's return value (e.g. an XDP action)."""
+    data_out: bytes
+    """The packet as the program left it."""
+    duration: int
+    """Average run time per repetition, in nanoseconds."""
+
+
+def ifindex_of(interface: str | int) -> int:
+    """The ifindex of an interface name (in this thread's network namespace)."""
+    if isinstance(interface, int):
+        if interface <= 0:
+            raise BPFValueError(errno.EINVAL, f"invalid ifindex {interface}")
+        return interface
+    try:
+        return socket.if_nametoindex(interface)
+    except OSError:
+        raise BPFFileNotFoundError(errno.ENODEV, f"no network interface named {interface!r} in this namespace") from None
+
+
+class Program:
+    """A program of a ``BPFObject`` (a view: the object owns it).
+
+    Attach methods return a ``Link``; closing the link detaches the program.
+    """
+
+    def __init__(self, obj: Any, ptr: Any) -> None:
+        self._obj = obj
+        self._ptr = ptr
+        self._name = ffi.string(lib.bpf_program__name(ptr)).decode()
+        self._section = ffi.string(lib.bpf_program__section_name(ptr)).decode()
+
+    @property
+    def name(self) -> str:
+        """The program's name (its C function name)."""
+        return self._name
+
+    @property
+    def section(self) -> str:
+        """The ELF section, e.g. ``xdp`` or ``tracepoint/raw_syscalls/sys_enter``."""
+        return self._section
+
+    @property
+    def type(self) -> ProgType:
+        """The program type libbpf derived from the section."""
+        value = lib.bpf_program__type(self._live_ptr())
+        try:
+            return ProgType(value)
+        except ValueError:
+            return ProgType.UNSPEC
+
+    @property
+    def autoload(self) -> bool:
+        """Whether ``load()`` loads this program; settable before load."""
+        return bool(lib.bpf_program__autoload(self._live_ptr()))
+
+    @autoload.setter
+    def autoload(self, value: bool) -> None:
+        if self._obj.loaded:
+            raise BPFValueError(errno.EINVAL, f"program '{self._name}': autoload can only be set before load()")
+        check(lib.bpf_program__set_autoload(self._live_ptr(), bool(value)), f"set autoload of program '{self._name}'")
+
+    @property
+    def fd(self) -> int:
+        """The loaded program's file descriptor (borrowed)."""
+        ptr = self._live_ptr()
+        fd = lib.bpf_program__fd(ptr)
+        if fd < 0:
+            raise BPFValueError(errno.EBADF, f"program '{self._name}' is not loaded (call load(); autoload={self.autoload})")
+        return fd
+
+    def _live_ptr(self) -> Any:
+        if self._obj.closed:
+            raise closed_error("program", self._name)
+        return self._ptr
+
+    def __repr__(self) -> str:
+        return f"<pybpf.Program '{self._name}' section={self._section!r}>"
+
+    # -- attaching ------------------------------------------------------------
+
+    def _link(self, ptr: Any, what: str) -> Link:
+        link = Link(ptr=check_ptr(ptr, f"attach program '{self._name}' to {what}"), what=f"'{self._name}' -> {what}", program=self)
+        return self._obj._track(link)  # type: ignore[no-any-return]
+
+    def attach(self) -> Link:
+        """Attach where the section name says (``tracepoint/cat/name``, ``raw_tp/x``,
+        ``uprobe/...``); closing the link detaches."""
+        self.fd  # noqa: B018 - a clear error before libbpf's
+        if self._section.startswith(("tracepoint/", "tp/")):
+            self._require_tracefs()
+        return self._link(lib.bpf_program__attach(self._ptr), f"section {self._section!r}")
+
+    def attach_xdp(self, interface: str | int, *, mode: str = "auto") -> Link:
+        """Attach to an interface's XDP hook through a BPF link.
+
+        ``mode`` is ``"auto"`` (native if the driver has it, else generic),
+        ``"native"`` or ``"generic"``.  Closing the link detaches the program.
+        The interface is looked up in this thread's network namespace.
+        """
+        try:
+            flags = _XDP_MODES[mode]
+        except KeyError:
+            raise BPFValueError(errno.EINVAL, f"XDP mode {mode!r}: use one of {', '.join(_XDP_MODES)}") from None
+        ifindex = ifindex_of(interface)
+        what = f"XDP on {interface!r} ({mode})"
+        if flags == 0:
+            return self._link(lib.bpf_program__attach_xdp(self._ptr, ifindex), what)
+        opts = ffi.new("struct bpf_link_create_opts *")
+        opts.sz = ffi.sizeof("struct bpf_link_create_opts")
+        opts.flags = flags
+        fd = check(lib.bpf_link_create(self.fd, ifindex, lib.BPF_XDP, opts), f"attach program '{self._name}' to {what}")
+        return self._obj._track(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))  # type: ignore[no-any-return]
+
+    def attach_tracepoint(self, category: str, name: str) -> Link:
+        """Attach to the tracepoint ``category:name`` (needs tracefs); closing the link detaches."""
+        self.fd  # noqa: B018
+        self._require_tracefs()
+        return self._link(
+            lib.bpf_program__attach_tracepoint(self._ptr, category.encode(), name.encode()),
+            f"tracepoint {category}:{name}",
+        )
+
+    def attach_raw_tracepoint(self, name: str) -> Link:
+        """Attach to the raw tracepoint ``name`` (e.g. ``sys_enter``); closing the link detaches."""
+        self.fd  # noqa: B018
+        return self._link(lib.bpf_program__attach_raw_tracepoint(self._ptr, name.encode()), f"raw tracepoint {name}")
+
+    @staticmethod
+    def _require_tracefs() -> None:
+        if not tracefs_mounted():
+            raise BPFFileNotFoundError(
+                errno.ENOENT,
+                f"tracefs is not mounted: tracepoints are found by name there. Mount it with "
+                f"pybpf.mount_tracefs() or `mount -t tracefs tracefs {TRACEFS_PATH}`",
+            )
+
+    # -- running --------------------------------------------------------------
+
+    def test_run(self, data: bytes = b"", *, repeat: int = 1, data_out_size: int | None = None) -> TestRunResult:
+        """Run the program in the kernel on ``data`` (``BPF_PROG_TEST_RUN``),
+        ``repeat`` times, without attaching it."""
+        opts = ffi.new("struct bpf_test_run_opts *")
+        opts.sz = ffi.sizeof("struct bpf_test_run_opts")
+        data_in = ffi.from_buffer(data)
+        out_size = data_out_size if data_out_size is not None else len(data) + 256
+        data_out = ffi.new("char[]", max(out_size, 1))
+        if data:
+            opts.data_in = data_in
+            opts.data_size_in = len(data)
+            opts.data_out = data_out
+            opts.data_size_out = out_size
+        opts.repeat = repeat
+        check(lib.bpf_prog_test_run_opts(self.fd, opts), f"test_run program '{self._name}'")
+        return TestRunResult(
+            retval=opts.retval,
+            data_out=ffi.buffer(data_out, min(opts.data_size_out, out_size))[:] if data else b"",
+            duration=opts.duration,
+        )

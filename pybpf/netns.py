@@ -1,0 +1,117 @@
+"""Throwaway network namespaces joined by a veth pair (pyroute2), for tests and demos.
+
+    with VethPair() as pair:
+        with pair.inside(pair.ns_a):
+            link = prog.attach_xdp(pair.if_a)      # resolved in ns_a
+        with pair.inside(pair.ns_b):
+            sock = socket.socket(...)              # a socket of ns_b
+
+Names are unique per instance; ``close()`` removes both namespaces (and with
+them the veth pair and any XDP program attached to it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from pyroute2 import NetNS
+from pyroute2 import netns as _netns
+
+__all__ = ["VethPair", "inside"]
+
+
+@contextlib.contextmanager
+def inside(name: str) -> Iterator[None]:
+    """Run the block in network namespace ``name`` (this thread only), then return."""
+    _netns.pushns(name)
+    try:
+        yield
+    finally:
+        _netns.popns()
+
+
+class VethPair:
+    """Two new network namespaces, ``ns_a`` and ``ns_b``, joined by a veth pair.
+
+    ``if_a`` (address ``addr_a``) lives in ``ns_a``, ``if_b`` (``addr_b``) in
+    ``ns_b``; both are up, with permanent neighbour entries so that no ARP
+    traffic precedes the first IPv4 packet.
+    """
+
+    def __init__(self, *, prefix: str = "pybpf", addr_a: str = "10.201.0.1", addr_b: str = "10.201.0.2") -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.ns_a = f"{prefix}-{tag}-a"
+        self.ns_b = f"{prefix}-{tag}-b"
+        self.if_a = f"pb{tag}a"  # interface names hold at most 15 characters
+        self.if_b = f"pb{tag}b"
+        self.addr_a = addr_a
+        self.addr_b = addr_b
+        self.mac_a = ""
+        self.mac_b = ""
+        self._created: list[str] = []
+
+    def create(self) -> VethPair:
+        """Create the namespaces and the pair; on failure remove what was made."""
+        try:
+            for ns in (self.ns_a, self.ns_b):
+                _netns.create(ns)
+                self._created.append(ns)
+            with NetNS(self.ns_a) as ipr:
+                ipr.link("add", ifname=self.if_a, kind="veth", peer={"ifname": self.if_b, "net_ns_fd": self.ns_b})
+            self.mac_a = self._configure(self.ns_a, self.if_a, self.addr_a)
+            self.mac_b = self._configure(self.ns_b, self.if_b, self.addr_b)
+            self._neighbour(self.ns_a, self.if_a, self.addr_b, self.mac_b)
+            self._neighbour(self.ns_b, self.if_b, self.addr_a, self.mac_a)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    @staticmethod
+    def _configure(ns: str, ifname: str, addr: str) -> str:
+        with NetNS(ns) as ipr:
+            (lo,) = ipr.link_lookup(ifname="lo")
+            ipr.link("set", index=lo, state="up")
+            (idx,) = ipr.link_lookup(ifname=ifname)
+            ipr.addr("add", index=idx, address=addr, prefixlen=24)
+            ipr.link("set", index=idx, state="up")
+            (link,) = ipr.get_links(idx)
+            return str(link.get_attr("IFLA_ADDRESS"))
+
+    @staticmethod
+    def _neighbour(ns: str, ifname: str, addr: str, mac: str) -> None:
+        with NetNS(ns) as ipr:
+            (idx,) = ipr.link_lookup(ifname=ifname)
+            ipr.neigh("add", dst=addr, lladdr=mac, ifindex=idx, state="permanent")
+
+    def inside(self, ns: str) -> contextlib.AbstractContextManager[None]:
+        """Run a block in one of the pair's namespaces (this thread only)."""
+        return inside(ns)
+
+    def xdp_attached(self, ns: str, ifname: str) -> bool:
+        """Whether netlink reports an XDP program on the interface."""
+        with NetNS(ns) as ipr:
+            (idx,) = ipr.link_lookup(ifname=ifname)
+            (link,) = ipr.get_links(idx)
+            xdp: Any = link.get_attr("IFLA_XDP")
+            if xdp is None:
+                return False
+            return bool(xdp.get_attr("IFLA_XDP_PROG_ID") or 0)
+
+    def close(self) -> None:
+        """Remove both namespaces (the veth pair goes with them). Idempotent."""
+        while self._created:
+            ns = self._created.pop()
+            with contextlib.suppress(FileNotFoundError):
+                _netns.remove(ns)
+
+    def __enter__(self) -> VethPair:
+        return self.create()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
