@@ -37,6 +37,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _coerce(ctype: Any, value: Any) -> Any:
+    """Turn a sequence or dict into the ctypes array or record a field holds."""
+    if ctype is None or isinstance(value, ctype):
+        return value
+    if isinstance(ctype, type) and issubclass(ctype, ctypes.Array) and ctype._type_ is not ctypes.c_char:
+        if isinstance(value, (bytes, bytearray, list, tuple)):
+            return ctype(*(_coerce(ctype._type_, v) for v in value))
+    if isinstance(ctype, type) and issubclass(ctype, Record):
+        if isinstance(value, dict):
+            return ctype(**value)
+        if isinstance(value, (list, tuple)):
+            return ctype(*value)
+    return value
+
+
 class Record:
     """Mixin of the ctypes structs and unions built from BTF.
 
@@ -45,6 +60,21 @@ class Record:
     """
 
     _fields_: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Positional arguments fill the named fields, skipping padding; arrays and
+        # nested records may be given as sequences (or dicts for records).
+        names = self._names()
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} fields, got {len(args)}")
+        for name, value in zip(names, args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__}: field {name!r} given twice")
+            kwargs[name] = value
+        types = {f[0]: f[1] for f in type(self)._fields_}
+        for name, value in kwargs.items():
+            kwargs[name] = _coerce(types.get(name), value)
+        super().__init__(**kwargs)
 
     def _names(self) -> list[str]:
         return [f[0] for f in type(self)._fields_ if not f[0].startswith("_pad")]
@@ -147,8 +177,8 @@ class BTF:
             enc = lib.btf_int_encoding(t)
             if enc & lib.BTF_INT_BOOL and t.size == 1:
                 return ctypes.c_bool
-            if enc & lib.BTF_INT_CHAR and t.size == 1:
-                return ctypes.c_char
+            if t.size == 1 and (enc & lib.BTF_INT_CHAR or self._name_at(t.name_off) == "char"):
+                return ctypes.c_char  # clang marks plain char only as signed
             table = _SIGNED if enc & lib.BTF_INT_SIGNED else _UNSIGNED
             return table.get(t.size) or ctypes.c_uint8 * t.size
         if kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64):

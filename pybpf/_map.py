@@ -125,6 +125,7 @@ class Map(MutableMapping[Any, Any]):
         self._user_types = (key_type, value_type)
         self._finalizer: weakref.finalize | None = None
         self._batch = True
+        self._fast = self._fast_update = False  # until _bind() sees the codecs
         if fd >= 0:
             self._bind(fd)
             if owned:
@@ -233,8 +234,10 @@ class Map(MutableMapping[Any, Any]):
             ints = self._btf.int_info(type_id)
             if ints is not None and ints[0] == size:
                 return IntCodec(ints[0], ints[1], what)
-            ctype = self._btf.ctype(type_id)
-            codec = codec_for_ctype(ctype, what)
+            try:
+                codec = codec_for_ctype(self._btf.ctype(type_id), what)
+            except BPFValueError:  # e.g. a data section: read it through obj.rodata & co
+                return BytesCodec(size, what)
             if codec.size == size:
                 return codec
         return BytesCodec(size, what)
@@ -378,6 +381,8 @@ class Map(MutableMapping[Any, Any]):
         return self._lookup(key)
 
     def _lookup(self, key: Any) -> Any:
+        if self._fd < 0:
+            self._require_live()
         raw = self._kcodec.encode(key)
         buf = _scratch(self._vtotal)
         ret = lib.bpf_map_lookup_elem(self._fd, raw, buf)
@@ -401,6 +406,8 @@ class Map(MutableMapping[Any, Any]):
                 return
             if ret != -errno.ERANGE:
                 self._fail(ret, "update", key, flags)
+        if self._fd < 0:
+            self._require_live()
         ret = lib.bpf_map_update_elem(self._fd, self._kcodec.encode(key), self._vcodec.encode(value), flags)
         if ret:
             self._fail(ret, "update", key, flags)
@@ -418,6 +425,8 @@ class Map(MutableMapping[Any, Any]):
                 return
             if ret != -errno.ERANGE:
                 self._fail(ret, "delete", key)
+        if self._fd < 0:
+            self._require_live()
         ret = lib.bpf_map_delete_elem(self._fd, self._kcodec.encode(key))
         if ret:
             self._fail(ret, "delete", key)

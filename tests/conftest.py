@@ -1,0 +1,101 @@
+"""Fixtures: the kernel gate, compiled test objects, tracefs/bpffs, veth pairs.
+
+Tests marked ``kernel`` need root and a kernel with BPF.  Without them they
+skip, with the reason; with ``PYBPF_REQUIRE_KERNEL=1`` they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import pybpf
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_KERNEL = os.environ.get("PYBPF_REQUIRE_KERNEL") == "1"
+
+
+def _probe_kernel() -> str | None:
+    """None if this process can use BPF, else why not."""
+    if os.geteuid() != 0:
+        return "not running as root"
+    if not Path("/sys/kernel/btf/vmlinux").exists():
+        return "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+    try:
+        pybpf.Map.create(pybpf.MapType.ARRAY, key_size=4, value_size=4, max_entries=1, name="pybpf_probe").close()
+    except pybpf.BPFError as exc:
+        return f"cannot create a BPF map: {exc}"
+    return None
+
+
+_KERNEL_REASON = _probe_kernel()
+
+
+@pytest.fixture(autouse=True)
+def _kernel_gate(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("kernel") and _KERNEL_REASON:
+        message = f"kernel test without a usable kernel: {_KERNEL_REASON}"
+        if REQUIRE_KERNEL:
+            pytest.fail(f"{message} (PYBPF_REQUIRE_KERNEL=1)")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def test_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """tests/bpf/*.bpf.c compiled with the project's build script: name -> object."""
+    if _KERNEL_REASON:
+        pytest.skip(_KERNEL_REASON)
+    out = tmp_path_factory.mktemp("bpf")
+    sources = sorted((ROOT / "tests" / "bpf").glob("*.bpf.c"))
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_bpf.py"), str(out), *map(str, sources)], check=True)
+    return {src.name[: -len(".bpf.c")]: out / (src.name[: -len(".c")] + ".o") for src in sources}
+
+
+def _mounted_for_session(mount, path: str) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    mounted = mount(path)
+    try:
+        yield path
+    finally:
+        if mounted:
+            subprocess.run(["umount", path], check=False)
+
+
+@pytest.fixture(scope="session")
+def tracefs() -> Iterator[str]:
+    """tracefs mounted at /sys/kernel/tracing (unmounted after if we mounted it)."""
+    yield from _mounted_for_session(pybpf.mount_tracefs, "/sys/kernel/tracing")
+
+
+@pytest.fixture(scope="session")
+def bpffs() -> Iterator[str]:
+    """bpffs mounted at /sys/fs/bpf (unmounted after if we mounted it)."""
+    yield from _mounted_for_session(pybpf.mount_bpffs, "/sys/fs/bpf")
+
+
+@pytest.fixture
+def pin_dir(bpffs: str) -> Iterator[Path]:
+    """A fresh directory on bpffs, removed with everything pinned in it."""
+    path = Path(bpffs) / f"pybpf-test-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def veth() -> Iterator[pybpf.netns.VethPair]:  # type: ignore[name-defined]
+    """Two throwaway network namespaces joined by a veth pair (per test module)."""
+    from pybpf.netns import VethPair
+
+    if _KERNEL_REASON:
+        pytest.skip(_KERNEL_REASON)
+    with VethPair(prefix="pybpf-t") as pair:
+        yield pair

@@ -1,0 +1,100 @@
+"""Codecs, enums and the error funnel: no kernel needed."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import sys
+
+import pytest
+
+import pybpf
+from pybpf._codecs import codec_for_ctype
+from pybpf._errors import check, error_for
+from pybpf._ffi import lib
+
+
+def test_int_codec_roundtrip_and_range() -> None:
+    codec = pybpf.IntCodec(4, signed=False)
+    assert codec.encode(7) == (7).to_bytes(4, sys.byteorder)
+    assert codec.decode(codec.encode(0xFFFFFFFF)) == 0xFFFFFFFF
+    with pytest.raises(ValueError, match="does not fit a uint32_t"):
+        codec.encode(1 << 32)
+    with pytest.raises(ValueError, match="must be 4 bytes, got 3"):
+        codec.encode(b"abc")
+    signed = pybpf.IntCodec(2, signed=True)
+    assert signed.decode(signed.encode(-2)) == -2
+
+
+def test_int_codec_decode_many() -> None:
+    codec = pybpf.IntCodec(8, signed=False)
+    data = b"".join(i.to_bytes(8, "little") for i in range(5))
+    assert codec.decode_many(data, 5, 8) == [0, 1, 2, 3, 4]
+    narrow = pybpf.IntCodec(4, signed=False)
+    strided = b"".join(i.to_bytes(4, "little") + b"\xee" * 4 for i in range(3))
+    assert narrow.decode_many(strided, 3, 8) == [0, 1, 2]
+
+
+def test_percpu_codec_stride_and_broadcast() -> None:
+    codec = pybpf.PerCPUCodec(pybpf.IntCodec(4, signed=False), ncpus=3)
+    assert codec.stride == 8 and codec.size == 24
+    assert codec.decode(codec.encode([1, 2, 3])) == [1, 2, 3]
+    assert codec.decode(codec.encode(9)) == [9, 9, 9]
+    with pytest.raises(ValueError, match="needs 3 items"):
+        codec.encode([1, 2])
+
+
+def test_ctypes_codec_struct_forms() -> None:
+    class Pair(ctypes.Structure):
+        _fields_ = [("a", ctypes.c_uint32), ("b", ctypes.c_uint64)]
+
+    codec = codec_for_ctype(Pair, "value")
+    assert isinstance(codec, pybpf.CtypesCodec) and codec.size == 16
+    by_tuple = codec.encode((1, 2))
+    assert codec.encode({"a": 1, "b": 2}) == by_tuple == codec.encode(Pair(1, 2))
+    decoded = codec.decode(by_tuple)
+    assert (decoded.a, decoded.b) == (1, 2)
+    with pytest.raises(ValueError, match="cannot encode"):
+        codec.encode((1, 2, 3))
+
+
+def test_codec_for_format_and_ctype() -> None:
+    assert isinstance(codec_for_ctype("I", "key"), pybpf.IntCodec)
+    assert codec_for_ctype(ctypes.c_int16, "key").signed  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="one native integer"):
+        codec_for_ctype("II", "key")
+
+
+def test_bytes_codec_takes_ints() -> None:
+    codec = pybpf.BytesCodec(4)
+    assert codec.encode(1) == (1).to_bytes(4, sys.byteorder)
+    assert codec.decode(b"abcd") == b"abcd"
+    with pytest.raises(ValueError, match="does not fit"):
+        codec.encode(1 << 40)
+
+
+def test_enums_match_libbpf_headers() -> None:
+    # The Python enums are hand-written kernel ABI; the C headers check them.
+    assert pybpf.MapType.HASH == lib.BPF_MAP_TYPE_UNSPEC + 1
+    for name in ("HASH", "ARRAY", "PERCPU_HASH", "PERCPU_ARRAY", "LRU_HASH", "LRU_PERCPU_HASH"):
+        assert getattr(lib, f"BPF_MAP_TYPE_{name}", None) in (None, pybpf.MapType[name])
+    assert pybpf.UpdateFlags.NOEXIST == 1 and pybpf.UpdateFlags.EXIST == 2 and pybpf.UpdateFlags.F_LOCK == 4
+
+
+def test_errors_are_builtin_twins() -> None:
+    assert isinstance(error_for(errno.EPERM, "x"), PermissionError)
+    assert isinstance(error_for(errno.ENOENT, "x"), FileNotFoundError)
+    assert isinstance(error_for(errno.EEXIST, "x"), FileExistsError)
+    assert isinstance(error_for(errno.EINVAL, "x"), ValueError)
+    assert isinstance(error_for(524, "x"), pybpf.NotSupportedError)
+    err = error_for(errno.EPERM, "load program 'p'")
+    assert err.errno == errno.EPERM and "load program 'p'" in str(err) and "CAP_BPF" in str(err)
+    with pytest.raises(pybpf.BPFKeyError) as info:
+        check(-errno.ENOENT, "look up", enoent=pybpf.BPFKeyError)
+    assert isinstance(info.value, KeyError) and isinstance(info.value, OSError)
+    assert check(3, "ok") == 3
+
+
+def test_libbpf_version_gate() -> None:
+    assert pybpf.libbpf_version() >= (1, 1)
+    assert (lib.PYBPF_LIBBPF_MAJOR, lib.PYBPF_LIBBPF_MINOR) == pybpf.libbpf_version()

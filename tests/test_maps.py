@@ -1,0 +1,309 @@
+"""Map semantics of the six foundation map types, on the real kernel."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import pybpf
+from pybpf import MapType
+
+pytestmark = pytest.mark.kernel
+
+HASHES = [MapType.HASH, MapType.LRU_HASH, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH]
+ARRAYS = [MapType.ARRAY, MapType.PERCPU_ARRAY]
+
+
+def _name() -> str:
+    return f"t_{uuid.uuid4().hex[:10]}"
+
+
+def _create(map_type: MapType, max_entries: int = 64, value: str = "Q") -> pybpf.Map:
+    size = ctypes.sizeof(ctypes.c_uint64) if value == "Q" else 4
+    return pybpf.Map.create(
+        map_type, key_size=4, value_size=size, max_entries=max_entries, name=_name(), key_type="I", value_type=value
+    )
+
+
+@pytest.fixture
+def typed(test_objects: dict[str, Path]) -> Iterator[pybpf.BPFObject]:
+    with pybpf.load(test_objects["typed_maps"]) as obj:
+        yield obj
+
+
+def _cpus() -> int:
+    return pybpf.possible_cpus()
+
+
+def test_possible_cpus_matches_sysfs() -> None:
+    text = Path("/sys/devices/system/cpu/possible").read_text().strip()
+    count = 0
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        count += int(hi or lo) - int(lo) + 1
+    assert pybpf.possible_cpus() == count
+
+
+@pytest.mark.parametrize("map_type", HASHES)
+def test_hash_missing_key_and_flags(map_type: MapType) -> None:
+    with _create(map_type) as m:
+        with pytest.raises(KeyError):
+            m[1]
+        assert m.get(1) is None and 1 not in m
+        m.set(1, 10, flags=pybpf.NOEXIST)
+        with pytest.raises(FileExistsError) as exc:
+            m.set(1, 11, flags=pybpf.NOEXIST)
+        assert exc.value.errno == errno.EEXIST
+        with pytest.raises(KeyError) as missing:
+            m.set(2, 20, flags=pybpf.EXIST)
+        assert missing.value.errno == errno.ENOENT
+        m.set(1, 12, flags=pybpf.EXIST)
+        expected = [12] * _cpus() if map_type.is_percpu else 12
+        assert m[1] == expected
+        with pytest.raises(ValueError) as lock:
+            m.set(1, 13, flags=pybpf.F_LOCK)  # no bpf_spin_lock in the value
+        assert lock.value.errno == errno.EINVAL
+        del m[1]
+        with pytest.raises(KeyError):
+            del m[1]
+        assert len(m) == 0
+
+
+@pytest.mark.parametrize("map_type", ARRAYS)
+def test_array_semantics(map_type: MapType) -> None:
+    with _create(map_type, max_entries=4) as m:
+        assert len(m) == 4
+        assert list(m) == [0, 1, 2, 3]
+        zero = [0] * _cpus() if map_type.is_percpu else 0
+        assert m[3] == zero  # every index exists
+        with pytest.raises(KeyError):
+            m[4]
+        with pytest.raises(pybpf.BPFValueError) as delete:
+            del m[0]
+        assert delete.value.errno == errno.EINVAL and "cannot be deleted" in str(delete.value)
+        with pytest.raises(FileExistsError):
+            m.set(0, 1, flags=pybpf.NOEXIST)
+        with pytest.raises(pybpf.BPFError) as big:
+            m[4] = 1
+        assert big.value.errno == errno.E2BIG
+        m[2] = 5
+        m.clear()  # arrays cannot delete: clear() zeroes
+        assert m[2] == zero and len(m) == 4
+
+
+@pytest.mark.parametrize("map_type", [MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH])
+def test_percpu_shape(map_type: MapType) -> None:
+    ncpus = _cpus()
+    with _create(map_type, value="I") as m:  # 4-byte values still take 8-byte slots
+        assert m.value_codec.size == 8 * ncpus
+        values = list(range(100, 100 + ncpus))
+        m[1] = values
+        assert m[1] == values
+        m[2] = 7
+        assert m[2] == [7] * ncpus
+        with pytest.raises(ValueError, match=f"needs {ncpus} items"):
+            m[3] = [1] * (ncpus + 1)
+
+
+def test_lru_evicts_instead_of_failing() -> None:
+    with _create(MapType.LRU_HASH, max_entries=8) as lru, _create(MapType.HASH, max_entries=8) as full:
+        for i in range(200):
+            lru[i] = i
+        assert 0 < len(lru) <= 8
+        assert lru[199] == 199  # the newest entry survives
+        for i in range(8):
+            full[i] = i
+        with pytest.raises(pybpf.BPFError) as exc:
+            full[100] = 1
+        assert exc.value.errno == errno.E2BIG
+
+
+@pytest.mark.parametrize("map_type", HASHES + ARRAYS)
+def test_batch_and_single_paths_agree(map_type: MapType) -> None:
+    with _create(map_type, max_entries=500) as m:
+        for i in range(0, 500, 3):
+            m[i] = i * 7
+        batch = dict(m.items())
+        m._batch = False  # the GET_NEXT_KEY fallback
+        single = dict(m.items())
+        assert batch == single
+        assert sorted(m.keys()) == sorted(batch)
+        assert len(batch) == (500 if map_type.is_array else len(range(0, 500, 3)))
+        m._batch = True
+        m.clear()
+        assert len(m) == (500 if map_type.is_array else 0)
+
+
+def test_batch_grows_past_a_full_bucket() -> None:
+    # 1-entry batches must grow when a hash bucket holds several entries.
+    with _create(MapType.HASH, max_entries=4096) as m:
+        for i in range(4096):
+            m[i] = i
+        from pybpf import _map
+
+        old = _map._BATCH_CHUNK
+        _map._BATCH_CHUNK = 1
+        try:
+            assert dict(m.items()) == {i: i for i in range(4096)}
+        finally:
+            _map._BATCH_CHUNK = old
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_iteration_is_bounded_under_concurrent_deletes(batch: bool) -> None:
+    with _create(MapType.HASH, max_entries=2000) as m:
+        m._batch = batch
+        stop = threading.Event()
+
+        def churn() -> None:
+            with pybpf.Map.from_id(_map_id(m)) as other:
+                while not stop.is_set():
+                    for k in range(0, 2000, 5):
+                        other.pop(k, None)
+                        other[k] = 0
+
+        for i in range(2000):
+            m[i] = i
+        worker = threading.Thread(target=churn)
+        worker.start()
+        try:
+            for _ in range(5):
+                keys = list(m)
+                assert len(keys) <= 2000
+                items = list(m.items())
+                assert len(items) <= 2000
+        finally:
+            stop.set()
+            worker.join()
+
+
+def _map_id(m: pybpf.Map) -> int:
+    info = pybpf._ffi.ffi.new("struct bpf_map_info *")
+    size = pybpf._ffi.ffi.new("__u32 *", pybpf._ffi.ffi.sizeof("struct bpf_map_info"))
+    assert pybpf._ffi.lib.bpf_obj_get_info_by_fd(m.fd, info, size) == 0
+    return int(info.id)
+
+
+def test_int_fast_path_edges() -> None:
+    with _create(MapType.HASH) as m:
+        m[0xFFFFFFFF] = (1 << 64) - 1  # the lookup sentinel as a real value
+        assert m[0xFFFFFFFF] == (1 << 64) - 1
+        with pytest.raises(ValueError, match="does not fit"):
+            m[1 << 32] = 1
+        with pytest.raises(ValueError, match="does not fit"):
+            m[-1]
+        with pytest.raises(ValueError, match="does not fit"):
+            m[1] = 1 << 64
+    with pybpf.Map.create(MapType.ARRAY, key_size=4, value_size=4, max_entries=2, name=_name(),
+                          key_type="I", value_type="i") as signed:
+        signed[0] = -1
+        assert signed[0] == -1
+        signed[1] = -(1 << 31)
+        assert signed[1] == -(1 << 31)
+
+
+def test_wrong_sizes_rejected_before_the_syscall() -> None:
+    with pybpf.Map.create(MapType.HASH, key_size=8, value_size=16, max_entries=4, name=_name()) as m:
+        with pytest.raises(ValueError, match="key must be 8 bytes, got 3"):
+            m[b"abc"] = bytes(16)
+        with pytest.raises(ValueError, match="value must be 16 bytes, got 2"):
+            m[bytes(8)] = b"xx"
+        m[bytes(8)] = bytes(range(16))
+        assert m[bytes(8)] == bytes(range(16))
+    with pytest.raises(ValueError, match="is 8 bytes, the map's keys are 4"):
+        pybpf.Map.create(MapType.HASH, key_size=4, value_size=8, max_entries=4, name=_name(), key_type="Q")
+
+
+def test_use_after_close_is_an_error() -> None:
+    m = _create(MapType.HASH)
+    m.close()
+    m.close()  # idempotent
+    assert m.closed
+    for op in (lambda: m[1], lambda: m.__setitem__(1, 2), lambda: len(m), lambda: list(m), lambda: m.fd):
+        with pytest.raises(ValueError, match="is closed"):
+            op()
+
+
+def test_leaked_map_warns() -> None:
+    m = _create(MapType.HASH)
+    with pytest.warns(ResourceWarning, match="was not closed"):
+        del m
+        import gc
+
+        gc.collect()
+
+
+def test_btf_typed_values(typed: pybpf.BPFObject) -> None:
+    pairs = typed.maps["h_struct"]
+    pair_type = pairs.value_codec.ctype  # type: ignore[attr-defined]
+    assert ctypes.sizeof(pair_type) == 24 and [f[0] for f in pair_type._fields_][:3] == ["a", "b", "_pad2"]
+    pairs[(1, 2)] = {"a": 5, "b": 6, "c": 1 << 40, "tag": b"abc"}
+    got = pairs[(1, 2)]
+    assert (got.a, got.b, got.c, got.tag) == (5, 6, 1 << 40, b"abc")
+    assert got._asdict() == {"a": 5, "b": 6, "c": 1 << 40, "tag": b"abc"}
+    (key,) = list(pairs)
+    assert (key.pid, key.nr) == (1, 2) and key == (1, 2)
+    assert dict(pairs.items()) == {key: got}  # decoded keys hash by content
+    signed = typed.maps["arr_s32"]
+    signed[1] = -3
+    assert signed[1] == -3
+    assert isinstance(typed.maps["pch_u32"].value_codec, pybpf.PerCPUCodec)
+
+
+def test_bpf_side_sees_python_writes(test_objects: dict[str, Path]) -> None:
+    obj = pybpf.BPFObject.open(test_objects["typed_maps"])
+    with obj:
+        obj.rodata["magic"] = 0xC0FFEE
+        assert obj.rodata["magic"] == 0xC0FFEE
+        obj.load()
+        with pytest.raises(pybpf.BPFValueError, match="frozen"):
+            obj.rodata["magic"] = 1
+        maps = obj.maps
+        maps["h_u64"][7] = 77
+        maps["h_struct"][(1, 2)] = (0, 0, 99, b"")
+        maps["arr_pair"][3] = (33, 0, 0, b"x")
+        maps["pca_u64"][1] = 11  # every CPU
+        maps["lru_u64"][5] = 55
+        assert obj.programs["read_maps"].test_run(bytes(64)).retval == 2  # XDP_PASS
+        result = maps["result"]
+        assert [result[i] for i in range(6)] == [77, 99, 33, 11, 0xC0FFEE, 55]
+        del maps["h_u64"][7]
+        obj.programs["read_maps"].test_run(bytes(64))
+        assert result[0] == (1 << 64) - 1  # the program saw the key disappear
+
+
+def test_max_entries_before_load_only(test_objects: dict[str, Path]) -> None:
+    with pybpf.BPFObject.open(test_objects["typed_maps"]) as obj:
+        m = obj.maps["h_u64"]
+        m.max_entries = 1000
+        with pytest.raises(ValueError, match="not loaded yet"):
+            m[1]
+        obj.load()
+        assert m.max_entries == 1000
+        with pytest.raises(ValueError, match="before load"):
+            m.max_entries = 5
+
+
+def test_pin_and_from_pinned(pin_dir: Path) -> None:
+    with _create(MapType.HASH) as m:
+        m[3] = 30
+        m.pin(pin_dir / "m")
+    with pybpf.Map.from_pinned(pin_dir / "m", key_type="I", value_type="Q") as again:
+        assert again[3] == 30 and again.type is MapType.HASH
+    with pytest.raises(FileNotFoundError):
+        pybpf.Map.from_pinned(pin_dir / "missing")
+    with _create(MapType.HASH) as m, pytest.raises(ValueError, match="not on a bpffs"):
+        m.pin("/tmp/not-bpffs-pin")
+
+
+def test_from_id_decodes_through_kernel_btf(typed: pybpf.BPFObject) -> None:
+    typed.maps["h_struct"][(4, 5)] = (1, 2, 3, b"t")
+    with pybpf.Map.from_id(_map_id(typed.maps["h_struct"])) as m:
+        value = m[(4, 5)]
+        assert (value.a, value.b, value.c) == (1, 2, 3)
