@@ -19,8 +19,8 @@ __all__ = ["Link"]
 
 
 def _destroy_leaked(ptr: Any, fd: int, what: str) -> None:
-    warnings.warn(f"pybpf: link {what} was not closed; detaching it now", ResourceWarning, stacklevel=2)
-    _release(ptr, fd)
+    _release(ptr, fd)  # first: the warning may be turned into an exception
+    warnings.warn(f"pybpf: link {what} was not closed; detached it", ResourceWarning, stacklevel=2)
 
 
 def _release(ptr: Any, fd: int) -> None:
@@ -33,10 +33,11 @@ def _release(ptr: Any, fd: int) -> None:
 class Link:
     """A program attached to a hook.
 
-    ``close()`` detaches it (idempotent); so does leaving a ``with`` block.  A
-    link that is garbage-collected while open is detached too, with a
-    ``ResourceWarning``.  ``pin(path)`` keeps the attachment alive beyond this
-    process.
+    ``close()`` detaches it (idempotent); so does leaving a ``with`` block, or
+    closing the ``BPFObject`` whose program it attached (the object holds its
+    links, so dropping the last Python reference to one does not detach it).
+    A link garbage-collected while open is detached with a ``ResourceWarning``.
+    ``pin(path)`` keeps the attachment alive beyond this process.
     """
 
     def __init__(self, *, what: str, ptr: Any = None, fd: int = -1, program: Any = None) -> None:
@@ -63,6 +64,8 @@ class Link:
         """Detach the program (unless pinned) and release the link. Idempotent."""
         if self._finalizer.detach() is not None:
             _release(self._ptr, self._fd)
+        if self._program is not None:
+            self._program._obj._untrack(self)
         self._ptr = None
         self._fd = -1
         self._program = None

@@ -69,8 +69,8 @@ def _scratch(size: int) -> Any:
 
 
 def _close_leaked(fd: int, name: str) -> None:
+    os.close(fd)  # first: the warning may be turned into an exception
     warnings.warn(f"pybpf: map '{name}' (fd {fd}) was not closed", ResourceWarning, stacklevel=2)
-    os.close(fd)
 
 
 class _Items(ItemsView):  # type: ignore[type-arg]

@@ -68,8 +68,8 @@ class _Named(Mapping[str, T]):
 
 
 def _close_leaked(ptr: Any, name: str) -> None:
+    lib.bpf_object__close(ptr)  # first: the warning may be turned into an exception
     warnings.warn(f"pybpf: BPF object '{name}' was not closed", ResourceWarning, stacklevel=2)
-    lib.bpf_object__close(ptr)
 
 
 class BPFObject:
@@ -87,7 +87,8 @@ class BPFObject:
         self._loaded = False
         self._name = ffi.string(lib.bpf_object__name(ptr)).decode()
         self._finalizer = weakref.finalize(self, _close_leaked, ptr, self._name)
-        self._links: weakref.WeakSet[Link] = weakref.WeakSet()
+        # Strong references: an attachment lives until its link or this object is closed.
+        self._links: set[Link] = set()
         btf_ptr = lib.bpf_object__btf(ptr)
         self._btf = BTF(btf_ptr, owned=False) if btf_ptr != ffi.NULL else None
 
@@ -241,6 +242,9 @@ class BPFObject:
         self._links.add(link)
         return link
 
+    def _untrack(self, link: Link) -> None:
+        self._links.discard(link)
+
     # -- lifetime -------------------------------------------------------------
 
     def close(self) -> None:
@@ -250,6 +254,7 @@ class BPFObject:
             return
         for link in list(self._links):
             link.close()
+        self._links.clear()
         for m in self._maps._items.values():
             m.close()
         lib.bpf_object__close(self._ptr)
