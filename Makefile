@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
 
-.PHONY: all deps venv install demo test test-nokernel clean
+.PHONY: all deps venv install demo test test-nokernel bench clean
 
 all: install
 
@@ -31,3 +31,7 @@ test-nokernel: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info pybpf/_libbpf.* pybpf/bpf
+
+# Map hot paths against a C libbpf baseline, in the same run.
+bench: install
+	$(VENV)/bin/python bench/bench.py $(BENCH_ARGS)

@@ -19,6 +19,7 @@ kernel has them for the map type, and fall back to one key at a time.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import threading
@@ -216,6 +217,7 @@ class Map(MutableMapping[Any, Any]):
             self._lookup_int = lib.pybpf_lookup_sint if signed else lib.pybpf_lookup_uint
             self._sentinel = -(1 << 63) if signed else (1 << 64) - 1
             self._fast_update = not signed
+            self._update_int = lib.pybpf_update_int
         else:
             self._fast_update = False
         self._fd = fd
@@ -399,7 +401,7 @@ class Map(MutableMapping[Any, Any]):
         """
         if self._fast_update and type(key) is int and type(value) is int:
             try:
-                ret = lib.pybpf_update_int(self._fd, key, self._key_size, value, self._value_size, flags)
+                ret = self._update_int(self._fd, key, self._key_size, value, self._value_size, int(flags))
             except OverflowError:
                 ret = -errno.ERANGE
             if ret == 0:
@@ -408,11 +410,19 @@ class Map(MutableMapping[Any, Any]):
                 self._fail(ret, "update", key, flags)
         if self._fd < 0:
             self._require_live()
-        ret = lib.bpf_map_update_elem(self._fd, self._kcodec.encode(key), self._vcodec.encode(value), flags)
+        ret = lib.bpf_map_update_elem(self._fd, self._kcodec.encode(key), self._vcodec.encode(value), int(flags))
         if ret:
             self._fail(ret, "update", key, flags)
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        # The integer fast path of set() inlined: this is the hot write.
+        if self._fast_update and type(key) is int and type(value) is int:
+            try:
+                ret = self._update_int(self._fd, key, self._key_size, value, self._value_size, 0)
+            except OverflowError:
+                ret = -errno.ERANGE
+            if ret == 0:
+                return
         self.set(key, value)
 
     def __delitem__(self, key: Any) -> None:
@@ -471,8 +481,11 @@ class Map(MutableMapping[Any, Any]):
     def _iter_items(self) -> Iterator[tuple[Any, Any]]:
         kdec, vdec = self._kcodec.decode_many, self._vcodec.decode_many
         ksize, vsize = self._key_size, self._vtotal
-        for keys, values, n in self._iter_raw(values=True):
-            yield from zip(kdec(ffi.buffer(keys, n * ksize), n, ksize), vdec(ffi.buffer(values, n * vsize), n, vsize))
+        # Chained in C per chunk: no Python frame per item on the dump path.
+        return itertools.chain.from_iterable(
+            zip(kdec(ffi.buffer(keys, n * ksize), n, ksize), vdec(ffi.buffer(values, n * vsize), n, vsize))
+            for keys, values, n in self._iter_raw(values=True)
+        )
 
     def clear(self) -> None:
         """Delete every entry; on arrays (which cannot delete), zero every element."""

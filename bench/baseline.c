@@ -1,0 +1,85 @@
+/* C libbpf baseline for bench/bench.py: the same map operations, timed in C.
+ *
+ *   baseline lookup N       N single lookups of one u32 -> u64 key
+ *   baseline update N       N single updates
+ *   baseline dump ENTRIES   fill a hash map, then one full batch lookup
+ *
+ * Prints the nanoseconds per operation (per entry for dump). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int make_map(__u32 entries)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pybpf_bench_c", 4, 8, entries, NULL);
+
+	if (fd < 0) {
+		fprintf(stderr, "bpf_map_create: %s\n", strerror(-fd));
+		exit(1);
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 2 ? atol(argv[2]) : 1000000;
+	__u32 key = 1;
+	__u64 value = 42;
+	double start, ns;
+
+	if (argc < 2)
+		return 2;
+	if (!strcmp(argv[1], "lookup") || !strcmp(argv[1], "update")) {
+		int fd = make_map(16), lookup = !strcmp(argv[1], "lookup");
+
+		bpf_map_update_elem(fd, &key, &value, BPF_ANY);
+		start = now_ns();
+		for (long i = 0; i < n; i++) {
+			int err = lookup ? bpf_map_lookup_elem(fd, &key, &value)
+					 : bpf_map_update_elem(fd, &key, &value, BPF_ANY);
+			if (err)
+				return 1;
+		}
+		ns = (now_ns() - start) / n;
+	} else if (!strcmp(argv[1], "dump")) {
+		int fd = make_map(n);
+		__u32 chunk = 8192, count, *keys = malloc(sizeof(*keys) * chunk);
+		__u64 *values = malloc(sizeof(*values) * chunk), in, out, total = 0;
+		int err;
+
+		for (__u32 k = 0; k < n; k++) {
+			value = k;
+			bpf_map_update_elem(fd, &k, &value, BPF_ANY);
+		}
+		start = now_ns();
+		for (void *inp = NULL;; inp = &in) {
+			count = chunk;
+			err = bpf_map_lookup_batch(fd, inp, &out, keys, values, &count, NULL);
+			total += count;
+			if (err == -ENOENT)
+				break;
+			if (err)
+				return 1;
+			in = out;
+		}
+		ns = (now_ns() - start) / n;
+		if (total != (__u64)n)
+			return 1;
+	} else {
+		return 2;
+	}
+	printf("%.1f\n", ns);
+	return 0;
+}

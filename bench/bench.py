@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Map hot paths: pybpf against a C libbpf baseline, in the same run.
+
+    make bench            # or: python bench/bench.py [--n 1000000] [--entries 1000000]
+
+Prints ns/op for each side and the ratio (the targets: <= 1.3x for single
+integer lookups/updates, <= 1.4x for a full dump into a dict).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pybpf
+
+HERE = Path(__file__).resolve().parent
+
+
+def build_baseline(out: Path) -> Path:
+    exe = out / "baseline"
+    libs = subprocess.run(["pkg-config", "--cflags", "--libs", "libbpf"], capture_output=True, text=True, check=True)
+    subprocess.run(["cc", "-O2", "-o", str(exe), str(HERE / "baseline.c"), *libs.stdout.split()], check=True)
+    return exe
+
+
+def c_ns(exe: Path, op: str, n: int, repeats: int) -> float:
+    return min(float(subprocess.run([str(exe), op, str(n)], capture_output=True, text=True, check=True).stdout) for _ in range(repeats))
+
+
+def _map(entries: int) -> pybpf.Map:
+    return pybpf.Map.create(pybpf.MapType.HASH, key_size=4, value_size=8, max_entries=entries,
+                            name="pybpf_bench_py", key_type="I", value_type="Q")
+
+
+def py_lookup(n: int) -> float:
+    with _map(16) as m:
+        m[1] = 42
+        start = time.perf_counter_ns()
+        for _ in range(n):
+            m[1]
+        return (time.perf_counter_ns() - start) / n
+
+
+def py_update(n: int) -> float:
+    with _map(16) as m:
+        start = time.perf_counter_ns()
+        for _ in range(n):
+            m[1] = 42
+        return (time.perf_counter_ns() - start) / n
+
+
+def py_dump(n: int) -> float:
+    with _map(n) as m:
+        m.update((k, k) for k in range(n))
+        start = time.perf_counter_ns()
+        d = dict(m.items())
+        ns = (time.perf_counter_ns() - start) / n
+        assert len(d) == n
+        return ns
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="single operations per measurement")
+    parser.add_argument("--entries", type=int, default=1_000_000, help="entries of the dumped map")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build_baseline(Path(tmp))
+        rows = [
+            ("lookup m[k] (int)", c_ns(exe, "lookup", args.n, args.repeats), min(py_lookup(args.n) for _ in range(args.repeats)), 1.3),
+            ("update m[k] = v (int)", c_ns(exe, "update", args.n, args.repeats), min(py_update(args.n) for _ in range(args.repeats)), 1.3),
+            (f"dict(m.items()) {args.entries} entries, per entry", c_ns(exe, "dump", args.entries, args.repeats),
+             min(py_dump(args.entries) for _ in range(args.repeats)), 1.4),
+        ]
+    print(f"{'operation':<44}{'C ns':>9}{'pybpf ns':>10}{'ratio':>8}{'target':>8}")
+    for name, c, py, target in rows:
+        print(f"{name:<44}{c:>9.1f}{py:>10.1f}{py / c:>7.2f}x{target:>7.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    os.nice(0)
+    sys.exit(main())
