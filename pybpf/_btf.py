@@ -41,7 +41,7 @@ def _coerce(ctype: Any, value: Any) -> Any:
     """Turn a sequence or dict into the ctypes array or record a field holds."""
     if ctype is None or isinstance(value, ctype):
         return value
-    if isinstance(ctype, type) and issubclass(ctype, ctypes.Array) and ctype._type_ is not ctypes.c_char:
+    if isinstance(ctype, type) and issubclass(ctype, ctypes.Array) and getattr(ctype, "_type_", None) is not ctypes.c_char:
         if isinstance(value, (bytes, bytearray, list, tuple)):
             return ctype(*(_coerce(ctype._type_, v) for v in value))
     if isinstance(ctype, type) and issubclass(ctype, Record):
@@ -89,7 +89,7 @@ class Record:
 
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):
-            return bytes(self) == bytes(other)  # type: ignore[call-overload]
+            return bool(bytes(self) == bytes(other))  # type: ignore[call-overload]
         if isinstance(other, tuple):
             return self._astuple() == other
         return NotImplemented

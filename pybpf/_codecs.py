@@ -80,7 +80,8 @@ class IntCodec(Codec):
 
     def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
         if stride == self.size:
-            return memoryview(buf).cast("B")[: count * stride].cast(self._struct.format[1]).tolist()
+            view = memoryview(buf).cast("B")[: count * stride]
+            return list(view.cast(self._struct.format[1]).tolist())  # type: ignore[call-overload]
         return super().decode_many(buf, count, stride)
 
 
@@ -130,7 +131,7 @@ class CtypesCodec(Codec):
         if raw is not None:
             return raw
         if isinstance(value, self.ctype):
-            return bytes(value)  # type: ignore[call-overload]
+            return bytes(value)
         try:
             if isinstance(value, Mapping):
                 obj = self.ctype(**value)
@@ -140,7 +141,7 @@ class CtypesCodec(Codec):
                 obj = self.ctype(value)
         except (TypeError, ValueError, IndexError, RuntimeError) as exc:
             raise BPFValueError(EINVAL, f"cannot encode {value!r} as {self.what} of type {self.ctype.__name__}: {exc}") from None
-        return bytes(obj)  # type: ignore[call-overload]
+        return bytes(obj)
 
     def decode(self, data: Any) -> Any:
         obj = self.ctype.from_buffer_copy(data[: self.size])

@@ -120,7 +120,7 @@ def _strerror(err: int) -> str:
     if err >= _LIBBPF_ERRNO_BASE or err == ENOTSUPP:
         buf = ffi.new("char[]", 256)
         lib.libbpf_strerror(err, buf, 256)
-        return ffi.string(buf).decode()
+        return str(ffi.string(buf).decode())
     return os.strerror(err)
 
 

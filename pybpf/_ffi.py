@@ -50,7 +50,7 @@ class log_capture:
         _capture.sink = self._outer
 
 
-@ffi.def_extern()  # type: ignore[misc]
+@ffi.def_extern()  # type: ignore[untyped-decorator]
 def pybpf_on_libbpf_print(level: int, msg: Any) -> None:
     # An exception must not cross back into C: this callback only logs.
     try:

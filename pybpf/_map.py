@@ -124,7 +124,7 @@ class Map(MutableMapping[Any, Any]):
         self._btf = btf
         self._btf_ids = (btf_key_type_id, btf_value_type_id)
         self._user_types = (key_type, value_type)
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._batch = True
         self._fast = self._fast_update = False  # until _bind() sees the codecs
         if fd >= 0:
@@ -243,6 +243,22 @@ class Map(MutableMapping[Any, Any]):
             if codec.size == size:
                 return codec
         return BytesCodec(size, what)
+
+    def set_types(self, *, key_type: Any = None, value_type: Any = None) -> None:
+        """Read and write keys/values as these types instead of what BTF says.
+
+        Each is a ctypes type or a one-integer struct format (``"I"``, ``"q"``);
+        ``None`` keeps the current choice.  The size must match the map's.
+        """
+        self._user_types = (
+            key_type if key_type is not None else self._user_types[0],
+            value_type if value_type is not None else self._user_types[1],
+        )
+        if self._fd >= 0:
+            self._bind(self._fd)
+        else:  # check the sizes now rather than at load
+            self._codec(self._user_types[0], 0, self._key_size, "key")
+            self._codec(self._user_types[1], 0, self._value_size, "value")
 
     # -- lifetime -------------------------------------------------------------
 

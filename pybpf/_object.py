@@ -190,7 +190,7 @@ class BPFObject:
     @property
     def name(self) -> str:
         """The object's name (from the file name unless given to ``open``)."""
-        return self._name
+        return str(self._name)
 
     @property
     def path(self) -> str:

@@ -57,12 +57,12 @@ class Program:
     @property
     def name(self) -> str:
         """The program's name (its C function name)."""
-        return self._name
+        return str(self._name)
 
     @property
     def section(self) -> str:
         """The ELF section, e.g. ``xdp`` or ``tracepoint/raw_syscalls/sys_enter``."""
-        return self._section
+        return str(self._section)
 
     @property
     def type(self) -> ProgType:
@@ -91,7 +91,7 @@ class Program:
         fd = lib.bpf_program__fd(ptr)
         if fd < 0:
             raise BPFValueError(errno.EBADF, f"program '{self._name}' is not loaded (call load(); autoload={self.autoload})")
-        return fd
+        return int(fd)
 
     def _live_ptr(self) -> Any:
         if self._obj.closed:

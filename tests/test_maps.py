@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -307,3 +308,14 @@ def test_from_id_decodes_through_kernel_btf(typed: pybpf.BPFObject) -> None:
     with pybpf.Map.from_id(_map_id(typed.maps["h_struct"])) as m:
         value = m[(4, 5)]
         assert (value.a, value.b, value.c) == (1, 2, 3)
+
+
+def test_caller_types_override_btf(typed: pybpf.BPFObject) -> None:
+    m = typed.maps["h_u64"]
+    m[3] = 0x0102030405060708
+    m.set_types(value_type=ctypes.c_uint8 * 8)
+    assert m[3] == ([8, 7, 6, 5, 4, 3, 2, 1] if sys.byteorder == "little" else [1, 2, 3, 4, 5, 6, 7, 8])
+    m.set_types(value_type="q")
+    assert m[3] == 0x0102030405060708
+    with pytest.raises(ValueError, match="is 4 bytes"):
+        m.set_types(key_type="I", value_type="I")

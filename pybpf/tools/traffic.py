@@ -24,10 +24,10 @@ def send_udp(dst: str, count: int, *, port: int = 9, payload: bytes = b"pybpf") 
 def _checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = int(sum(struct.unpack(f"!{len(data) // 2}H", data)))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    return int(~total & 0xFFFF)
 
 
 def send_icmp_echo(dst: str, count: int, *, ident: int = 0x7062) -> int:
