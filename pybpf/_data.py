@@ -49,6 +49,8 @@ class GlobalData(MutableMapping[str, Any]):
 
     def _image(self) -> Any:
         self._obj._require_open()
+        if self._spec is None:  # libbpf would dereference NULL
+            raise BPFKeyError(errno.ENOENT, f"object '{self._obj.name}' has no {self._section} section")
         size = ffi.new("size_t *")
         ptr = lib.bpf_map__initial_value(self._spec, size)
         if ptr == ffi.NULL:

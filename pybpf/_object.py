@@ -111,7 +111,10 @@ class BPFObject:
                 btf_value_type_id=lib.bpf_map__btf_value_type_id(m),
             )
             if lib.bpf_map__is_internal(m):
-                self._internal[name[name.rfind(".") :]] = m
+                # "<object prefix>.rodata"; ".rodata.str1.1" & co hold no variables
+                for sec in (".rodata", ".data", ".bss"):
+                    if name.endswith(sec):
+                        self._internal[sec] = m
             m = lib.bpf_object__next_map(ptr, m)
         self._maps = _Named(maps, "map", self._name)
 

@@ -38,20 +38,25 @@ def _probe_kernel() -> str | None:
 _KERNEL_REASON = _probe_kernel()
 
 
-@pytest.fixture(autouse=True)
-def _kernel_gate(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("kernel") and _KERNEL_REASON:
+def need_kernel() -> None:
+    """Skip (or fail, with PYBPF_REQUIRE_KERNEL=1) unless BPF is usable here."""
+    if _KERNEL_REASON:
         message = f"kernel test without a usable kernel: {_KERNEL_REASON}"
         if REQUIRE_KERNEL:
             pytest.fail(f"{message} (PYBPF_REQUIRE_KERNEL=1)")
         pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _kernel_gate(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("kernel"):
+        need_kernel()
+
+
 @pytest.fixture(scope="session")
 def test_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """tests/bpf/*.bpf.c compiled with the project's build script: name -> object."""
-    if _KERNEL_REASON:
-        pytest.skip(_KERNEL_REASON)
+    need_kernel()
     out = tmp_path_factory.mktemp("bpf")
     sources = sorted((ROOT / "tests" / "bpf").glob("*.bpf.c"))
     subprocess.run([sys.executable, str(ROOT / "scripts" / "build_bpf.py"), str(out), *map(str, sources)], check=True)
@@ -59,6 +64,7 @@ def test_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _mounted_for_session(mount, path: str) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    need_kernel()
     mounted = mount(path)
     try:
         yield path
@@ -95,7 +101,6 @@ def veth() -> Iterator[pybpf.netns.VethPair]:  # type: ignore[name-defined]
     """Two throwaway network namespaces joined by a veth pair (per test module)."""
     from pybpf.netns import VethPair
 
-    if _KERNEL_REASON:
-        pytest.skip(_KERNEL_REASON)
+    need_kernel()
     with VethPair(prefix="pybpf-t") as pair:
         yield pair

@@ -176,3 +176,12 @@ def test_without_privilege_permission_error(tmp_path: Path) -> None:
     lines = [line for line in proc.stdout.splitlines() if line.startswith("ERROR:")]
     assert len(lines) == 2, proc.stdout
     assert all("CAP_BPF" in line for line in lines)
+
+
+def test_sections_without_variables() -> None:
+    with pybpf.BPFObject.open(pybpf.shipped("xdp_counter")) as obj:
+        assert len(obj.rodata) == 0 and len(obj.bss) == 0
+        with pytest.raises(KeyError, match="no variable 'x'"):
+            obj.bss["x"] = 1
+        with pytest.raises(KeyError):
+            obj.data._image()

@@ -81,13 +81,3 @@ def test_demo_counts_what_it_sent() -> None:
     after = set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
     assert after <= before  # nothing left behind
     assert "final counts" in out.getvalue()
-
-
-def test_prometheus_and_table_render() -> None:
-    from pybpf.tools.xdp_counter import render_prometheus, render_table
-
-    protocols = {name: {"packets": i, "bytes": 10 * i} for i, name in enumerate(PROTOCOLS)}
-    assert 'pybpf_xdp_packets_total{protocol="ipv4/udp"} 1' in render_prometheus(protocols)
-    assert "ipv4/udp" in render_table(protocols, {"10.0.0.1": {"packets": 3, "bytes": 4}})
-
-
