@@ -111,13 +111,14 @@ _CLASSES: dict[int, type[BPFError]] = {
 
 _HINTS = {
     _errno.EPERM: "needs root or CAP_BPF (plus CAP_PERFMON/CAP_NET_ADMIN/CAP_SYS_ADMIN for some program types)",
-    ENOTSUPP: "ENOTSUPP: the kernel does not support this operation for this object",
     _errno.E2BIG: "E2BIG: key out of range, map full, or size too large",
 }
 
 
 def _strerror(err: int) -> str:
-    if err >= _LIBBPF_ERRNO_BASE or err == ENOTSUPP:
+    if err == ENOTSUPP:  # kernel-internal: strerror() knows it only as "Unknown error 524"
+        return "Operation not supported by the kernel for this object (ENOTSUPP)"
+    if err >= _LIBBPF_ERRNO_BASE:
         buf = ffi.new("char[]", 256)
         lib.libbpf_strerror(err, buf, 256)
         return str(ffi.string(buf).decode())

@@ -71,6 +71,14 @@ fi
 libbpf_pkgs=(libbpf-dev libbpf1 bpftool)
 if [ -n "$backports" ] && apt-cache policy bpftool 2>/dev/null | grep "$backports" >/dev/null; then
     libbpf_pkgs=("${libbpf_pkgs[@]/%//${backports}}")
+elif ! apt-cache show bpftool >/dev/null 2>&1; then
+    # Ubuntu ships bpftool in the kernel's linux-tools packages.
+    libbpf_pkgs=(libbpf-dev linux-tools-common)
+    if apt-cache show "linux-tools-$(uname -r)" >/dev/null 2>&1; then
+        libbpf_pkgs+=("linux-tools-$(uname -r)")
+    else
+        libbpf_pkgs+=(linux-tools-generic)
+    fi
 fi
 
 need=()

@@ -185,3 +185,15 @@ def test_sections_without_variables() -> None:
             obj.bss["x"] = 1
         with pytest.raises(KeyError):
             obj.data._image()
+
+
+def test_libbpf_messages_go_to_the_logger(
+    test_objects: dict[str, Path], caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG, logger="pybpf.libbpf"), pytest.raises(pybpf.VerifierError):
+        pybpf.load(test_objects["verifier_reject"])
+    records = [r for r in caplog.records if r.name == "pybpf.libbpf"]
+    assert any(r.levelno == logging.WARNING and "BEGIN PROG LOAD LOG" in r.getMessage() for r in records)
+    assert "libbpf" not in capfd.readouterr().err  # nothing straight to stderr
