@@ -181,9 +181,7 @@ class Map(MutableMapping[Any, Any]):
     @classmethod
     def _from_owned_fd(cls, fd: int, *, what: str, key_type: Any, value_type: Any) -> Map:
         try:
-            info = ffi.new("struct bpf_map_info *")
-            size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
-            check(lib.bpf_obj_get_info_by_fd(fd, info, size), f"read info of {what}")
+            info = _map_info(fd, what)
             btf = BTF.from_kernel(info.btf_id) if info.btf_id and (key_type is None or value_type is None) else None
             return cls(
                 name=ffi.string(info.name).decode(),
@@ -304,6 +302,11 @@ class Map(MutableMapping[Any, Any]):
         """The map's file descriptor (borrowed: do not close it)."""
         self._require_live()
         return self._fd
+
+    @property
+    def id(self) -> int:
+        """The kernel's id of the map (for ``Map.from_id`` and bpftool)."""
+        return int(_map_info(self.fd, f"map '{self._name}'").id)
 
     @property
     def name(self) -> str:
@@ -633,6 +636,14 @@ class Map(MutableMapping[Any, Any]):
 
 class _NoBatch(Exception):
     """The kernel has no batch operations for this map type."""
+
+
+def _map_info(fd: int, what: str) -> Any:
+    """The kernel's ``struct bpf_map_info`` of a map fd."""
+    info = ffi.new("struct bpf_map_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
+    check(lib.bpf_obj_get_info_by_fd(fd, info, size), f"read info of {what}")
+    return info
 
 
 def _map_type(value: int) -> MapType:

@@ -87,3 +87,10 @@ def test_pybpf_reads_bpftool_map(pin_dir: Path, kind: str) -> None:
         assert got == {k: [k * 111] * pybpf.possible_cpus() for k in (1, 2, 3)}
     else:
         assert got == {k: k * 111 for k in (1, 2, 3)}
+
+
+def test_map_id_matches_bpftool() -> None:
+    with pybpf.Map.create(MapType.ARRAY, key_size=4, value_size=4, max_entries=1, name="pybpf_xc_id") as m:
+        shown = json.loads(subprocess.run(["bpftool", "map", "show", "id", str(m.id), "-j"],
+                                          check=True, capture_output=True, text=True).stdout)
+        assert shown["name"] == "pybpf_xc_id" and shown["type"] == "array"

@@ -163,7 +163,7 @@ def test_iteration_is_bounded_under_concurrent_deletes(batch: bool) -> None:
         stop = threading.Event()
 
         def churn() -> None:
-            with pybpf.Map.from_id(_map_id(m)) as other:
+            with pybpf.Map.from_id(m.id) as other:
                 while not stop.is_set():
                     for k in range(0, 2000, 5):
                         other.pop(k, None)
@@ -182,13 +182,6 @@ def test_iteration_is_bounded_under_concurrent_deletes(batch: bool) -> None:
         finally:
             stop.set()
             worker.join()
-
-
-def _map_id(m: pybpf.Map) -> int:
-    info = pybpf._ffi.ffi.new("struct bpf_map_info *")
-    size = pybpf._ffi.ffi.new("__u32 *", pybpf._ffi.ffi.sizeof("struct bpf_map_info"))
-    assert pybpf._ffi.lib.bpf_obj_get_info_by_fd(m.fd, info, size) == 0
-    return int(info.id)
 
 
 def test_int_fast_path_edges() -> None:
@@ -305,7 +298,7 @@ def test_pin_and_from_pinned(pin_dir: Path) -> None:
 
 def test_from_id_decodes_through_kernel_btf(typed: pybpf.BPFObject) -> None:
     typed.maps["h_struct"][(4, 5)] = (1, 2, 3, b"t")
-    with pybpf.Map.from_id(_map_id(typed.maps["h_struct"])) as m:
+    with pybpf.Map.from_id(typed.maps["h_struct"].id) as m:
         value = m[(4, 5)]
         assert (value.a, value.b, value.c) == (1, 2, 3)
 
