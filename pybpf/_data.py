@@ -35,6 +35,7 @@ class GlobalData(MutableMapping[str, Any]):
         self._btf = btf
 
     def _codec(self, name: str) -> tuple[Codec, int]:
+        self._obj._require_open()  # the BTF below belongs to the open object
         try:
             type_id, offset, size = self._vars[name]
         except KeyError:

@@ -442,7 +442,9 @@ class Map(MutableMapping[Any, Any]):
                 ret = -errno.ERANGE
             if ret == 0:
                 return
-        self.set(key, value)
+            if ret != -errno.ERANGE:
+                self._fail(ret, "update", key)
+        self.set(key, value)  # out of the fast path's range: the codecs decide
 
     def __delitem__(self, key: Any) -> None:
         if self._fast and type(key) is int:

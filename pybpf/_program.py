@@ -110,7 +110,7 @@ class Program:
     def attach(self) -> Link:
         """Attach where the section name says (``tracepoint/cat/name``, ``raw_tp/x``,
         ``uprobe/...``); closing the link detaches."""
-        self.fd  # noqa: B018 - a clear error before libbpf's
+        self.fd  # noqa: B018 - a clear error for a closed or unloaded program, before libbpf's
         if self._section.startswith(("tracepoint/", "tp/")):
             self._require_tracefs()
         return self._link(lib.bpf_program__attach(self._ptr), f"section {self._section!r}")
@@ -122,6 +122,7 @@ class Program:
         ``"native"`` or ``"generic"``.  Closing the link detaches the program.
         The interface is looked up in this thread's network namespace.
         """
+        prog_fd = self.fd  # a clear error for a closed or unloaded program, before libbpf's
         try:
             flags = _XDP_MODES[mode]
         except KeyError:
@@ -133,7 +134,7 @@ class Program:
         opts = ffi.new("struct bpf_link_create_opts *")
         opts.sz = ffi.sizeof("struct bpf_link_create_opts")
         opts.flags = flags
-        fd = check(lib.bpf_link_create(self.fd, ifindex, lib.BPF_XDP, opts), f"attach program '{self._name}' to {what}")
+        fd = check(lib.bpf_link_create(prog_fd, ifindex, lib.BPF_XDP, opts), f"attach program '{self._name}' to {what}")
         return self._obj._track(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))  # type: ignore[no-any-return]
 
     def attach_tracepoint(self, category: str, name: str) -> Link:

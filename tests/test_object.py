@@ -75,6 +75,8 @@ def test_use_after_close() -> None:
         counts[0]
     with pytest.raises(ValueError, match="is closed"):
         obj.maps
+    with pytest.raises(ValueError, match="is closed"):
+        obj.rodata["anything"]
 
 
 def test_leaked_object_warns() -> None:
@@ -197,3 +199,15 @@ def test_libbpf_messages_go_to_the_logger(
     records = [r for r in caplog.records if r.name == "pybpf.libbpf"]
     assert any(r.levelno == logging.WARNING and "BEGIN PROG LOAD LOG" in r.getMessage() for r in records)
     assert "libbpf" not in capfd.readouterr().err  # nothing straight to stderr
+
+
+def test_attach_after_close_or_before_load_is_an_error() -> None:
+    obj = pybpf.BPFObject.open(pybpf.shipped("xdp_counter"))
+    prog = obj.programs["xdp_count"]
+    with pytest.raises(ValueError, match="not loaded"):
+        prog.attach_xdp("lo")
+    obj.close()
+    for attach in (lambda: prog.attach_xdp("lo"), prog.attach, lambda: prog.attach_raw_tracepoint("x"),
+                   lambda: prog.attach_tracepoint("a", "b"), lambda: prog.test_run(b"")):
+        with pytest.raises(ValueError, match="is closed"):
+            attach()
