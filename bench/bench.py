@@ -30,12 +30,22 @@ def build_baseline(out: Path) -> Path:
 
 
 def c_ns(exe: Path, op: str, n: int, repeats: int) -> float:
-    return min(float(subprocess.run([str(exe), op, str(n)], capture_output=True, text=True, check=True).stdout) for _ in range(repeats))
+    return min(
+        float(subprocess.run([str(exe), op, str(n)], capture_output=True, text=True, check=True).stdout)
+        for _ in range(repeats)
+    )
 
 
 def _map(entries: int) -> pybpf.Map:
-    return pybpf.Map.create(pybpf.MapType.HASH, key_size=4, value_size=8, max_entries=entries,
-                            name="pybpf_bench_py", key_type="I", value_type="Q")
+    return pybpf.Map.create(
+        pybpf.MapType.HASH,
+        key_size=4,
+        value_size=8,
+        max_entries=entries,
+        name="pybpf_bench_py",
+        key_type="I",
+        value_type="Q",
+    )
 
 
 def py_lookup(n: int) -> float:
@@ -74,10 +84,24 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         exe = build_baseline(Path(tmp))
         rows = [
-            ("lookup m[k] (int)", c_ns(exe, "lookup", args.n, args.repeats), min(py_lookup(args.n) for _ in range(args.repeats)), 1.3),
-            ("update m[k] = v (int)", c_ns(exe, "update", args.n, args.repeats), min(py_update(args.n) for _ in range(args.repeats)), 1.3),
-            (f"dict(m.items()) {args.entries} entries, per entry", c_ns(exe, "dump", args.entries, args.repeats),
-             min(py_dump(args.entries) for _ in range(args.repeats)), 1.4),
+            (
+                "lookup m[k] (int)",
+                c_ns(exe, "lookup", args.n, args.repeats),
+                min(py_lookup(args.n) for _ in range(args.repeats)),
+                1.3,
+            ),
+            (
+                "update m[k] = v (int)",
+                c_ns(exe, "update", args.n, args.repeats),
+                min(py_update(args.n) for _ in range(args.repeats)),
+                1.3,
+            ),
+            (
+                f"dict(m.items()) {args.entries} entries, per entry",
+                c_ns(exe, "dump", args.entries, args.repeats),
+                min(py_dump(args.entries) for _ in range(args.repeats)),
+                1.4,
+            ),
         ]
     print(f"{'operation':<44}{'C ns':>9}{'pybpf ns':>10}{'ratio':>8}{'target':>8}")
     for name, c, py, target in rows:

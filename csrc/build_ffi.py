@@ -18,13 +18,10 @@ MIN_LIBBPF = (1, 1)
 
 def _pkg_config(*args: str) -> list[str]:
     try:
-        out = subprocess.run(
-            ["pkg-config", *args, "libbpf"], check=True, capture_output=True, text=True
-        ).stdout
+        out = subprocess.run(["pkg-config", *args, "libbpf"], check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         raise SystemExit(
-            "pybpf: libbpf development files not found by pkg-config "
-            "(run scripts/install-deps.sh as root)"
+            "pybpf: libbpf development files not found by pkg-config (run scripts/install-deps.sh as root)"
         ) from exc
     return shlex.split(out)
 

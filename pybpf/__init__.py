@@ -1,15 +1,16 @@
 """pybpf: load, attach and inspect eBPF programs and maps from Python, over libbpf.
 
-    import pybpf
+import pybpf
 
-    with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
-        with obj.programs["xdp_count"].attach_xdp("eth0"):
-            ...
-            print(obj.maps["proto_stats"][0])   # one value per possible CPU
+with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
+    with obj.programs["xdp_count"].attach_xdp("eth0"):
+        ...
+        print(obj.maps["proto_stats"][0])   # one value per possible CPU
 """
 
 from pybpf._btf import Record
 from pybpf._codecs import BytesCodec, Codec, CtypesCodec, IntCodec, PerCPUCodec
+from pybpf._data import GlobalData
 from pybpf._errors import (
     BPFError,
     BPFFileExistsError,
@@ -28,7 +29,6 @@ from pybpf._object import BPFObject, load
 from pybpf._program import Program, TestRunResult
 from pybpf._shipped import shipped, shipped_names
 from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapType, ProgType, UpdateFlags
-from pybpf._data import GlobalData
 
 __version__ = "0.1.0"
 

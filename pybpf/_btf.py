@@ -41,7 +41,11 @@ def _coerce(ctype: Any, value: Any) -> Any:
     """Turn a sequence or dict into the ctypes array or record a field holds."""
     if ctype is None or isinstance(value, ctype):
         return value
-    if isinstance(ctype, type) and issubclass(ctype, ctypes.Array) and getattr(ctype, "_type_", None) is not ctypes.c_char:
+    if (
+        isinstance(ctype, type)
+        and issubclass(ctype, ctypes.Array)
+        and getattr(ctype, "_type_", None) is not ctypes.c_char
+    ):
         if isinstance(value, (bytes, bytearray, list, tuple)):
             return ctype(*(_coerce(ctype._type_, v) for v in value))
     if isinstance(ctype, type) and issubclass(ctype, Record):

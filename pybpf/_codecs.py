@@ -105,7 +105,9 @@ class BytesCodec(Codec):
                 return value.to_bytes(self.size, sys.byteorder)
             except OverflowError:
                 raise BPFValueError(EINVAL, f"{self.what} {value!r} does not fit {self.size} bytes") from None
-        raise BPFValueError(EINVAL, f"{self.what} must be bytes of length {self.size} or an int, got {type(value).__name__}")
+        raise BPFValueError(
+            EINVAL, f"{self.what} must be bytes of length {self.size} or an int, got {type(value).__name__}"
+        )
 
     def decode(self, data: Any) -> bytes:
         return bytes(data[: self.size])
@@ -140,7 +142,9 @@ class CtypesCodec(Codec):
             else:
                 obj = self.ctype(value)
         except (TypeError, ValueError, IndexError, RuntimeError) as exc:
-            raise BPFValueError(EINVAL, f"cannot encode {value!r} as {self.what} of type {self.ctype.__name__}: {exc}") from None
+            raise BPFValueError(
+                EINVAL, f"cannot encode {value!r} as {self.what} of type {self.ctype.__name__}: {exc}"
+            ) from None
         return bytes(obj)
 
     def decode(self, data: Any) -> Any:

@@ -39,12 +39,18 @@ class GlobalData(MutableMapping[str, Any]):
         try:
             type_id, offset, size = self._vars[name]
         except KeyError:
-            raise BPFKeyError(errno.ENOENT, f"{self._section} has no variable {name!r} (has: {', '.join(self._vars) or 'none'})") from None
+            raise BPFKeyError(
+                errno.ENOENT, f"{self._section} has no variable {name!r} (has: {', '.join(self._vars) or 'none'})"
+            ) from None
         codec = self._codecs.get(name)
         if codec is None:
             assert self._btf is not None
             ints = self._btf.int_info(type_id)
-            codec = IntCodec(*ints, what=name) if ints and ints[0] == size else codec_for_ctype(self._btf.ctype(type_id), name)
+            codec = (
+                IntCodec(*ints, what=name)
+                if ints and ints[0] == size
+                else codec_for_ctype(self._btf.ctype(type_id), name)
+            )
             self._codecs[name] = codec
         return codec, offset
 
@@ -65,7 +71,9 @@ class GlobalData(MutableMapping[str, Any]):
     def __setitem__(self, name: str, value: Any) -> None:
         codec, offset = self._codec(name)
         if self._obj.loaded and self._section == ".rodata":
-            raise BPFValueError(errno.EPERM, f".rodata of '{self._obj.name}' is frozen by load(): set {name!r} before load()")
+            raise BPFValueError(
+                errno.EPERM, f".rodata of '{self._obj.name}' is frozen by load(): set {name!r} before load()"
+            )
         data = codec.encode(value)
         self._image()[offset : offset + len(data)] = data
 

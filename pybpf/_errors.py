@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 from pybpf._ffi import ffi, lib
 
@@ -165,5 +165,3 @@ def check_ptr(ptr: P, what: str) -> P:
 def closed_error(kind: str, name: str) -> BPFValueError:
     """The error for using a handle after ``close()``."""
     return BPFValueError(_errno.EBADF, f"{kind} '{name}' is closed")
-
-

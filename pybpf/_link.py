@@ -85,4 +85,3 @@ class Link:
 
     def __repr__(self) -> str:
         return f"<pybpf.Link {self._what} {'closed' if self.closed else f'fd={self._fd}'}>"
-

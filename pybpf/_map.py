@@ -653,4 +653,3 @@ def _map_type(value: int) -> MapType:
         return MapType(value)
     except ValueError:
         return MapType.UNSPEC
-

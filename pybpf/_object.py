@@ -24,7 +24,6 @@ from pybpf._errors import (
     BPFKeyError,
     BPFValueError,
     VerifierError,
-    check_ptr,
     closed_error,
     error_for,
 )
@@ -55,7 +54,9 @@ class _Named(Mapping[str, T]):
             return self._items[name]
         except KeyError:
             have = ", ".join(self._items) or "none"
-            raise BPFKeyError(errno.ENOENT, f"object '{self._owner}' has no {self._kind} {name!r} ({self._kind}s: {have})") from None
+            raise BPFKeyError(
+                errno.ENOENT, f"object '{self._owner}' has no {self._kind} {name!r} ({self._kind}s: {have})"
+            ) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
@@ -125,7 +126,9 @@ class BPFObject:
             programs[prog.name] = prog
             p = lib.bpf_object__next_program(ptr, p)
         self._programs = _Named(programs, "program", self._name)
-        self._sections = {sec: GlobalData(self, sec, self._internal.get(sec), self._btf) for sec in (".rodata", ".data", ".bss")}
+        self._sections = {
+            sec: GlobalData(self, sec, self._internal.get(sec), self._btf) for sec in (".rodata", ".data", ".bss")
+        }
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, name: str | None = None) -> BPFObject:

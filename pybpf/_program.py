@@ -39,7 +39,9 @@ def ifindex_of(interface: str | int) -> int:
     try:
         return socket.if_nametoindex(interface)
     except OSError:
-        raise BPFFileNotFoundError(errno.ENODEV, f"no network interface named {interface!r} in this namespace") from None
+        raise BPFFileNotFoundError(
+            errno.ENODEV, f"no network interface named {interface!r} in this namespace"
+        ) from None
 
 
 class Program:
@@ -90,7 +92,9 @@ class Program:
         ptr = self._live_ptr()
         fd = lib.bpf_program__fd(ptr)
         if fd < 0:
-            raise BPFValueError(errno.EBADF, f"program '{self._name}' is not loaded (call load(); autoload={self.autoload})")
+            raise BPFValueError(
+                errno.EBADF, f"program '{self._name}' is not loaded (call load(); autoload={self.autoload})"
+            )
         return int(fd)
 
     def _live_ptr(self) -> Any:
@@ -104,7 +108,11 @@ class Program:
     # -- attaching ------------------------------------------------------------
 
     def _link(self, ptr: Any, what: str) -> Link:
-        link = Link(ptr=check_ptr(ptr, f"attach program '{self._name}' to {what}"), what=f"'{self._name}' -> {what}", program=self)
+        link = Link(
+            ptr=check_ptr(ptr, f"attach program '{self._name}' to {what}"),
+            what=f"'{self._name}' -> {what}",
+            program=self,
+        )
         return self._obj._track(link)  # type: ignore[no-any-return]
 
     def attach(self) -> Link:

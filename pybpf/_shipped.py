@@ -22,6 +22,7 @@ def shipped(name: str) -> Path:
     path = _DIR / f"{name}.bpf.o"
     if not path.is_file():
         raise BPFFileNotFoundError(
-            errno.ENOENT, f"no shipped BPF object {name!r} (have: {', '.join(shipped_names()) or 'none: was the package built?'})"
+            errno.ENOENT,
+            f"no shipped BPF object {name!r} (have: {', '.join(shipped_names()) or 'none: was the package built?'})",
         )
     return path

@@ -61,9 +61,7 @@ class MapType(enum.IntEnum):
         return self in (MapType.ARRAY, MapType.PERCPU_ARRAY)
 
 
-_PERCPU = frozenset(
-    {MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE}
-)
+_PERCPU = frozenset({MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE})
 
 
 class ProgType(enum.IntEnum):

@@ -113,5 +113,3 @@ class VethPair:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-

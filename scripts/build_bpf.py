@@ -10,7 +10,6 @@ running kernel's BTF.  setup.py uses this for bpf_progs/, the tests for tests/bp
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 import subprocess

@@ -24,7 +24,9 @@ def _bpftool() -> None:
 
 
 def _dump(path: Path) -> list[dict]:  # type: ignore[type-arg]
-    out = subprocess.run(["bpftool", "map", "dump", "pinned", str(path), "-j"], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        ["bpftool", "map", "dump", "pinned", str(path), "-j"], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -37,8 +39,9 @@ def _le(value: int, size: int) -> list[str]:
 
 
 def test_bpftool_reads_pybpf_hash(pin_dir: Path) -> None:
-    with pybpf.Map.create(MapType.HASH, key_size=4, value_size=8, max_entries=32, name="pybpf_xc_h",
-                          key_type="I", value_type="Q") as m:
+    with pybpf.Map.create(
+        MapType.HASH, key_size=4, value_size=8, max_entries=32, name="pybpf_xc_h", key_type="I", value_type="Q"
+    ) as m:
         expected = {i: i * 1000 + 7 for i in range(10)}
         m.update(expected)
         m.pin(pin_dir / "h")
@@ -51,8 +54,9 @@ def test_bpftool_reads_pybpf_hash(pin_dir: Path) -> None:
 
 def test_bpftool_reads_pybpf_percpu_array(pin_dir: Path) -> None:
     ncpus = pybpf.possible_cpus()
-    with pybpf.Map.create(MapType.PERCPU_ARRAY, key_size=4, value_size=4, max_entries=3, name="pybpf_xc_pa",
-                          key_type="I", value_type="I") as m:
+    with pybpf.Map.create(
+        MapType.PERCPU_ARRAY, key_size=4, value_size=4, max_entries=3, name="pybpf_xc_pa", key_type="I", value_type="I"
+    ) as m:
         m[1] = [10 + cpu for cpu in range(ncpus)]
         m.pin(pin_dir / "pa")
     entries = {int.from_bytes(_bytes(e["key"]), sys.byteorder): e for e in _dump(pin_dir / "pa")}
@@ -73,7 +77,22 @@ def test_bpftool_formats_pybpf_btf_struct(test_objects: dict[str, Path], pin_dir
 def test_pybpf_reads_bpftool_map(pin_dir: Path, kind: str) -> None:
     path = pin_dir / kind
     subprocess.run(
-        ["bpftool", "map", "create", str(path), "type", kind, "key", "4", "value", "8", "entries", "16", "name", "pybpf_xc_bt"],
+        [
+            "bpftool",
+            "map",
+            "create",
+            str(path),
+            "type",
+            kind,
+            "key",
+            "4",
+            "value",
+            "8",
+            "entries",
+            "16",
+            "name",
+            "pybpf_xc_bt",
+        ],
         check=True,
     )
     for k in (1, 2, 3):
@@ -91,6 +110,9 @@ def test_pybpf_reads_bpftool_map(pin_dir: Path, kind: str) -> None:
 
 def test_map_id_matches_bpftool() -> None:
     with pybpf.Map.create(MapType.ARRAY, key_size=4, value_size=4, max_entries=1, name="pybpf_xc_id") as m:
-        shown = json.loads(subprocess.run(["bpftool", "map", "show", "id", str(m.id), "-j"],
-                                          check=True, capture_output=True, text=True).stdout)
+        shown = json.loads(
+            subprocess.run(
+                ["bpftool", "map", "show", "id", str(m.id), "-j"], check=True, capture_output=True, text=True
+            ).stdout
+        )
         assert shown["name"] == "pybpf_xc_id" and shown["type"] == "array"

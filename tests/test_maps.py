@@ -194,8 +194,9 @@ def test_int_fast_path_edges() -> None:
             m[-1]
         with pytest.raises(ValueError, match="does not fit"):
             m[1] = 1 << 64
-    with pybpf.Map.create(MapType.ARRAY, key_size=4, value_size=4, max_entries=2, name=_name(),
-                          key_type="I", value_type="i") as signed:
+    with pybpf.Map.create(
+        MapType.ARRAY, key_size=4, value_size=4, max_entries=2, name=_name(), key_type="I", value_type="i"
+    ) as signed:
         signed[0] = -1
         assert signed[0] == -1
         signed[1] = -(1 << 31)

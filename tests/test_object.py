@@ -114,8 +114,8 @@ def test_program_attributes() -> None:
 
 
 def test_test_run_xdp_counts_a_packet() -> None:
-    packet = bytes.fromhex("ffffffffffff020202020202" "0800") + bytes.fromhex(
-        "4500002000000000401100000a0000010a000002" "00010002000c0000" "61626364"
+    packet = bytes.fromhex("ffffffffffff0202020202020800") + bytes.fromhex(
+        "4500002000000000401100000a0000010a00000200010002000c000061626364"
     )
     with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         result = obj.programs["xdp_count"].test_run(packet, repeat=3)
@@ -168,8 +168,17 @@ def test_without_privilege_permission_error(tmp_path: Path) -> None:
     )
     os.chmod(tmp_path, 0o755)
     proc = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-         "--bounding-set=-all", sys.executable, "-c", script],
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            sys.executable,
+            "-c",
+            script,
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -207,7 +216,12 @@ def test_attach_after_close_or_before_load_is_an_error() -> None:
     with pytest.raises(ValueError, match="not loaded"):
         prog.attach_xdp("lo")
     obj.close()
-    for attach in (lambda: prog.attach_xdp("lo"), prog.attach, lambda: prog.attach_raw_tracepoint("x"),
-                   lambda: prog.attach_tracepoint("a", "b"), lambda: prog.test_run(b"")):
+    for attach in (
+        lambda: prog.attach_xdp("lo"),
+        prog.attach,
+        lambda: prog.attach_raw_tracepoint("x"),
+        lambda: prog.attach_tracepoint("a", "b"),
+        lambda: prog.test_run(b""),
+    ):
         with pytest.raises(ValueError, match="is closed"):
             attach()
