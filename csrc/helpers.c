@@ -50,18 +50,34 @@ static void pybpf_install_print(void)
     libbpf_set_print(pybpf_print_trampoline);
 }
 
-/* Integer fast paths.  The key and value travel by value, so Python fills
- * no shared buffer and the helpers are safe to call from several threads
- * (cffi releases the GIL during the syscall).  A lookup returns the value; on
- * failure it returns a sentinel (all ones, or LLONG_MIN when signed) and
- * records -errno for pybpf_last_error().  A sentinel that is a real value is
- * told apart by pybpf_last_error() == 0. */
+/* Integer fast paths.  The key and value travel by value, so Python fills no
+ * shared buffer and the helpers are safe to call from several threads (cffi
+ * releases the GIL during the syscall).
+ *
+ * A map is named by one 64-bit handle, fd | key_size << 32 | value_size << 40
+ * (pybpf_handle), to keep the argument conversions per call down.
+ *
+ * A lookup returns the value.  On failure it returns a sentinel (all ones, or
+ * LLONG_MIN when signed) and records -errno for pybpf_last_error(); when a
+ * real value equals the sentinel it records 0.  Only the sentinel touches the
+ * thread-local, so the common path does not. */
 static __thread int pybpf_errno_tls;
 
 static int pybpf_last_error(void)
 {
     return pybpf_errno_tls;
 }
+
+static long long pybpf_handle(int fd, int key_size, int value_size)
+{
+    if (fd < 0 || key_size < 1 || key_size > 8 || value_size < 1 || value_size > 8)
+        return -1;
+    return (long long)(unsigned int)fd | (long long)key_size << 32 | (long long)value_size << 40;
+}
+
+#define HANDLE_FD(h) ((int)((h) & 0xffffffff))
+#define HANDLE_KEY_SIZE(h) ((int)(((h) >> 32) & 0xff))
+#define HANDLE_VALUE_SIZE(h) ((int)(((h) >> 40) & 0xff))
 
 /* Store an integer in its own width so the layout is right on either byte
  * order; -ERANGE if it does not fit (Python then reports it through the codec). */
@@ -99,53 +115,59 @@ static long long pybpf_get_sint(const void *in, int size)
 }
 
 /* Look the key up into v; 0 or -errno. */
-static int pybpf_lookup_raw(int fd, unsigned long long key, int key_size, int value_size,
-                            unsigned long long *v)
+static int pybpf_lookup_raw(long long h, unsigned long long key, unsigned long long *v)
 {
     unsigned long long k;
-    int err = pybpf_put_int(key, key_size, &k);
+    int err = pybpf_put_int(key, HANDLE_KEY_SIZE(h), &k);
 
-    if (!err && (value_size < 1 || value_size > 8))
-        err = -EINVAL;
-    if (!err)
-        err = bpf_map_lookup_elem(fd, &k, v);
-    pybpf_errno_tls = err;
-    return err;
+    return err ? err : bpf_map_lookup_elem(HANDLE_FD(h), &k, v);
 }
 
-static unsigned long long pybpf_lookup_uint(int fd, unsigned long long key, int key_size, int value_size)
+static unsigned long long pybpf_lookup_uint(long long h, unsigned long long key)
 {
-    unsigned long long v;
+    unsigned long long v, out;
+    int err = pybpf_lookup_raw(h, key, &v);
 
-    if (pybpf_lookup_raw(fd, key, key_size, value_size, &v))
+    if (err) {
+        pybpf_errno_tls = err;
         return ~0ULL;
-    return pybpf_get_uint(&v, value_size);
+    }
+    out = pybpf_get_uint(&v, HANDLE_VALUE_SIZE(h));
+    if (out == ~0ULL)
+        pybpf_errno_tls = 0;
+    return out;
 }
 
-static long long pybpf_lookup_sint(int fd, unsigned long long key, int key_size, int value_size)
+static long long pybpf_lookup_sint(long long h, unsigned long long key)
 {
     unsigned long long v;
+    long long out;
+    int err = pybpf_lookup_raw(h, key, &v);
 
-    if (pybpf_lookup_raw(fd, key, key_size, value_size, &v))
+    if (err) {
+        pybpf_errno_tls = err;
         return LLONG_MIN;
-    return pybpf_get_sint(&v, value_size);
+    }
+    out = pybpf_get_sint(&v, HANDLE_VALUE_SIZE(h));
+    if (out == LLONG_MIN)
+        pybpf_errno_tls = 0;
+    return out;
 }
 
-static int pybpf_update_int(int fd, unsigned long long key, int key_size,
-                            unsigned long long value, int value_size, __u64 flags)
+static int pybpf_update_int(long long h, unsigned long long key, unsigned long long value, __u64 flags)
 {
     unsigned long long k, v;
-    int err = pybpf_put_int(key, key_size, &k);
+    int err = pybpf_put_int(key, HANDLE_KEY_SIZE(h), &k);
 
     if (!err)
-        err = pybpf_put_int(value, value_size, &v);
-    return err ? err : bpf_map_update_elem(fd, &k, &v, flags);
+        err = pybpf_put_int(value, HANDLE_VALUE_SIZE(h), &v);
+    return err ? err : bpf_map_update_elem(HANDLE_FD(h), &k, &v, flags);
 }
 
-static int pybpf_delete_int(int fd, unsigned long long key, int key_size)
+static int pybpf_delete_int(long long h, unsigned long long key)
 {
     unsigned long long k;
-    int err = pybpf_put_int(key, key_size, &k);
+    int err = pybpf_put_int(key, HANDLE_KEY_SIZE(h), &k);
 
-    return err ? err : bpf_map_delete_elem(fd, &k);
+    return err ? err : bpf_map_delete_elem(HANDLE_FD(h), &k);
 }

@@ -181,6 +181,7 @@ class Map(MutableMapping[Any, Any]):
     @classmethod
     def _from_owned_fd(cls, fd: int, *, what: str, key_type: Any, value_type: Any) -> Map:
         try:
+            _require_map_fd(fd, what)
             info = _map_info(fd, what)
             btf = BTF.from_kernel(info.btf_id) if info.btf_id and (key_type is None or value_type is None) else None
             return cls(
@@ -216,6 +217,7 @@ class Map(MutableMapping[Any, Any]):
             self._sentinel = -(1 << 63) if signed else (1 << 64) - 1
             self._fast_update = not signed
             self._update_int = lib.pybpf_update_int
+            self._handle = lib.pybpf_handle(fd, self._key_size, self._value_size)
         else:
             self._fast_update = False
         self._fd = fd
@@ -268,6 +270,8 @@ class Map(MutableMapping[Any, Any]):
         if self._closed:
             return
         self._closed = True
+        # The fast paths' handle names the fd number, which the OS will reuse.
+        self._fast = self._fast_update = False
         fd, self._fd = self._fd, -1
         if self._finalizer is not None:
             self._finalizer.detach()
@@ -389,7 +393,7 @@ class Map(MutableMapping[Any, Any]):
     def __getitem__(self, key: Any) -> Any:
         if self._fast and type(key) is int:
             try:
-                value = self._lookup_int(self._fd, key, self._key_size, self._value_size)
+                value = self._lookup_int(self._handle, key)
             except OverflowError:
                 return self._lookup(key)
             if value == self._sentinel:
@@ -420,7 +424,7 @@ class Map(MutableMapping[Any, Any]):
         """
         if self._fast_update and type(key) is int and type(value) is int:
             try:
-                ret = self._update_int(self._fd, key, self._key_size, value, self._value_size, int(flags))
+                ret = self._update_int(self._handle, key, value, int(flags))
             except OverflowError:
                 ret = -errno.ERANGE
             if ret == 0:
@@ -437,7 +441,7 @@ class Map(MutableMapping[Any, Any]):
         # The integer fast path of set() inlined: this is the hot write.
         if self._fast_update and type(key) is int and type(value) is int:
             try:
-                ret = self._update_int(self._fd, key, self._key_size, value, self._value_size, 0)
+                ret = self._update_int(self._handle, key, value, 0)
             except OverflowError:
                 ret = -errno.ERANGE
             if ret == 0:
@@ -449,7 +453,7 @@ class Map(MutableMapping[Any, Any]):
     def __delitem__(self, key: Any) -> None:
         if self._fast and type(key) is int:
             try:
-                ret = lib.pybpf_delete_int(self._fd, key, self._key_size)
+                ret = lib.pybpf_delete_int(self._handle, key)
             except OverflowError:
                 ret = -errno.ERANGE
             if ret == 0:
@@ -638,6 +642,18 @@ class Map(MutableMapping[Any, Any]):
 
 class _NoBatch(Exception):
     """The kernel has no batch operations for this map type."""
+
+
+def _require_map_fd(fd: int, what: str) -> None:
+    """Refuse a pinned program or link: its info would not be a map's."""
+    try:
+        with open(f"/proc/self/fdinfo/{fd}", encoding="ascii", errors="replace") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+    except OSError:
+        return  # no procfs: let the kernel's answers speak
+    if "map_type" not in fields:
+        kind = "program" if "prog_type" in fields else "link" if "link_type" in fields else "BPF object"
+        raise BPFValueError(errno.EINVAL, f"{what} is a {kind}, not a map")
 
 
 def _map_info(fd: int, what: str) -> Any:

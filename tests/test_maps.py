@@ -313,3 +313,18 @@ def test_caller_types_override_btf(typed: pybpf.BPFObject) -> None:
     assert m[3] == 0x0102030405060708
     with pytest.raises(ValueError, match="is 4 bytes"):
         m.set_types(key_type="I", value_type="I")
+
+
+def test_closed_map_never_reaches_a_reused_fd() -> None:
+    m = _create(MapType.HASH)
+    m[1] = 1
+    m.close()
+    with _create(MapType.HASH) as other:  # likely gets the same fd number
+        other[1] = 2
+        with pytest.raises(ValueError, match="is closed"):
+            m[1]
+        with pytest.raises(ValueError, match="is closed"):
+            m[1] = 3
+        with pytest.raises(ValueError, match="is closed"):
+            del m[1]
+        assert other[1] == 2

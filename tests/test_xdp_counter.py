@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import pybpf
 from pybpf.netns import VethPair
 from pybpf.tools.traffic import send_icmp_echo, send_tcp_syn, send_udp
 from pybpf.tools.xdp_counter import PROTOCOLS, XDPCounter, demo
@@ -64,6 +65,8 @@ def test_link_pin_keeps_it_attached(veth: VethPair, pin_dir) -> None:  # type: i
         with veth.inside(veth.ns_a):
             link = counter.attach(veth.if_a)
         link.pin(pin_dir / "link")
+        with pytest.raises(ValueError, match="is a link, not a map"):
+            pybpf.Map.from_pinned(pin_dir / "link")
         link.close()
         assert veth.xdp_attached(veth.ns_a, veth.if_a)  # the pin holds it
         (pin_dir / "link").unlink()

@@ -62,11 +62,13 @@ struct bpf_map_info {
 };
 int bpf_obj_get_info_by_fd(int bpf_fd, void *info, __u32 *info_len);
 
-/* Integer fast paths (csrc/helpers.c): keys and values travel by value.
+/* Integer fast paths (csrc/helpers.c): keys and values travel by value, the
+   map by a handle from pybpf_handle() (-1 if the sizes do not fit 1..8 bytes).
    A failed lookup returns all ones (LLONG_MIN when signed) and sets
-   pybpf_last_error() to -errno; a successful one sets it to 0. */
-unsigned long long pybpf_lookup_uint(int fd, unsigned long long key, int key_size, int value_size);
-long long pybpf_lookup_sint(int fd, unsigned long long key, int key_size, int value_size);
+   pybpf_last_error() to -errno; a real value equal to that sets it to 0. */
+long long pybpf_handle(int fd, int key_size, int value_size);
+unsigned long long pybpf_lookup_uint(long long handle, unsigned long long key);
+long long pybpf_lookup_sint(long long handle, unsigned long long key);
 int pybpf_last_error(void);
-int pybpf_update_int(int fd, unsigned long long key, int key_size, unsigned long long value, int value_size, __u64 flags);
-int pybpf_delete_int(int fd, unsigned long long key, int key_size);
+int pybpf_update_int(long long handle, unsigned long long key, unsigned long long value, __u64 flags);
+int pybpf_delete_int(long long handle, unsigned long long key);
