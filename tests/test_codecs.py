@@ -99,3 +99,20 @@ def test_errors_are_builtin_twins() -> None:
 def test_libbpf_version_gate() -> None:
     assert pybpf.libbpf_version() >= (1, 1)
     assert (lib.PYBPF_LIBBPF_MAJOR, lib.PYBPF_LIBBPF_MINOR) == pybpf.libbpf_version()
+
+
+def test_cdef_headers_parse_and_cover_every_lib_use() -> None:
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("build_ffi", root / "csrc" / "build_ffi.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # parses every csrc/decl/*.h
+    used = set()
+    for source in (root / "pybpf").rglob("*.py"):
+        used |= set(re.findall(r"\blib\.(\w+)", source.read_text()))
+    missing = sorted(name for name in used if not hasattr(lib, name))
+    assert not missing, f"used but not declared in csrc/decl: {missing}"
