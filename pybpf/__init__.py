@@ -28,7 +28,7 @@ from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_tracefs, tracefs_mou
 from pybpf._object import BPFObject, load
 from pybpf._program import Program, TestRunResult
 from pybpf._shipped import shipped, shipped_names
-from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapType, ProgType, UpdateFlags
+from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapFlags, MapType, ProgType, UpdateFlags
 
 __version__ = "0.1.0"
 
@@ -50,6 +50,7 @@ __all__ = [
     "IntCodec",
     "Link",
     "Map",
+    "MapFlags",
     "MapType",
     "NOEXIST",
     "NotSupportedError",

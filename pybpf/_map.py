@@ -40,7 +40,7 @@ from pybpf._errors import (
 )
 from pybpf._ffi import ffi, lib
 from pybpf._mounts import require_bpffs
-from pybpf._types import MapType, UpdateFlags
+from pybpf._types import MapFlags, MapType, UpdateFlags
 
 __all__ = ["Map", "possible_cpus"]
 
@@ -143,7 +143,7 @@ class Map(MutableMapping[Any, Any]):
         value_size: int,
         max_entries: int,
         name: str = "",
-        flags: int = 0,
+        flags: MapFlags | int = 0,
         key_type: Any = None,
         value_type: Any = None,
     ) -> Map:
@@ -157,7 +157,7 @@ class Map(MutableMapping[Any, Any]):
             raise BPFValueError(errno.EINVAL, f"map name {name!r}: at most 15 characters of [A-Za-z0-9_.]")
         opts = ffi.new("struct bpf_map_create_opts *")
         opts.sz = ffi.sizeof("struct bpf_map_create_opts")
-        opts.map_flags = flags
+        opts.map_flags = int(flags)
         fd = check(
             lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts),
             f"create map '{name}' ({_map_type(map_type).name}, key {key_size} B, value {value_size} B, "

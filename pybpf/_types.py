@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ANY", "EXIST", "F_LOCK", "NOEXIST", "MapType", "ProgType", "UpdateFlags"]
+__all__ = ["ANY", "EXIST", "F_LOCK", "NOEXIST", "MapFlags", "MapType", "ProgType", "UpdateFlags"]
 
 
 class MapType(enum.IntEnum):
@@ -100,6 +100,24 @@ class ProgType(enum.IntEnum):
     SK_LOOKUP = 30
     SYSCALL = 31
     NETFILTER = 32
+
+
+class MapFlags(enum.IntFlag):
+    """Map creation flags (``BPF_F_*``), for ``Map.create(..., flags=)``."""
+
+    NO_PREALLOC = 1 << 0
+    NO_COMMON_LRU = 1 << 1
+    NUMA_NODE = 1 << 2
+    RDONLY = 1 << 3
+    WRONLY = 1 << 4
+    STACK_BUILD_ID = 1 << 5
+    ZERO_SEED = 1 << 6
+    RDONLY_PROG = 1 << 7
+    WRONLY_PROG = 1 << 8
+    CLONE = 1 << 9
+    MMAPABLE = 1 << 10
+    PRESERVE_ELEMS = 1 << 11
+    INNER_MAP = 1 << 12
 
 
 class UpdateFlags(enum.IntFlag):

@@ -78,6 +78,7 @@ def test_enums_match_libbpf_headers() -> None:
     assert pybpf.MapType.HASH == lib.BPF_MAP_TYPE_UNSPEC + 1
     for name in ("HASH", "ARRAY", "PERCPU_HASH", "PERCPU_ARRAY", "LRU_HASH", "LRU_PERCPU_HASH"):
         assert getattr(lib, f"BPF_MAP_TYPE_{name}", None) in (None, pybpf.MapType[name])
+    assert pybpf.MapFlags.NO_PREALLOC == lib.BPF_F_NO_PREALLOC and pybpf.MapFlags.MMAPABLE == lib.BPF_F_MMAPABLE
     assert pybpf.UpdateFlags.NOEXIST == 1 and pybpf.UpdateFlags.EXIST == 2 and pybpf.UpdateFlags.F_LOCK == 4
 
 

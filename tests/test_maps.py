@@ -328,3 +328,14 @@ def test_closed_map_never_reaches_a_reused_fd() -> None:
         with pytest.raises(ValueError, match="is closed"):
             del m[1]
         assert other[1] == 2
+
+
+def test_create_flags_reach_the_kernel() -> None:
+    with pybpf.Map.create(
+        MapType.HASH, key_size=4, value_size=8, max_entries=8, name=_name(), flags=pybpf.MapFlags.NO_PREALLOC
+    ) as m:
+        assert m.flags == pybpf.MapFlags.NO_PREALLOC
+        m[1] = b"\0" * 8
+    with pytest.raises(ValueError) as exc:  # arrays are always preallocated
+        pybpf.Map.create(MapType.ARRAY, key_size=4, value_size=8, max_entries=8, flags=pybpf.MapFlags.NO_PREALLOC)
+    assert exc.value.errno == errno.EINVAL and "create map" in str(exc.value)

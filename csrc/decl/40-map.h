@@ -22,6 +22,10 @@ struct bpf_map_create_opts {
     __u64 map_extra;
     ...;
 };
+/* Two creation flags, to check pybpf.MapFlags against the headers. */
+#define BPF_F_NO_PREALLOC ...
+#define BPF_F_MMAPABLE ...
+
 int bpf_map_create(enum bpf_map_type map_type, const char *map_name,
                    __u32 key_size, __u32 value_size, __u32 max_entries,
                    const struct bpf_map_create_opts *opts);
