@@ -45,7 +45,10 @@ from pybpf._types import MapFlags, MapType, UpdateFlags
 __all__ = ["Map", "possible_cpus"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.]{0,15}$")
-_BATCH_CHUNK = 8192
+# Entries per batch syscall: big chunks make dumps cheaper per entry (measured:
+# 8192 -> 262144 entries saves ~10% of dict(m.items())), capped in bytes.
+_BATCH_CHUNK = 1 << 18
+_BATCH_BYTES = 8 << 20
 _tls = threading.local()
 _ncpus: int | None = None
 
@@ -568,7 +571,8 @@ class Map(MutableMapping[Any, Any]):
         yield from self._iter_next_key(values)
 
     def _iter_batch(self) -> Iterator[tuple[Any, Any, int]]:
-        chunk = max(1, min(self._max_entries, _BATCH_CHUNK))
+        per_entry = self._key_size + self._vtotal
+        chunk = max(1, min(self._max_entries, _BATCH_CHUNK, _BATCH_BYTES // per_entry))
         token_size = max(self._key_size, 8)
         tokens = [ffi.new("char[]", token_size), ffi.new("char[]", token_size)]
         count = ffi.new("__u32 *")

@@ -55,7 +55,12 @@ fi
 # Update the lists once per boot of this script's state (a missing stamp forces it).
 stamp=/var/lib/apt/periodic/pybpf-updated
 if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +360 2>/dev/null)" ]; then
-    apt-get update -qq
+    if ! apt-get update -qq && [ -f "${list:-}" ]; then
+        # A release without a backports suite (testing, sid): use its own packages.
+        echo "install-deps.sh: no ${backports} suite; using the release's packages" >&2
+        rm -f "$list"
+        apt-get update -qq
+    fi
     mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 fi
 
