@@ -434,14 +434,18 @@ class Map(MutableMapping[Any, Any]):
                 return
             if ret != -errno.ERANGE:
                 self._fail(ret, "update", key, flags)
+        self._update(key, value, int(flags))
+
+    def _update(self, key: Any, value: Any, flags: int) -> None:
+        """The generic update: encode through the codecs, then one syscall."""
         if self._fd < 0:
             self._require_live()
-        ret = lib.bpf_map_update_elem(self._fd, self._kcodec.encode(key), self._vcodec.encode(value), int(flags))
+        ret = lib.bpf_map_update_elem(self._fd, self._kcodec.encode(key), self._vcodec.encode(value), flags)
         if ret:
             self._fail(ret, "update", key, flags)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        # The integer fast path of set() inlined: this is the hot write.
+        # set()'s integer fast path inlined (one Python call less): the hot write.
         if self._fast_update and type(key) is int and type(value) is int:
             try:
                 ret = self._update_int(self._handle, key, value, 0)
@@ -451,7 +455,7 @@ class Map(MutableMapping[Any, Any]):
                 return
             if ret != -errno.ERANGE:
                 self._fail(ret, "update", key)
-        self.set(key, value)  # out of the fast path's range: the codecs decide
+        self._update(key, value, 0)  # not plain ints, or out of range: the codecs decide
 
     def __delitem__(self, key: Any) -> None:
         if self._fast and type(key) is int:
