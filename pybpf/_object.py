@@ -36,7 +36,7 @@ __all__ = ["BPFObject", "load"]
 
 _ELF_MAGIC = b"\x7fELF"
 _PROG_LOG = re.compile(r"prog '([^']+)': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LOAD LOG --", re.S)
-_PROG_FAILED = re.compile(r"prog '([^']+)': (?:BPF program )?load failed")
+_PROG_FAILED = re.compile(r"prog '([^']+)': (?:BPF program load failed|failed to load)")
 
 T = TypeVar("T")
 
@@ -87,7 +87,6 @@ class BPFObject:
         self._path = path
         self._loaded = False
         self._name = ffi.string(lib.bpf_object__name(ptr)).decode()
-        self._finalizer = weakref.finalize(self, _close_leaked, ptr, self._name)
         # Strong references: an attachment lives until its link or this object is closed.
         self._links: set[Link] = set()
         btf_ptr = lib.bpf_object__btf(ptr)
@@ -129,6 +128,8 @@ class BPFObject:
         self._sections = {
             sec: GlobalData(self, sec, self._internal.get(sec), self._btf) for sec in (".rodata", ".data", ".bss")
         }
+        # Last: if anything above raised, open() frees the object, not a finalizer too.
+        self._finalizer = weakref.finalize(self, _close_leaked, ptr, self._name)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, name: str | None = None) -> BPFObject:
