@@ -260,8 +260,7 @@ class BPFObject:
         if self._finalizer.detach() is None:
             return
         for link in list(self._links):
-            link.close()
-        self._links.clear()
+            link.close()  # each close() takes itself out of _links
         for m in self._maps._items.values():
             m.close()
         lib.bpf_object__close(self._ptr)
