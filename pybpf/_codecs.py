@@ -81,7 +81,7 @@ class IntCodec(Codec):
     def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
         if stride == self.size:
             view = memoryview(buf).cast("B")[: count * stride]
-            return list(view.cast(self._struct.format[1]).tolist())  # type: ignore[call-overload]
+            return view.cast(self._struct.format[1]).tolist()  # type: ignore[call-overload, no-any-return]
         return super().decode_many(buf, count, stride)
 
 
