@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pybpf
@@ -117,7 +118,10 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         exe = build_baseline(Path(tmp))
-        best = lambda f, n: min(f(n) for _ in range(args.repeats))  # noqa: E731
+
+        def best(measure: Callable[[int], float], n: int) -> float:
+            return min(measure(n) for _ in range(args.repeats))
+
         c_dump = c_ns(exe, "dump", args.entries, args.repeats)
         rows = [
             (
