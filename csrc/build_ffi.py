@@ -45,7 +45,8 @@ def build() -> FFI:
     libs = _pkg_config("--libs")
     ffibuilder.set_source(
         "pybpf._libbpf",
-        (HERE / "helpers.c").read_text(),
+        # helpers.c includes the libbpf headers the gates test.
+        "\n".join((HERE / name).read_text() for name in ("helpers.c", "gates.c")),
         extra_compile_args=[*cflags, "-O2"],
         libraries=[flag[2:] for flag in libs if flag.startswith("-l")],
         library_dirs=[flag[2:] for flag in libs if flag.startswith("-L")],

@@ -27,6 +27,7 @@ from pybpf._map import Map, possible_cpus
 from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_tracefs, tracefs_mounted
 from pybpf._object import BPFObject, load
 from pybpf._program import Program, TestRunResult
+from pybpf._ringbuf import RingBuffer
 from pybpf._shipped import shipped, shipped_names
 from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapFlags, MapType, ProgType, UpdateFlags
 
@@ -58,6 +59,7 @@ __all__ = [
     "ProgType",
     "Program",
     "Record",
+    "RingBuffer",
     "TestRunResult",
     "UpdateFlags",
     "VerifierError",

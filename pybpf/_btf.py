@@ -14,12 +14,27 @@ Rules (docs/maps.md repeats them for users):
 from __future__ import annotations
 
 import ctypes
+import errno
 from typing import Any
 
-from pybpf._errors import BPFValueError, check_ptr
+from pybpf._errors import BPFKeyError, BPFValueError, check_ptr
 from pybpf._ffi import ffi, lib
 
 __all__ = ["BTF", "Record"]
+
+_KIND_WORDS = {
+    "struct": (lib.BTF_KIND_STRUCT,),
+    "union": (lib.BTF_KIND_UNION,),
+    "enum": (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64),
+}
+_ANY_NAMED = (
+    lib.BTF_KIND_STRUCT,
+    lib.BTF_KIND_UNION,
+    lib.BTF_KIND_TYPEDEF,
+    lib.BTF_KIND_ENUM,
+    lib.BTF_KIND_ENUM64,
+    lib.BTF_KIND_INT,
+)
 
 _SIGNED = {1: ctypes.c_int8, 2: ctypes.c_int16, 4: ctypes.c_int32, 8: ctypes.c_int64}
 _UNSIGNED = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
@@ -227,6 +242,19 @@ class BTF:
         if ctypes.sizeof(cls) != t.size:
             return ctypes.c_uint8 * t.size  # layout we cannot express: raw bytes
         return cls
+
+    def find(self, name: str) -> int:
+        """The type id named ``name``: ``"struct event"``, ``"union u"``,
+        ``"enum e"``, or a bare name (struct, union, typedef, enum, int, in that order)."""
+        word, _, bare = name.strip().partition(" ")
+        kinds = _KIND_WORDS.get(word) if bare else None
+        if kinds is None:
+            kinds, bare = _ANY_NAMED, name.strip()
+        for kind in kinds:
+            type_id = lib.btf__find_by_name_kind(self._ptr, bare.encode(), kind)
+            if type_id > 0:
+                return int(type_id)
+        raise BPFKeyError(errno.ENOENT, f"BTF has no type named {name!r}")
 
     def datasec(self, section: str) -> dict[str, tuple[int, int, int]]:
         """Variables of a data section: name -> (type id, offset, size)."""

@@ -18,7 +18,7 @@ except ImportError as exc:  # pragma: no cover - a source checkout without a bui
         "(`pip install .`) rather than importing it from the source tree"
     ) from exc
 
-__all__ = ["ffi", "lib", "libbpf_version", "log_capture"]
+__all__ = ["HAS_RING_API", "ffi", "lib", "libbpf_version", "log_capture"]
 
 logger = logging.getLogger("pybpf.libbpf")
 # A library logs, the application decides where to: no lastResort output on stderr.
@@ -65,9 +65,19 @@ def pybpf_on_libbpf_print(level: int, msg: Any) -> None:
         pass
 
 
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pybpf_on_ring_sample(ctx: Any, data: Any, size: int) -> int:
+    # The handle's target delivers the record and never raises: it keeps the
+    # exception for the poller and returns < 0, which stops libbpf's loop.
+    return ffi.from_handle(ctx)(data, size)  # type: ignore[no-any-return]
+
+
 def libbpf_version() -> tuple[int, int]:
     """The (major, minor) version of the libbpf pybpf runs with."""
     return (lib.libbpf_major_version(), lib.libbpf_minor_version())
 
+
+#: libbpf >= 1.3: per-ring access of a ring buffer (pending bytes, consume one ring).
+HAS_RING_API = bool(lib.PYBPF_HAS_RING_API)
 
 lib.pybpf_install_print()

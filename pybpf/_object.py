@@ -241,6 +241,18 @@ class BPFObject:
         """Zero-initialised globals (``.bss``)."""
         return self._sections[".bss"]
 
+    def btf_type(self, name: str) -> Any:
+        """The ctypes type built from the object's BTF for ``name``
+        (``"struct event"``, or a bare type name); ``KeyError`` if absent.
+
+        Use it to decode what programs send (``RingBuffer(..., event_type=...)``
+        takes the name directly) or to build keys and values by hand.
+        """
+        self._require_open()
+        if self._btf is None:
+            raise BPFValueError(errno.ENOENT, f"object '{self._name}' has no BTF")
+        return self._btf.ctype(self._btf.find(name))
+
     def _require_open(self) -> None:
         if self.closed:
             raise closed_error("object", self._name)

@@ -1,0 +1,25 @@
+/* BPF ring buffers (BPF_MAP_TYPE_RINGBUF), consumed through libbpf's epoll loop. */
+struct ring_buffer;
+struct ring;
+typedef int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size);
+struct ring_buffer_opts { size_t sz; };
+
+struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn sample_cb, void *ctx,
+                                     const struct ring_buffer_opts *opts);
+void ring_buffer__free(struct ring_buffer *rb);
+int ring_buffer__add(struct ring_buffer *rb, int map_fd, ring_buffer_sample_fn sample_cb, void *ctx);
+int ring_buffer__poll(struct ring_buffer *rb, int timeout_ms);
+int ring_buffer__consume(struct ring_buffer *rb);
+int ring_buffer__epoll_fd(const struct ring_buffer *rb);
+
+/* One ring of a ring_buffer (libbpf >= 1.3; csrc/gates.c stubs them before,
+   with PYBPF_HAS_RING_API 0). */
+#define PYBPF_HAS_RING_API ...
+struct ring *ring_buffer__ring(struct ring_buffer *rb, unsigned int idx);
+size_t ring__avail_data_size(const struct ring *r);
+size_t ring__size(const struct ring *r);
+int ring__consume(struct ring *r);
+
+/* Every record of every ring comes back through this one callback; ctx is
+   the ffi handle of the Python object that decodes and delivers it. */
+extern "Python" int pybpf_on_ring_sample(void *ctx, void *data, size_t size);
