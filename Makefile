@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
 
-.PHONY: all deps venv install demo test test-nokernel bench clean
+.PHONY: all deps venv install demo test test-nokernel test-oldest-libbpf bench clean
 
 all: install
 
@@ -28,6 +28,10 @@ test: install
 
 test-nokernel: install
 	$(VENV)/bin/pytest -m "not kernel" $(PYTEST_ARGS)
+
+# The suite against the oldest libbpf apt offers (>= 1.1): both sides of the PYBPF_HAS_* gates.
+test-oldest-libbpf: deps
+	bash scripts/test-oldest-libbpf.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info pybpf/_libbpf.* pybpf/bpf
