@@ -9,7 +9,7 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
 """
 
 from pybpf._btf import Record
-from pybpf._codecs import BytesCodec, Codec, CtypesCodec, IntCodec, PerCPUCodec
+from pybpf._codecs import BytesCodec, Codec, CtypesCodec, IntCodec, LPMKey, PerCPUCodec
 from pybpf._data import GlobalData
 from pybpf._errors import (
     BPFError,
@@ -23,7 +23,9 @@ from pybpf._errors import (
 )
 from pybpf._ffi import libbpf_version
 from pybpf._link import Link
+from pybpf._lpm import LPMTrie
 from pybpf._map import Map, possible_cpus
+from pybpf._mapinmap import MapOfMaps
 from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_tracefs, tracefs_mounted
 from pybpf._object import BPFObject, load
 from pybpf._program import Program, TestRunResult
@@ -49,9 +51,12 @@ __all__ = [
     "F_LOCK",
     "GlobalData",
     "IntCodec",
+    "LPMKey",
+    "LPMTrie",
     "Link",
     "Map",
     "MapFlags",
+    "MapOfMaps",
     "MapType",
     "NOEXIST",
     "NotSupportedError",

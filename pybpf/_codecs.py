@@ -9,14 +9,24 @@ generic encode/decode entirely.
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import struct
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pybpf._errors import BPFValueError
 
-__all__ = ["BytesCodec", "Codec", "CtypesCodec", "IntCodec", "PerCPUCodec", "codec_for_ctype"]
+__all__ = [
+    "BytesCodec",
+    "Codec",
+    "CtypesCodec",
+    "IntCodec",
+    "LPMKey",
+    "LPMKeyCodec",
+    "PerCPUCodec",
+    "codec_for_ctype",
+]
 
 EINVAL = 22
 
@@ -30,6 +40,8 @@ class Codec:
 
     size: int
     what: str = "value"
+    #: The ctypes type of one item (``Map.key_type``/``value_type`` report it).
+    ctype: Any = None
 
     def encode(self, value: Any) -> bytes:
         """The bytes of ``value``; ``ValueError`` (BPFValueError) if it does not fit."""
@@ -65,6 +77,7 @@ class IntCodec(Codec):
         fmt = self._FORMATS[size]
         self._struct = struct.Struct("=" + (fmt if signed else fmt.upper()))
         self.cdecl = f"{'' if signed else 'u'}int{size * 8}_t"
+        self.ctype = getattr(ctypes, f"c_{'' if signed else 'u'}int{size * 8}")
 
     def encode(self, value: Any) -> bytes:
         raw = self._bytes(value)
@@ -95,6 +108,7 @@ class BytesCodec(Codec):
     def __init__(self, size: int, what: str = "value") -> None:
         self.size = size
         self.what = what
+        self.ctype = ctypes.c_uint8 * size
 
     def encode(self, value: Any) -> bytes:
         raw = self._bytes(value)
@@ -183,6 +197,85 @@ class PerCPUCodec(Codec):
 
     def decode(self, data: Any) -> list[Any]:
         return self.inner.decode_many(data, self.ncpus, self.stride)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class LPMKey(NamedTuple):
+    """An LPM_TRIE key whose data is not a 4- or 16-byte address."""
+
+    prefixlen: int
+    data: bytes
+
+
+class LPMKeyCodec(Codec):
+    """LPM_TRIE keys: a u32 prefix length (host order), then the data (network order).
+
+    Encodes an ``IPv4Network``/``IPv6Network`` (its prefix), an
+    ``IPv4Address``/``IPv6Address`` (all bits: the longest-prefix lookup), a
+    string of either, or ``(prefixlen, data)``.  Decodes to a network when the
+    data is 4 or 16 bytes, else to an :class:`LPMKey`.
+    """
+
+    def __init__(self, size: int, what: str = "key") -> None:
+        if size <= 4:
+            raise BPFValueError(
+                EINVAL, f"an LPM_TRIE key is a 4-byte prefix length plus data; {size} bytes is too small"
+            )
+        self.size = size
+        self.what = what
+        self.data_size = size - 4
+        self.ctype = type(
+            "lpm_key",
+            (ctypes.Structure,),
+            {"_fields_": [("prefixlen", ctypes.c_uint32), ("data", ctypes.c_uint8 * self.data_size)]},
+        )
+        self._network = {4: ipaddress.IPv4Network, 16: ipaddress.IPv6Network}.get(self.data_size)
+
+    def encode(self, value: Any) -> bytes:
+        raw = self._bytes(value)
+        if raw is not None:
+            return raw
+        if isinstance(value, str):
+            try:
+                value = ipaddress.ip_address(value)
+            except ValueError:
+                try:
+                    value = ipaddress.ip_network(value)
+                except ValueError as exc:
+                    raise BPFValueError(EINVAL, f"LPM {self.what} {value!r}: {exc}") from None
+        if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            prefixlen, data = value.prefixlen, value.network_address.packed
+        elif isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            prefixlen, data = value.max_prefixlen, value.packed
+        elif isinstance(value, tuple) and len(value) == 2:
+            prefixlen, data = value
+            if isinstance(data, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+                data = data.packed
+            data = bytes(data)
+        else:
+            raise BPFValueError(
+                EINVAL, f"LPM {self.what} must be an IP network, an IP address or (prefixlen, data), not {value!r}"
+            )
+        if len(data) != self.data_size:
+            raise BPFValueError(
+                EINVAL,
+                f"LPM {self.what} {value!r}: the map's keys hold {self.data_size} bytes of data, not {len(data)}",
+            )
+        if not isinstance(prefixlen, int) or not 0 <= prefixlen <= 8 * self.data_size:
+            raise BPFValueError(EINVAL, f"LPM {self.what} {value!r}: prefix length must be 0..{8 * self.data_size}")
+        return _U32.pack(prefixlen) + data
+
+    def decode(self, data: Any) -> IPNetwork | LPMKey:
+        prefixlen = _U32.unpack_from(data)[0]
+        raw = bytes(data[4 : self.size])
+        if self._network is not None and prefixlen <= 8 * self.data_size:
+            return self._network((raw, prefixlen), strict=False)  # type: ignore[return-value]
+        return LPMKey(prefixlen, raw)
+
+
+_U32 = struct.Struct("=I")
 
 
 def codec_for_ctype(ctype: Any, what: str) -> Codec:

@@ -26,7 +26,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
-from typing import Any
+from typing import Any, ClassVar
 
 from pybpf._btf import BTF
 from pybpf._codecs import BytesCodec, Codec, IntCodec, PerCPUCodec, codec_for_ctype
@@ -49,6 +49,11 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.]{0,15}$")
 # 8192 -> 262144 entries saves ~10% of dict(m.items())), capped in bytes.
 _BATCH_CHUNK = 1 << 18
 _BATCH_BYTES = 8 << 20
+# Created only with BPF_F_NO_PREALLOC: the kernel refuses them without it.
+_NO_PREALLOC_ONLY = frozenset(
+    int(t)
+    for t in (MapType.LPM_TRIE, MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapType.CGRP_STORAGE)
+)
 _tls = threading.local()
 _ncpus: int | None = None
 
@@ -93,7 +98,22 @@ class Map(MutableMapping[Any, Any]):
     Maps of a ``BPFObject`` are views owned by the object (closing the object
     closes them).  ``Map.create``, ``Map.from_pinned`` and ``Map.from_id``
     return maps that own their file descriptor: close them, or use ``with``.
+
+    Constructing a ``Map`` gives the subclass registered for the map type
+    (``LPMTrie``, ``MapOfMaps``, ...) where one exists.
     """
+
+    _by_type: ClassVar[dict[int, type[Map]]] = {}
+
+    def __init_subclass__(cls, map_types: tuple[MapType, ...] = (), **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for map_type in map_types:
+            Map._by_type[int(map_type)] = cls
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Map:
+        if cls is Map:
+            cls = Map._by_type.get(int(kwargs.get("map_type", 0)), Map)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -149,18 +169,27 @@ class Map(MutableMapping[Any, Any]):
         flags: MapFlags | int = 0,
         key_type: Any = None,
         value_type: Any = None,
+        inner_map: Map | None = None,
     ) -> Map:
         """Create a new map in the kernel (``BPF_MAP_CREATE``); the caller owns it.
 
         ``key_type``/``value_type`` (ctypes types or a one-integer struct format
         such as ``"I"``) say how to read keys and values; without them they are
         ``bytes``.  ``name`` is at most 15 characters of ``[A-Za-z0-9_.]``.
+        Types the kernel only creates unpreallocated (LPM_TRIE, the local
+        storages) get ``MapFlags.NO_PREALLOC`` added.  ``inner_map`` is the
+        template of an ARRAY_OF_MAPS/HASH_OF_MAPS: every map stored in it must
+        match its type, key and value sizes.
         """
         if not _NAME_RE.match(name):
             raise BPFValueError(errno.EINVAL, f"map name {name!r}: at most 15 characters of [A-Za-z0-9_.]")
         opts = ffi.new("struct bpf_map_create_opts *")
         opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+        if int(map_type) in _NO_PREALLOC_ONLY:
+            flags = int(flags) | MapFlags.NO_PREALLOC
         opts.map_flags = int(flags)
+        if inner_map is not None:
+            opts.inner_map_fd = inner_map.fd
         fd = check(
             lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts),
             f"create map '{name}' ({_map_type(map_type).name}, key {key_size} B, value {value_size} B, "
@@ -226,7 +255,15 @@ class Map(MutableMapping[Any, Any]):
         self._fd = fd
         self._spec = None
 
+    def _default_codec(self, what: str, size: int) -> Codec | None:
+        """A codec the map type imposes over BTF (LPM keys, map references); None: BTF decides."""
+        return None
+
     def _codec(self, user: Any, type_id: int, size: int, what: str) -> Codec:
+        if user is None:
+            imposed = self._default_codec(what, size)
+            if imposed is not None:
+                return imposed
         if user is not None:
             codec = codec_for_ctype(user, what)
             if codec.size != size:
@@ -353,6 +390,17 @@ class Map(MutableMapping[Any, Any]):
             )
         check(lib.bpf_map__set_max_entries(self._spec, value), f"set max_entries of map '{self._name}'")
         self._max_entries = lib.bpf_map__max_entries(self._spec)
+
+    @property
+    def key_type(self) -> Any:
+        """The ctypes type keys decode through (from BTF, the caller, or the map type)."""
+        return self.key_codec.ctype
+
+    @property
+    def value_type(self) -> Any:
+        """The ctypes type of one value (one CPU's slot for per-CPU maps)."""
+        codec = self.value_codec
+        return codec.inner.ctype if isinstance(codec, PerCPUCodec) else codec.ctype
 
     @property
     def key_codec(self) -> Codec:

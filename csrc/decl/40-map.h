@@ -11,6 +11,9 @@ __u32 bpf_map__btf_key_type_id(const struct bpf_map *map);
 __u32 bpf_map__btf_value_type_id(const struct bpf_map *map);
 bool bpf_map__is_internal(const struct bpf_map *map);
 void *bpf_map__initial_value(struct bpf_map *map, size_t *psize);
+/* Map-in-map: the inner-map template (from __array(values, ...)) or a live map as one. */
+struct bpf_map *bpf_map__inner_map(struct bpf_map *map);
+int bpf_map__set_inner_map_fd(struct bpf_map *map, int fd);
 
 struct bpf_map_create_opts {
     size_t sz;
