@@ -15,6 +15,7 @@ from pybpf._errors import (
     BPFError,
     BPFFileExistsError,
     BPFFileNotFoundError,
+    BPFIndexError,
     BPFKeyError,
     BPFPermissionError,
     BPFValueError,
@@ -22,6 +23,7 @@ from pybpf._errors import (
     VerifierError,
 )
 from pybpf._ffi import libbpf_version
+from pybpf._keyless import BloomFilter, QueueMap
 from pybpf._link import Link
 from pybpf._lpm import LPMTrie
 from pybpf._map import Map, possible_cpus
@@ -40,10 +42,12 @@ __all__ = [
     "BPFError",
     "BPFFileExistsError",
     "BPFFileNotFoundError",
+    "BPFIndexError",
     "BPFKeyError",
     "BPFObject",
     "BPFPermissionError",
     "BPFValueError",
+    "BloomFilter",
     "BytesCodec",
     "Codec",
     "CtypesCodec",
@@ -62,6 +66,7 @@ __all__ = [
     "NotSupportedError",
     "PerCPUCodec",
     "ProgType",
+    "QueueMap",
     "Program",
     "Record",
     "RingBuffer",

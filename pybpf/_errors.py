@@ -10,6 +10,7 @@ Exception tree::
         ├── BPFFileNotFoundError      also FileNotFoundError (ENOENT, ENODEV, ENXIO)
         ├── BPFFileExistsError        also FileExistsError   (EEXIST)
         ├── BPFKeyError               also KeyError          (ENOENT on a map key)
+        ├── BPFIndexError             also IndexError        (pop/peek of an empty queue or stack)
         └── BPFValueError             also ValueError        (EINVAL, E2BIG, bad input)
 
 Only :func:`check` and :func:`check_ptr` compare libbpf return codes.
@@ -27,6 +28,7 @@ __all__ = [
     "BPFError",
     "BPFFileExistsError",
     "BPFFileNotFoundError",
+    "BPFIndexError",
     "BPFKeyError",
     "BPFPermissionError",
     "BPFValueError",
@@ -72,6 +74,10 @@ class BPFKeyError(BPFError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.strerror)
+
+
+class BPFIndexError(BPFError, IndexError):
+    """Nothing to take: pop or peek on an empty QUEUE or STACK map (ENOENT)."""
 
 
 class BPFValueError(BPFError, ValueError):

@@ -170,6 +170,7 @@ class Map(MutableMapping[Any, Any]):
         key_type: Any = None,
         value_type: Any = None,
         inner_map: Map | None = None,
+        map_extra: int = 0,
     ) -> Map:
         """Create a new map in the kernel (``BPF_MAP_CREATE``); the caller owns it.
 
@@ -179,7 +180,9 @@ class Map(MutableMapping[Any, Any]):
         Types the kernel only creates unpreallocated (LPM_TRIE, the local
         storages) get ``MapFlags.NO_PREALLOC`` added.  ``inner_map`` is the
         template of an ARRAY_OF_MAPS/HASH_OF_MAPS: every map stored in it must
-        match its type, key and value sizes.
+        match its type, key and value sizes.  ``map_extra`` is the type's
+        extra parameter (BLOOM_FILTER: the number of hash functions, 1-15; 0
+        lets the kernel choose 5).
         """
         if not _NAME_RE.match(name):
             raise BPFValueError(errno.EINVAL, f"map name {name!r}: at most 15 characters of [A-Za-z0-9_.]")
@@ -190,6 +193,7 @@ class Map(MutableMapping[Any, Any]):
         opts.map_flags = int(flags)
         if inner_map is not None:
             opts.inner_map_fd = inner_map.fd
+        opts.map_extra = map_extra
         fd = check(
             lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts),
             f"create map '{name}' ({_map_type(map_type).name}, key {key_size} B, value {value_size} B, "
