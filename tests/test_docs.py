@@ -1,0 +1,23 @@
+"""The runnable examples in docs/ run (on the real kernel)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.kernel
+
+
+def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / "docs" / "maps.md").read_text()
+    # Examples naming an object file of the reader's own are shown, not run.
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if ".bpf.o" not in b]
+    assert len(blocks) >= 5
+    for block in blocks:
+        exec(compile("import pybpf\n" + block, "docs/maps.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "{2: 20, 1: 11} 2" in out and "True False" in out
