@@ -25,7 +25,7 @@ import re
 import threading
 import warnings
 import weakref
-from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from typing import Any, ClassVar
 
 from pybpf._btf import BTF
@@ -34,6 +34,7 @@ from pybpf._errors import (
     ENOTSUPP,
     BPFKeyError,
     BPFValueError,
+    NotSupportedError,
     check,
     closed_error,
     raise_errno,
@@ -571,6 +572,102 @@ class Map(MutableMapping[Any, Any]):
             for keys, values, n in self._iter_raw(values=True)
         )
 
+    def pop_all(self) -> dict[Any, Any]:
+        """Read and delete every entry in one pass; returns them as a dict.
+
+        Counters read this way lose no increment: each entry is gone from the
+        map the moment it is read (batch lookup-and-delete where the kernel
+        has it, else one key at a time).  Arrays cannot delete:
+        ``NotSupportedError`` (read ``items()`` and write zeros instead, which
+        loses what programs add in between).
+        """
+        self._require_live()
+        if self._type.is_array:
+            raise NotSupportedError(
+                errno.EOPNOTSUPP,
+                f"map '{self._name}' is a {self._type.name}: its elements cannot be deleted, so pop_all() cannot "
+                "read-and-clear it; use a hash map, or items() then writes of zero",
+            )
+        out: dict[Any, Any] = {}
+        kdec, vdec = self._kcodec.decode_many, self._vcodec.decode_many
+        ksize, vsize = self._key_size, self._vtotal
+        if self._batch:
+            try:
+                for keys, vals, n in self._iter_batch(lib.bpf_map_lookup_and_delete_batch):
+                    out.update(
+                        zip(kdec(ffi.buffer(keys, n * ksize), n, ksize), vdec(ffi.buffer(vals, n * vsize), n, vsize))
+                    )
+                return out
+            except _NoBatch:
+                pass
+        val = ffi.new("char[]", vsize)
+        atomic = True
+        for key, _, _ in self._iter_next_key(values=False):
+            ret = lib.bpf_map_lookup_and_delete_elem(self._fd, key, val) if atomic else -errno.EOPNOTSUPP
+            if ret and -ret in (ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL) and atomic:
+                atomic = False  # older kernels: look up, then delete
+            if not atomic:
+                ret = lib.bpf_map_lookup_elem(self._fd, key, val)
+                if ret == 0:
+                    ret = lib.bpf_map_delete_elem(self._fd, key)
+            if ret == -errno.ENOENT:
+                continue  # deleted by someone else meanwhile
+            if ret:
+                self._fail(ret, "pop from")
+            out[self._kcodec.decode(ffi.buffer(key, ksize))] = self._vcodec.decode(ffi.buffer(val, vsize))
+        return out
+
+    def update_from(
+        self, entries: Mapping[Any, Any] | Iterable[tuple[Any, Any]], *, flags: UpdateFlags | int = UpdateFlags.ANY
+    ) -> int:
+        """Write many entries with batch syscalls (one at a time where the kernel
+        has no batch update for the type); returns how many were written.
+
+        ``flags`` apply to every entry; with ``NOEXIST``/``EXIST`` the writes go
+        one at a time (the kernel's batch update takes only ``F_LOCK``).  On an
+        error, the entries before the failing one are written and the
+        exception says which key failed.
+        """
+        self._require_live()
+        pairs = list(entries.items() if isinstance(entries, Mapping) else entries)
+        if not pairs:
+            return 0
+        kenc, venc = self._kcodec.encode, self._vcodec.encode
+        keys = b"".join(kenc(k) for k, _ in pairs)
+        vals = b"".join(venc(v) for _, v in pairs)
+        flags = int(flags)
+        done = 0
+        # The kernel's batch update takes no flag but F_LOCK (EINVAL otherwise).
+        if self._batch and not flags & ~UpdateFlags.F_LOCK:
+            opts = ffi.new("struct bpf_map_batch_opts *")
+            opts.sz = ffi.sizeof("struct bpf_map_batch_opts")
+            opts.elem_flags = flags
+            count = ffi.new("__u32 *")
+            kbuf, vbuf = ffi.from_buffer(keys), ffi.from_buffer(vals)
+            while done < len(pairs):
+                count[0] = len(pairs) - done
+                ret = lib.bpf_map_update_batch(
+                    self._fd, kbuf + done * self._key_size, vbuf + done * self._vtotal, count, opts
+                )
+                done += count[0]
+                if ret == 0:
+                    continue
+                if done == 0 and -ret in (ENOTSUPP, errno.EOPNOTSUPP):
+                    break  # no batch update for this type: one at a time below
+                self._fail(ret, "batch update", pairs[min(done, len(pairs) - 1)][0], flags)
+            else:
+                return done
+        for i in range(done, len(pairs)):
+            ret = lib.bpf_map_update_elem(
+                self._fd,
+                keys[i * self._key_size : (i + 1) * self._key_size],
+                vals[i * self._vtotal : (i + 1) * self._vtotal],
+                flags,
+            )
+            if ret:
+                self._fail(ret, "update", pairs[i][0], flags)
+        return len(pairs)
+
     def clear(self) -> None:
         """Delete every entry; on arrays (which cannot delete), zero every element."""
         self._require_live()
@@ -626,7 +723,9 @@ class Map(MutableMapping[Any, Any]):
                 self._batch = False
         yield from self._iter_next_key(values)
 
-    def _iter_batch(self) -> Iterator[tuple[Any, Any, int]]:
+    def _iter_batch(self, call: Any = None) -> Iterator[tuple[Any, Any, int]]:
+        """Batch lookup (or ``call``: lookup-and-delete) chunk by chunk; _NoBatch if unsupported."""
+        call = call or lib.bpf_map_lookup_batch
         per_entry = self._key_size + self._vtotal
         chunk = max(1, min(self._max_entries, _BATCH_CHUNK, _BATCH_BYTES // per_entry))
         token_size = max(self._key_size, 8)
@@ -640,7 +739,7 @@ class Map(MutableMapping[Any, Any]):
         vals = ffi.new("char[]", chunk * self._vtotal)
         while seen < self._max_entries:
             count[0] = chunk
-            ret = lib.bpf_map_lookup_batch(self._fd, in_batch, tokens[1], keys, vals, count, ffi.NULL)
+            ret = call(self._fd, in_batch, tokens[1], keys, vals, count, ffi.NULL)
             if ret == -errno.ENOSPC and count[0] == 0 and chunk < 2 * self._max_entries:
                 # A hash bucket holds more entries than the buffers: grow them.
                 chunk *= 2

@@ -339,3 +339,46 @@ def test_create_flags_reach_the_kernel() -> None:
     with pytest.raises(ValueError) as exc:  # arrays are always preallocated
         pybpf.Map.create(MapType.ARRAY, key_size=4, value_size=8, max_entries=8, flags=pybpf.MapFlags.NO_PREALLOC)
     assert exc.value.errno == errno.EINVAL and "create map" in str(exc.value)
+
+
+# -- pop_all / update_from ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("map_type", HASHES)
+def test_update_from_and_pop_all(map_type: MapType) -> None:
+    n = 5000
+    with _create(map_type, max_entries=2 * n) as m:  # room to spare: LRU maps evict early when full
+        assert m.update_from({k: k * 3 for k in range(n)}) == n
+        assert m[4999] == (4999 * 3 if not map_type.is_percpu else [4999 * 3] * pybpf.possible_cpus())
+        with pytest.raises(FileExistsError):
+            m.update_from([(1, 1)], flags=pybpf.NOEXIST)
+        with pytest.raises(KeyError):
+            m.update_from([(n + 10, 1)], flags=pybpf.EXIST)
+        got = m.pop_all()
+        assert len(got) == n and len(m) == 0
+        if map_type.is_percpu:
+            assert got[7] == [21] * pybpf.possible_cpus()
+        else:
+            assert got == {k: k * 3 for k in range(n)}
+        assert m.pop_all() == {}
+
+
+def test_update_from_array_and_pop_all_refused() -> None:
+    with _create(MapType.ARRAY, max_entries=8) as m:
+        assert m.update_from((i, i + 100) for i in range(8)) == 8
+        assert list(m.values()) == [i + 100 for i in range(8)]
+        with pytest.raises(ValueError, match="index out of range"):
+            m.update_from([(8, 1)])
+        with pytest.raises(pybpf.NotSupportedError, match="cannot be deleted"):
+            m.pop_all()
+
+
+def test_pop_all_and_update_from_without_batch_ops() -> None:
+    # LPM tries have no batch operations: both fall back to one key at a time.
+    with pybpf.Map.create(
+        MapType.LPM_TRIE, key_size=8, value_size=4, max_entries=64, name=_name(), value_type="I"
+    ) as m:
+        assert m.update_from({f"10.{i}.0.0/16": i for i in range(40)}) == 40
+        got = m.pop_all()
+        assert {str(k): v for k, v in got.items()} == {f"10.{i}.0.0/16": i for i in range(40)}
+        assert len(m) == 0
