@@ -20,4 +20,4 @@ def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
     for block in blocks:
         exec(compile("import pybpf\n" + block, "docs/maps.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "{2: 20, 1: 11} 2" in out and "9 0" in out and "True False" in out
+    assert "[(1, 11), (2, 20)] 2" in out and "9 0" in out and "True False" in out
