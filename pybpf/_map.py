@@ -265,10 +265,6 @@ class Map(MutableMapping[Any, Any]):
         return None
 
     def _codec(self, user: Any, type_id: int, size: int, what: str) -> Codec:
-        if user is None:
-            imposed = self._default_codec(what, size)
-            if imposed is not None:
-                return imposed
         if user is not None:
             codec = codec_for_ctype(user, what)
             if codec.size != size:
@@ -277,6 +273,9 @@ class Map(MutableMapping[Any, Any]):
                     f"map '{self._name}': {what} type {user!r} is {codec.size} bytes, the map's {what}s are {size}",
                 )
             return codec
+        imposed = self._default_codec(what, size)
+        if imposed is not None:
+            return imposed
         if self._btf is not None and type_id:
             ints = self._btf.int_info(type_id)
             if ints is not None and ints[0] == size:
@@ -575,9 +574,10 @@ class Map(MutableMapping[Any, Any]):
     def pop_all(self) -> dict[Any, Any]:
         """Read and delete every entry in one pass; returns them as a dict.
 
-        Counters read this way lose no increment: each entry is gone from the
-        map the moment it is read (batch lookup-and-delete where the kernel
-        has it, else one key at a time).  Arrays cannot delete:
+        Where the kernel has lookup-and-delete for the type (the hash types,
+        batched), counters read this way lose no increment: each entry is gone
+        the moment it is read.  Elsewhere (LPM_TRIE, ...) each key is looked
+        up, then deleted, and an update between the two is lost.  Arrays cannot delete:
         ``NotSupportedError`` (read ``items()`` and write zeros instead, which
         loses what programs add in between).
         """
@@ -603,13 +603,11 @@ class Map(MutableMapping[Any, Any]):
         val = ffi.new("char[]", vsize)
         atomic = True
         for key, _, _ in self._iter_next_key(values=False):
-            ret = lib.bpf_map_lookup_and_delete_elem(self._fd, key, val) if atomic else -errno.EOPNOTSUPP
-            if ret and -ret in (ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL) and atomic:
-                atomic = False  # older kernels: look up, then delete
+            ret = lib.bpf_map_lookup_and_delete_elem(self._fd, key, val) if atomic else 0
+            if -ret in (ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL):
+                atomic = False  # no lookup-and-delete for this type: look up, then delete
             if not atomic:
-                ret = lib.bpf_map_lookup_elem(self._fd, key, val)
-                if ret == 0:
-                    ret = lib.bpf_map_delete_elem(self._fd, key)
+                ret = lib.bpf_map_lookup_elem(self._fd, key, val) or lib.bpf_map_delete_elem(self._fd, key)
             if ret == -errno.ENOENT:
                 continue  # deleted by someone else meanwhile
             if ret:
