@@ -105,6 +105,9 @@ class Map(MutableMapping[Any, Any]):
     """
 
     _by_type: ClassVar[dict[int, type[Map]]] = {}
+    # A key exists only where a lookup succeeds (fd arrays: empty slots are
+    # still walked by GET_NEXT_KEY), so counting and iterating read values too.
+    _keys_need_lookup: ClassVar[bool] = False
 
     def __init_subclass__(cls, map_types: tuple[MapType, ...] = (), **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -539,7 +542,7 @@ class Map(MutableMapping[Any, Any]):
         if self._type.is_array:
             self._require_live()
             return self._max_entries
-        return sum(n for _, _, n in self._iter_raw(values=False))
+        return sum(n for _, _, n in self._iter_raw(values=self._keys_need_lookup))
 
     def __iter__(self) -> Iterator[Any]:
         """Keys, at most ``max_entries`` of them, even while others delete."""
@@ -548,7 +551,8 @@ class Map(MutableMapping[Any, Any]):
             if isinstance(self._kcodec, IntCodec):
                 return iter(range(self._max_entries))
         decode, size = self._kcodec.decode_many, self._key_size
-        return (k for keys, _, n in self._iter_raw(values=False) for k in decode(ffi.buffer(keys, n * size), n, size))
+        chunks = self._iter_raw(values=self._keys_need_lookup)
+        return (k for keys, _, n in chunks for k in decode(ffi.buffer(keys, n * size), n, size))
 
     def keys(self) -> KeysView[Any]:
         """A view of the keys (see ``__iter__``)."""
@@ -563,12 +567,16 @@ class Map(MutableMapping[Any, Any]):
         return _Values(self)
 
     def _iter_items(self) -> Iterator[tuple[Any, Any]]:
+        return self._pairs(self._iter_raw(values=True))
+
+    def _pairs(self, chunks: Iterator[tuple[Any, Any, int]]) -> Iterator[tuple[Any, Any]]:
+        """Decoded (key, value) pairs of raw (keys, values, count) chunks."""
         kdec, vdec = self._kcodec.decode_many, self._vcodec.decode_many
         ksize, vsize = self._key_size, self._vtotal
         # Chained in C per chunk: no Python frame per item on the dump path.
         return itertools.chain.from_iterable(
             zip(kdec(ffi.buffer(keys, n * ksize), n, ksize), vdec(ffi.buffer(values, n * vsize), n, vsize))
-            for keys, values, n in self._iter_raw(values=True)
+            for keys, values, n in chunks
         )
 
     def pop_all(self) -> dict[Any, Any]:
@@ -589,17 +597,13 @@ class Map(MutableMapping[Any, Any]):
                 "read-and-clear it; use a hash map, or items() then writes of zero",
             )
         out: dict[Any, Any] = {}
-        kdec, vdec = self._kcodec.decode_many, self._vcodec.decode_many
         ksize, vsize = self._key_size, self._vtotal
         if self._batch:
             try:
-                for keys, vals, n in self._iter_batch(lib.bpf_map_lookup_and_delete_batch):
-                    out.update(
-                        zip(kdec(ffi.buffer(keys, n * ksize), n, ksize), vdec(ffi.buffer(vals, n * vsize), n, vsize))
-                    )
+                out.update(self._pairs(self._iter_batch(lib.bpf_map_lookup_and_delete_batch)))
                 return out
             except _NoBatch:
-                pass
+                pass  # raised before the first chunk: nothing was deleted yet
         val = ffi.new("char[]", vsize)
         atomic = True
         for key, _, _ in self._iter_next_key(values=False):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 from pybpf._codecs import Codec
@@ -61,6 +60,7 @@ class MapOfMaps(Map, map_types=(MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)):
     """
 
     _inner_view: Map | None = None  # the template view handed out before load
+    _keys_need_lookup = True  # an array's empty slots are not keys
 
     def _default_codec(self, what: str, size: int) -> Codec | None:
         return MapRefCodec() if what == "value" and size == 4 else None
@@ -74,15 +74,6 @@ class MapOfMaps(Map, map_types=(MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)):
         if ret:
             self._fail(ret, "look up", key)
         return int(out[0])
-
-    def __iter__(self) -> Iterator[Any]:
-        """Keys of the slots that hold a map (an array's empty slots are skipped)."""
-        decode, size = self._kcodec.decode_many, self._key_size
-        return (k for keys, _, n in self._iter_raw(values=True) for k in decode(ffi.buffer(keys, n * size), n, size))
-
-    def __len__(self) -> int:
-        """The number of slots that hold a map."""
-        return sum(n for _, _, n in self._iter_raw(values=True))
 
     @property
     def inner_map(self) -> Map:
