@@ -9,7 +9,7 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
 """
 
 from pybpf._btf import Record
-from pybpf._codecs import BytesCodec, Codec, CtypesCodec, IntCodec, LPMKey, PerCPUCodec
+from pybpf._codecs import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
 from pybpf._data import GlobalData
 from pybpf._errors import (
     BPFError,
@@ -22,6 +22,7 @@ from pybpf._errors import (
     NotSupportedError,
     VerifierError,
 )
+from pybpf._fdmaps import FdArray, ProgArray, SockMap, socket_cookie
 from pybpf._ffi import libbpf_version
 from pybpf._keyless import BloomFilter, QueueMap
 from pybpf._link import Link
@@ -53,6 +54,8 @@ __all__ = [
     "CtypesCodec",
     "EXIST",
     "F_LOCK",
+    "FdArray",
+    "FdCodec",
     "GlobalData",
     "IntCodec",
     "LPMKey",
@@ -65,11 +68,13 @@ __all__ = [
     "NOEXIST",
     "NotSupportedError",
     "PerCPUCodec",
+    "ProgArray",
     "ProgType",
     "QueueMap",
     "Program",
     "Record",
     "RingBuffer",
+    "SockMap",
     "TestRunResult",
     "UpdateFlags",
     "VerifierError",
@@ -81,5 +86,6 @@ __all__ = [
     "possible_cpus",
     "shipped",
     "shipped_names",
+    "socket_cookie",
     "tracefs_mounted",
 ]

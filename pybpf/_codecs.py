@@ -21,6 +21,7 @@ __all__ = [
     "BytesCodec",
     "Codec",
     "CtypesCodec",
+    "FdCodec",
     "IntCodec",
     "LPMKey",
     "LPMKeyCodec",
@@ -276,6 +277,50 @@ class LPMKeyCodec(Codec):
 
 
 _U32 = struct.Struct("=I")
+
+
+def fd_of(value: Any) -> int | None:
+    """The file descriptor a Python object stands for: a ``Map``/``Program``
+    (``.fd``), a socket or file (``fileno()``), or an ``int``; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    fd = getattr(value, "fd", None)
+    if isinstance(fd, int):
+        return fd
+    fileno = getattr(value, "fileno", None)
+    if callable(fileno):
+        return int(fileno())
+    return None
+
+
+class FdCodec(Codec):
+    """Values of the fd-holding map types: a file descriptor goes in (of a map,
+    program, socket, cgroup ...: ``kind`` names it), something else comes out.
+
+    The kernel turns the fd into a reference to the object; what a user-space
+    lookup returns is the map type's choice (an id, a socket cookie), which
+    ``out`` converts.  ``out=None``: the kernel has no user-space lookup.
+    """
+
+    def __init__(self, size: int, kind: str, out: Any = None, what: str = "value") -> None:
+        self.size = size
+        self.kind = kind
+        self.what = what
+        self.out = out
+        self._struct = struct.Struct("=I" if size == 4 else "=Q")
+        self.ctype = ctypes.c_uint32 if size == 4 else ctypes.c_uint64
+
+    def encode(self, value: Any) -> bytes:
+        fd = fd_of(value)
+        if fd is None:
+            raise BPFValueError(EINVAL, f"this map's {self.what}s are {self.kind}s (or their fds), not {value!r}")
+        return self._struct.pack(fd)
+
+    def decode(self, data: Any) -> Any:
+        raw = self._struct.unpack_from(data)[0]
+        return raw if self.out is None else self.out(raw)
 
 
 def codec_for_ctype(ctype: Any, what: str) -> Codec:

@@ -342,7 +342,7 @@ class Map(MutableMapping[Any, Any]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"fd={self._fd}"
         return (
-            f"<pybpf.Map '{self._name}' {self._type.name} key={self._key_size}B "
+            f"<pybpf.{type(self).__name__} '{self._name}' {self._type.name} key={self._key_size}B "
             f"value={self._value_size}B max_entries={self._max_entries} {state}>"
         )
 

@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import struct
 from typing import Any
 
-from pybpf._codecs import Codec
+from pybpf._codecs import Codec, FdCodec
 from pybpf._errors import BPFValueError, check
 from pybpf._ffi import ffi, lib
 from pybpf._map import Map
 from pybpf._types import MapType
 
-__all__ = ["MapOfMaps", "MapRefCodec"]
-
-_U32 = struct.Struct("=I")
-
-
-class MapRefCodec(Codec):
-    """Map-in-map values: a map (or its fd) goes in, the inner map's id comes out.
-
-    Decoding opens the inner map by id: the ``Map`` returned is the caller's to
-    close.
-    """
-
-    size = 4
-    ctype = ctypes.c_uint32
-
-    def __init__(self, what: str = "value") -> None:
-        self.what = what
-
-    def encode(self, value: Any) -> bytes:
-        if isinstance(value, Map):
-            return _U32.pack(value.fd)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return _U32.pack(value)  # an fd the caller holds
-        raise BPFValueError(errno.EINVAL, f"a map-in-map {self.what} is a pybpf.Map or a map fd, not {value!r}")
-
-    def decode(self, data: Any) -> Map:
-        return Map.from_id(_U32.unpack_from(data)[0])
+__all__ = ["MapOfMaps"]
 
 
 class MapOfMaps(Map, map_types=(MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)):
@@ -63,7 +35,8 @@ class MapOfMaps(Map, map_types=(MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)):
     _keys_need_lookup = True  # an array's empty slots are not keys
 
     def _default_codec(self, what: str, size: int) -> Codec | None:
-        return MapRefCodec() if what == "value" and size == 4 else None
+        # A Map (or fd) in; out, the stored map opened by id: the caller owns it.
+        return FdCodec(4, "map", Map.from_id) if what == "value" and size == 4 else None
 
     def inner_id(self, key: Any) -> int:
         """The id of the map stored at ``key`` (``KeyError`` if none), opening nothing."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -158,6 +159,31 @@ class Program:
         """Attach to the raw tracepoint ``name`` (e.g. ``sys_enter``); closing the link detaches."""
         self.fd  # noqa: B018
         return self._link(lib.bpf_program__attach_raw_tracepoint(self._ptr, name.encode()), f"raw tracepoint {name}")
+
+    def attach_netns(self, netns: str | os.PathLike[str] | int | None = None) -> Link:
+        """Attach an ``sk_lookup`` (or flow dissector) program to a network namespace.
+
+        ``netns`` is a name from ``ip netns`` (``/run/netns/NAME``), a path to a
+        namespace file, an open namespace fd, or None for this thread's
+        namespace.  The link holds the namespace; closing it detaches.
+        """
+        self.fd  # noqa: B018
+        if isinstance(netns, int):
+            return self._link(lib.bpf_program__attach_netns(self._ptr, netns), f"netns fd {netns}")
+        if netns is None:
+            path = "/proc/thread-self/ns/net"
+        else:
+            path = os.fspath(netns)
+            if os.sep not in path:
+                path = os.path.join("/run/netns", path)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise BPFFileNotFoundError(errno.ENOENT, f"no network namespace {netns!r} ({path})") from None
+        try:
+            return self._link(lib.bpf_program__attach_netns(self._ptr, fd), f"netns {path}")
+        finally:
+            os.close(fd)  # the link holds the namespace now
 
     @staticmethod
     def _require_tracefs() -> None:
