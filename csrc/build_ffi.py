@@ -1,5 +1,6 @@
 """cffi build script: joins the cdef headers in csrc/decl/ and compiles
-``pybpf._libbpf`` (API mode) against the system libbpf found by pkg-config.
+``pybpf._libbpf`` (API mode) against the system libbpf and libxdp (AF_XDP
+sockets) found by pkg-config.
 
 setup.py names this file in ``cffi_modules``; run it directly to build in place.
 """
@@ -16,12 +17,12 @@ HERE = Path(__file__).resolve().parent
 MIN_LIBBPF = (1, 1)
 
 
-def _pkg_config(*args: str) -> list[str]:
+def _pkg_config(*args: str, package: str = "libbpf") -> list[str]:
     try:
-        out = subprocess.run(["pkg-config", *args, "libbpf"], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(["pkg-config", *args, package], check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         raise SystemExit(
-            "pybpf: libbpf development files not found by pkg-config (run scripts/install-deps.sh as root)"
+            f"pybpf: {package} development files not found by pkg-config (run scripts/install-deps.sh as root)"
         ) from exc
     return shlex.split(out)
 
@@ -41,8 +42,9 @@ def build() -> FFI:
     # Fixed order: types first, then one header per libbpf area.
     for header in sorted((HERE / "decl").glob("*.h")):
         ffibuilder.cdef(header.read_text(), override=False)
-    cflags = _pkg_config("--cflags")
-    libs = _pkg_config("--libs")
+    # libxdp for AF_XDP sockets (its xsk API left libbpf in 1.0).
+    cflags = _pkg_config("--cflags") + _pkg_config("--cflags", package="libxdp")
+    libs = _pkg_config("--libs", package="libxdp") + _pkg_config("--libs")
     ffibuilder.set_source(
         "pybpf._libbpf",
         # helpers.c includes the libbpf headers the gates test.

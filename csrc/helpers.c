@@ -11,6 +11,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <xdp/xsk.h>
 
 #define PYBPF_LIBBPF_MAJOR LIBBPF_MAJOR_VERSION
 #define PYBPF_LIBBPF_MINOR LIBBPF_MINOR_VERSION

@@ -34,6 +34,7 @@ from pybpf._object import BPFObject, load
 from pybpf._program import Program, TestRunResult
 from pybpf._ringbuf import RingBuffer
 from pybpf._shipped import shipped, shipped_names
+from pybpf._xsk import XskSocket
 from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapFlags, MapType, ProgType, UpdateFlags
 
 __version__ = "0.1.0"
@@ -78,6 +79,7 @@ __all__ = [
     "TestRunResult",
     "UpdateFlags",
     "VerifierError",
+    "XskSocket",
     "bpffs_mounted",
     "libbpf_version",
     "load",

@@ -64,7 +64,7 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +360 2>/dev/null)" ]; then
     mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 fi
 
-pkgs=(make pkg-config gcc libelf-dev zlib1g-dev iproute2 python3 python3-dev python3-venv python3-pip)
+pkgs=(make pkg-config gcc libelf-dev zlib1g-dev libxdp-dev iproute2 python3 python3-dev python3-venv python3-pip)
 
 # clang with the BPF target: prefer clang-19, else the distribution's clang.
 if apt-cache show clang-19 >/dev/null 2>&1; then
