@@ -29,13 +29,15 @@ from pybpf._link import Link
 from pybpf._lpm import LPMTrie
 from pybpf._map import Map, possible_cpus
 from pybpf._mapinmap import MapOfMaps
+from pybpf._mmap import MappedArray
 from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_tracefs, tracefs_mounted
 from pybpf._object import BPFObject, load
 from pybpf._program import Program, TestRunResult
+from pybpf._redirect import CpuMap, CpuMapValue, DevMap, DevMapValue
 from pybpf._ringbuf import RingBuffer
 from pybpf._shipped import shipped, shipped_names
-from pybpf._xsk import XskSocket
 from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapFlags, MapType, ProgType, UpdateFlags
+from pybpf._xsk import XskSocket
 
 __version__ = "0.1.0"
 
@@ -52,7 +54,11 @@ __all__ = [
     "BloomFilter",
     "BytesCodec",
     "Codec",
+    "CpuMap",
+    "CpuMapValue",
     "CtypesCodec",
+    "DevMap",
+    "DevMapValue",
     "EXIST",
     "F_LOCK",
     "FdArray",
@@ -66,6 +72,7 @@ __all__ = [
     "MapFlags",
     "MapOfMaps",
     "MapType",
+    "MappedArray",
     "NOEXIST",
     "NotSupportedError",
     "PerCPUCodec",

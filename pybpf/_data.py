@@ -1,7 +1,9 @@
 """Global variables of an object's data sections (``.rodata``, ``.data``, ``.bss``).
 
 Before load they are written into libbpf's initial image of the section, which
-load copies into the kernel; ``.rodata`` is frozen by load, so it can be set
+load copies into the kernel.  After load the section's map is memory-mapped:
+reads and writes reach the kernel's copy directly, with no syscall, and BPF
+programs see them at once.  ``.rodata`` is frozen by load, so it can be set
 only before.  Values are typed from BTF like map values.
 """
 
@@ -15,6 +17,8 @@ from pybpf._btf import BTF
 from pybpf._codecs import Codec, IntCodec, codec_for_ctype
 from pybpf._errors import BPFKeyError, BPFValueError
 from pybpf._ffi import ffi, lib
+from pybpf._map import Map
+from pybpf._mmap import MappedArray
 
 __all__ = ["GlobalData"]
 
@@ -24,12 +28,14 @@ class GlobalData(MutableMapping[str, Any]):
 
     ``obj.rodata["target_pid"] = 1234`` before ``load()`` sets a
     ``const volatile`` global; reading works before and after load.
+    ``obj.bss["limit"] = 10`` after load changes what running programs read.
     """
 
-    def __init__(self, obj: Any, section: str, spec: Any, btf: BTF | None) -> None:
+    def __init__(self, obj: Any, section: str, section_map: Map | None, btf: BTF | None) -> None:
         self._obj = obj
         self._section = section
-        self._spec = spec  # struct bpf_map * of the section's internal map
+        self._map = section_map  # the section's internal map
+        self._mapped: MappedArray | None = None  # its memory, once loaded
         self._vars = btf.datasec(section) if btf is not None else {}
         self._codecs: dict[str, Codec] = {}
         self._btf = btf
@@ -56,10 +62,15 @@ class GlobalData(MutableMapping[str, Any]):
 
     def _image(self) -> Any:
         self._obj._require_open()
-        if self._spec is None:  # libbpf would dereference NULL
+        if self._map is None:  # libbpf would dereference NULL
             raise BPFKeyError(errno.ENOENT, f"object '{self._obj.name}' has no {self._section} section")
+        if self._obj.loaded:
+            # libbpf's image is a private copy after load: use the kernel's memory.
+            if self._mapped is None:
+                self._mapped = self._map.mmap()
+            return self._mapped.buffer[: self._map.value_size]
         size = ffi.new("size_t *")
-        ptr = lib.bpf_map__initial_value(self._spec, size)
+        ptr = lib.bpf_map__initial_value(self._map._spec, size)
         if ptr == ffi.NULL:
             raise BPFValueError(errno.EINVAL, f"{self._section} of '{self._obj.name}' has no readable image")
         return ffi.buffer(ptr, size[0])
@@ -76,6 +87,12 @@ class GlobalData(MutableMapping[str, Any]):
             )
         data = codec.encode(value)
         self._image()[offset : offset + len(data)] = data
+
+    def _unmap(self) -> None:
+        """Release the section's memory (the object is closing)."""
+        if self._mapped is not None:
+            self._mapped.close()
+            self._mapped = None
 
     def __delitem__(self, name: str) -> None:
         raise BPFValueError(errno.EINVAL, f"global variables cannot be deleted ({name!r} in {self._section})")

@@ -157,4 +157,3 @@ class FdArray(Map, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY)):
         """Not for write-only maps (see the class)."""
         self._require_live()
         self._unreadable()
-

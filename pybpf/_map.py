@@ -40,6 +40,7 @@ from pybpf._errors import (
     raise_errno,
 )
 from pybpf._ffi import ffi, lib
+from pybpf._mmap import MappedArray
 from pybpf._mounts import require_bpffs
 from pybpf._types import MapFlags, MapType, UpdateFlags
 
@@ -107,7 +108,7 @@ class Map(MutableMapping[Any, Any]):
     _by_type: ClassVar[dict[int, type[Map]]] = {}
     # A key exists only where a lookup succeeds (fd arrays: empty slots are
     # still walked by GET_NEXT_KEY), so counting and iterating read values too.
-    _keys_need_lookup: ClassVar[bool] = False
+    _keys_need_lookup: bool = False
 
     def __init_subclass__(cls, map_types: tuple[MapType, ...] = (), **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -787,6 +788,28 @@ class Map(MutableMapping[Any, Any]):
                 if ret:
                     self._fail(ret, "look up", raw)
             yield cur, val, 1
+
+    # -- memory mapping -------------------------------------------------------
+
+    def mmap(self) -> MappedArray:
+        """Map the elements of a ``BPF_F_MMAPABLE`` ARRAY into this process.
+
+        Reads and writes through the returned :class:`MappedArray` are memory
+        accesses that BPF programs see at once (no syscall).  Create such a
+        map with ``flags=MapFlags.MMAPABLE`` (or ``BPF_F_MMAPABLE`` in C);
+        the object's ``.bss``/``.data``/``.rodata`` are mapped this way after
+        load.  The caller closes the view.
+        """
+        self._require_live()
+        if self._type != MapType.ARRAY or not self._flags & MapFlags.MMAPABLE:
+            raise NotSupportedError(
+                errno.EOPNOTSUPP,
+                f"map '{self._name}' ({self._type.name}, flags {self._flags:#x}) cannot be memory-mapped: "
+                "only ARRAY maps created with MapFlags.MMAPABLE can",
+            )
+        return MappedArray(
+            self._fd, count=self._max_entries, value_size=self._value_size, codec=self._vcodec, name=self._name
+        )
 
     # -- pinning --------------------------------------------------------------
 

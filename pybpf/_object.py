@@ -114,7 +114,7 @@ class BPFObject:
                 # "<object prefix>.rodata"; ".rodata.str1.1" & co hold no variables
                 for sec in (".rodata", ".data", ".bss"):
                     if name.endswith(sec):
-                        self._internal[sec] = m
+                        self._internal[sec] = maps[name]
             m = lib.bpf_object__next_map(ptr, m)
         self._maps = _Named(maps, "map", self._name)
 
@@ -273,6 +273,8 @@ class BPFObject:
             return
         for link in list(self._links):
             link.close()  # each close() takes itself out of _links
+        for section in self._sections.values():
+            section._unmap()
         for m in self._maps._items.values():
             m.close()
         lib.bpf_object__close(self._ptr)

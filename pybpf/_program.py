@@ -98,6 +98,14 @@ class Program:
             )
         return int(fd)
 
+    @property
+    def id(self) -> int:
+        """The loaded program's kernel id (what PROG_ARRAY and redirect maps report)."""
+        info = ffi.new("struct bpf_prog_info *")
+        size = ffi.new("__u32 *", ffi.sizeof("struct bpf_prog_info"))
+        check(lib.bpf_obj_get_info_by_fd(self.fd, info, size), f"read info of program '{self._name}'")
+        return int(info.id)
+
     def _live_ptr(self) -> Any:
         if self._obj.closed:
             raise closed_error("program", self._name)

@@ -185,4 +185,3 @@ class XskSocket:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"fd={self._fd}"
         return f"<pybpf.XskSocket {self._what} {state}>"
-

@@ -273,6 +273,63 @@ def test_bpf_side_sees_python_writes(test_objects: dict[str, Path]) -> None:
         assert result[0] == (1 << 64) - 1  # the program saw the key disappear
 
 
+def test_data_sections_are_shared_with_the_kernel_after_load(test_objects: dict[str, Path]) -> None:
+    with pybpf.load(test_objects["typed_maps"]) as obj:
+        run = obj.programs["read_maps"]
+        run.test_run(bytes(64))
+        assert obj.bss["runs"] == 1  # the program's write, read from mapped memory
+        obj.data["bump"] = 5  # the running program reads it at once
+        run.test_run(bytes(64), repeat=3)
+        assert obj.bss["runs"] == 16 and obj.data["bump"] == 5
+        obj.bss["runs"] = 0
+        run.test_run(bytes(64))
+        assert obj.bss["runs"] == 5
+        assert obj.rodata["magic"] == 0  # frozen: mapped read-only
+        with obj.maps["typed_ma.bss"].mmap() as view:
+            assert view.readonly is False and len(view) == 1
+        with obj.maps["typed_ma.rodata"].mmap() as rodata:
+            assert rodata.readonly is True
+            with pytest.raises(ValueError, match="frozen"):
+                rodata[0] = bytes(rodata.buffer)
+
+
+class _Rec(ctypes.Structure):
+    _fields_ = [("a", ctypes.c_uint32), ("b", ctypes.c_uint16), ("c", ctypes.c_uint32)]  # 12 B: stride 16
+
+
+def test_mmapable_array_without_syscalls() -> None:
+    with pybpf.Map.create(
+        MapType.ARRAY,
+        key_size=4,
+        value_size=12,
+        max_entries=5,
+        flags=pybpf.MapFlags.MMAPABLE,
+        key_type="I",
+        value_type=_Rec,
+    ) as m:
+        with m.mmap() as view:
+            assert len(view) == 5 and view.stride == 16 and len(view.buffer) == 80
+            view[2] = (7, 8, 9)
+            got = m[2]  # one lookup syscall
+            assert (got.a, got.b, got.c) == (7, 8, 9)
+            m[3] = (1, 2, 3)  # a syscall write, seen in memory
+            assert (view[3].a, view[3].b, view[3].c) == (1, 2, 3)
+            live = view.at(4)
+            live.c = 44
+            assert m[4].c == 44
+            assert [r.a for r in view[1:4]] == [0, 7, 1]
+            with pytest.raises(IndexError):
+                view[5]
+            with pytest.raises(ValueError, match="release"):
+                view.close()  # `live` still points into the mapping
+            del live
+        assert repr(view).endswith("closed>")
+        with pytest.raises(ValueError, match="closed"):
+            view[0]
+    with _create(MapType.ARRAY) as plain, pytest.raises(pybpf.NotSupportedError, match="MMAPABLE"):
+        plain.mmap()
+
+
 def test_max_entries_before_load_only(test_objects: dict[str, Path]) -> None:
     with pybpf.BPFObject.open(test_objects["typed_maps"]) as obj:
         m = obj.maps["h_u64"]

@@ -27,3 +27,10 @@ struct bpf_test_run_opts {
 int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts);
 
 int bpf_prog_get_fd_by_id(__u32 id);
+
+/* Filled by bpf_obj_get_info_by_fd() on a program fd. */
+struct bpf_prog_info {
+    __u32 type;
+    __u32 id;
+    ...;
+};

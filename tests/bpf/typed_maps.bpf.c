@@ -6,6 +6,8 @@
 #include <bpf/bpf_helpers.h>
 
 const volatile __u64 magic = 0;
+__u64 runs;     /* .bss: read_maps adds bump to it on every run */
+__u64 bump = 1; /* .data */
 
 struct pair {
 	__u32 a;
@@ -63,6 +65,7 @@ int read_maps(struct xdp_md *ctx)
 	put(4, magic);
 	v = bpf_map_lookup_elem(&lru_u64, &k5);
 	put(5, v ? *v : ~0ULL);
+	runs += bump;
 	return XDP_PASS;
 }
 
