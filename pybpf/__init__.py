@@ -32,6 +32,7 @@ from pybpf._mapinmap import MapOfMaps
 from pybpf._mmap import MappedArray
 from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_tracefs, tracefs_mounted
 from pybpf._object import BPFObject, load
+from pybpf._perfbuf import PerfBuffer
 from pybpf._program import Program, TestRunResult
 from pybpf._redirect import CpuMap, CpuMapValue, DevMap, DevMapValue
 from pybpf._ringbuf import RingBuffer
@@ -76,6 +77,7 @@ __all__ = [
     "NOEXIST",
     "NotSupportedError",
     "PerCPUCodec",
+    "PerfBuffer",
     "ProgArray",
     "ProgType",
     "QueueMap",

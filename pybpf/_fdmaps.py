@@ -105,9 +105,10 @@ class ProgArray(Map, map_types=(MapType.PROG_ARRAY,)):
         return _index_codec(self._type, what, size)
 
 
-class FdArray(Map, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY)):
-    """Write-only fd arrays: ``XSKMAP`` (AF_XDP sockets) and ``CGROUP_ARRAY``
-    (cgroups, as an open directory fd or an object with ``fileno()``).
+class FdArray(Map, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType.PERF_EVENT_ARRAY)):
+    """Write-only fd arrays: ``XSKMAP`` (AF_XDP sockets), ``CGROUP_ARRAY``
+    (cgroups, as an open directory fd or an object with ``fileno()``) and
+    ``PERF_EVENT_ARRAY`` (perf event fds; ``PerfBuffer`` fills it for you).
 
     ``m[i] = obj`` stores, ``del m[i]`` empties a slot and ``clear()`` empties
     them all.  The kernel offers no user-space lookup for these types, so
@@ -117,7 +118,11 @@ class FdArray(Map, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY)):
     on a CGROUP_ARRAY).
     """
 
-    _KINDS: ClassVar[dict[MapType, str]] = {MapType.XSKMAP: "AF_XDP socket", MapType.CGROUP_ARRAY: "cgroup"}
+    _KINDS: ClassVar[dict[MapType, str]] = {
+        MapType.XSKMAP: "AF_XDP socket",
+        MapType.CGROUP_ARRAY: "cgroup",
+        MapType.PERF_EVENT_ARRAY: "perf event",
+    }
 
     def _default_codec(self, what: str, size: int) -> Codec | None:
         if what == "value" and size == 4:

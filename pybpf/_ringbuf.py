@@ -10,16 +10,13 @@ so losses are the program's to count.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import errno
-import warnings
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from pybpf._codecs import Codec, codec_for_ctype
-from pybpf._errors import BPFValueError, NotSupportedError, check, check_ptr, closed_error
+from pybpf._codecs import Codec
+from pybpf._errors import BPFValueError, NotSupportedError, check, check_ptr
+from pybpf._events import EventReader, decode_record, event_codec, require_map_type
 from pybpf._ffi import HAS_RING_API, ffi, lib, libbpf_version
 from pybpf._map import Map
 from pybpf._types import MapType
@@ -39,18 +36,7 @@ class _Ring:
 
     def __call__(self, data: Any, size: int) -> int:
         try:
-            raw = ffi.buffer(data, size)
-            codec = self.codec
-            if codec is None:
-                event: Any = raw[:]
-            elif size < codec.size:
-                raise BPFValueError(
-                    errno.EINVAL,
-                    f"ring buffer '{self.map.name}': a {size}-byte record is shorter than its event type "
-                    f"({codec.size} bytes)",
-                )
-            else:
-                event = codec.decode(raw)
+            event = decode_record(self.codec, ffi.buffer(data, size), size, f"ring buffer '{self.map.name}'")
             if self.callback is None:
                 self.owner._queue.append(event)
             else:
@@ -61,27 +47,7 @@ class _Ring:
             return -errno.ECANCELED
 
 
-def _resolve(ring_map: Map, event_type: Any) -> Codec | None:
-    if event_type is None:
-        return None
-    if isinstance(event_type, str) and not _is_format(event_type):
-        btf = ring_map._btf
-        if btf is None:
-            raise BPFValueError(errno.EINVAL, f"map '{ring_map.name}' has no BTF to find {event_type!r} in")
-        event_type = btf.ctype(btf.find(event_type))
-    return codec_for_ctype(event_type, "event")
-
-
-def _is_format(text: str) -> bool:
-    return len(text.lstrip("@=<>!")) == 1 and text[-1] in "bBhHiIlLqQ"
-
-
-def _free(ptr: Any, name: str) -> None:
-    lib.ring_buffer__free(ptr)  # first: the warning may be turned into an exception
-    warnings.warn(f"pybpf: ring buffer on '{name}' was not closed", ResourceWarning, stacklevel=2)
-
-
-class RingBuffer:
+class RingBuffer(EventReader):
     """Read records from one or more ``RINGBUF`` maps.
 
     ``callback(event)`` receives each record of ``ring_map`` in submission
@@ -99,28 +65,22 @@ class RingBuffer:
     polling.  ``close()`` frees it; use ``with``.
     """
 
+    _kind = "ring buffer"
+
     def __init__(self, ring_map: Map, callback: Callable[[Any], Any] | None = None, *, event_type: Any = None) -> None:
-        self._ptr: Any = None
-        self._name = getattr(ring_map, "name", "?")
+        super().__init__(getattr(ring_map, "name", "?"))
         self._rings: list[_Ring] = []
-        self._queue: collections.deque[Any] = collections.deque()
-        self._error: BaseException | None = None
-        self._polling = False
-        self._finalizer: weakref.finalize[Any, Any] | None = None
         ring = self._ring(ring_map, callback, event_type)
-        self._ptr = check_ptr(
+        ptr = check_ptr(
             lib.ring_buffer__new(ring_map.fd, lib.pybpf_on_ring_sample, ring.handle, ffi.NULL),
             f"open ring buffer on map '{ring_map.name}'",
         )
+        self._own(ptr, lib.ring_buffer__free)
         self._rings.append(ring)
-        self._finalizer = weakref.finalize(self, _free, self._ptr, ring_map.name)
 
     def _ring(self, ring_map: Map, callback: Callable[[Any], Any] | None, event_type: Any) -> _Ring:
-        if not isinstance(ring_map, Map):
-            raise TypeError(f"RingBuffer takes a pybpf.Map, not {type(ring_map).__name__}")
-        if ring_map.type != MapType.RINGBUF:
-            raise BPFValueError(errno.EINVAL, f"map '{ring_map.name}' is a {ring_map.type.name}, not a RINGBUF")
-        return _Ring(self, ring_map, callback, _resolve(ring_map, event_type))
+        require_map_type(ring_map, MapType.RINGBUF, "RingBuffer")
+        return _Ring(self, ring_map, callback, event_codec(ring_map, event_type))
 
     def add(self, ring_map: Map, callback: Callable[[Any], Any] | None = None, *, event_type: Any = None) -> None:
         """Poll another ``RINGBUF`` map with this one (same rules as the constructor)."""
@@ -150,66 +110,6 @@ class RingBuffer:
         ring = self._ring_ptr(ring_map)
         return self._run(lambda _: lib.ring__consume(ring), f"consume ring '{ring_map.name}'")
 
-    def _run(self, call: Callable[[Any], int], what: str) -> int:
-        ptr = self._live()
-        if self._polling:
-            raise RuntimeError(f"ring buffer on '{self._name}': {what} while already polling (callback or thread)")
-        self._polling = True
-        try:
-            ret = call(ptr)
-        finally:
-            self._polling = False
-        if self._error is not None:
-            exc, self._error = self._error, None
-            raise exc
-        if ret == -errno.EINTR:
-            return 0  # a signal: Python runs its handler when this returns
-        return check(ret, f"{what} ring buffer on '{self._name}'")
-
-    def events(self, timeout: float | None = None) -> Iterator[Any]:
-        """Yield the records of the callback-less rings as they arrive.
-
-        Stops once ``timeout`` seconds pass with nothing new (``None``: never).
-        Rings with callbacks keep getting theirs while this iterates.
-        """
-        queue = self._queue
-        while True:
-            while queue:
-                yield queue.popleft()
-            if self.poll(timeout) == 0 and not queue:
-                return
-
-    async def poll_async(self, timeout: float | None = None) -> int:
-        """Like :meth:`poll`, but waits on the asyncio loop instead of blocking it."""
-        read = self.consume()
-        if read:
-            return read
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        fd = self.fileno()
-
-        def wake() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        loop.add_reader(fd, wake)
-        try:
-            await asyncio.wait_for(ready, timeout)
-        except TimeoutError:
-            return 0
-        finally:
-            loop.remove_reader(fd)
-        return self.consume()
-
-    async def events_async(self, timeout: float | None = None) -> AsyncIterator[Any]:
-        """:meth:`events` for asyncio: ``async for event in rb.events_async(): ...``."""
-        queue = self._queue
-        while True:
-            while queue:
-                yield queue.popleft()
-            if await self.poll_async(timeout) == 0 and not queue:
-                return
-
     def fileno(self) -> int:
         """The epoll file descriptor: readable when a ring has records (for
         ``select``/``selectors``/event loops); then call :meth:`consume`."""
@@ -237,33 +137,13 @@ class RingBuffer:
 
     # -- lifetime -------------------------------------------------------------------
 
-    def _live(self) -> Any:
-        if self._ptr is None:
-            raise closed_error("ring buffer on", self._name)
-        return self._ptr
-
     def close(self) -> None:
         """Free the ring buffer (its mappings and epoll fd); idempotent."""
-        if self._ptr is None:
-            return
-        if self._polling:
-            raise RuntimeError(f"ring buffer on '{self._name}': close() called from inside a callback")
-        if self._finalizer is not None:
-            self._finalizer.detach()
-        lib.ring_buffer__free(self._ptr)
-        self._ptr = None
+        super().close()
         self._rings.clear()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close`."""
-        return self._ptr is None
 
     def __enter__(self) -> RingBuffer:
         return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         names = ", ".join(r.map.name for r in self._rings) or self._name

@@ -1,0 +1,186 @@
+"""What the two event readers (``RingBuffer``, ``PerfBuffer``) share: decoding
+records by event type, the queue that ``events()`` drains, re-raising callback
+exceptions in the poller, asyncio waiting, and the libbpf handle's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import errno
+import warnings
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from pybpf._codecs import Codec, codec_for_ctype
+from pybpf._errors import BPFValueError, check, closed_error
+from pybpf._map import Map
+from pybpf._types import MapType
+
+__all__ = ["EventReader", "decode_record", "event_codec", "require_map_type"]
+
+
+def event_codec(source: Map, event_type: Any) -> Codec | None:
+    """The codec of ``event_type``: a ctypes type, a BTF type name of the map's
+    object (``"struct event"``), a one-integer struct format, or None (bytes)."""
+    if event_type is None:
+        return None
+    if isinstance(event_type, str) and not _is_format(event_type):
+        btf = source._btf
+        if btf is None:
+            raise BPFValueError(errno.EINVAL, f"map '{source.name}' has no BTF to find {event_type!r} in")
+        event_type = btf.ctype(btf.find(event_type))
+    return codec_for_ctype(event_type, "event")
+
+
+def _is_format(text: str) -> bool:
+    return len(text.lstrip("@=<>!")) == 1 and text[-1] in "bBhHiIlLqQ"
+
+
+def decode_record(codec: Codec | None, raw: Any, size: int, source: str) -> Any:
+    """One record as ``bytes`` or through ``codec`` (decoded from its head)."""
+    if codec is None:
+        return raw[:]
+    if size < codec.size:
+        raise BPFValueError(
+            errno.EINVAL,
+            f"{source}: a {size}-byte record is shorter than its event type ({codec.size} bytes)",
+        )
+    return codec.decode(raw)
+
+
+def require_map_type(source: Any, map_type: MapType, reader: str) -> Map:
+    if not isinstance(source, Map):
+        raise TypeError(f"{reader} takes a pybpf.Map, not {type(source).__name__}")
+    if source.type != map_type:
+        raise BPFValueError(errno.EINVAL, f"map '{source.name}' is a {source.type.name}, not a {map_type.name}")
+    return source
+
+
+def _free_leaked(free: Callable[[Any], None], ptr: Any, what: str) -> None:
+    free(ptr)  # first: the warning may be turned into an exception
+    warnings.warn(f"pybpf: {what} was not closed", ResourceWarning, stacklevel=2)
+
+
+class EventReader:
+    """Base of the readers: subclasses set ``_ptr`` with :meth:`_own` and
+    implement :meth:`poll`, :meth:`consume` and :meth:`fileno`."""
+
+    _kind = "event reader"
+
+    def __init__(self, name: str) -> None:
+        self._ptr: Any = None
+        self._name = name
+        self._queue: collections.deque[Any] = collections.deque()
+        self._error: BaseException | None = None
+        self._polling = False
+        self._free: Callable[[Any], None] | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+
+    def _own(self, ptr: Any, free: Callable[[Any], None]) -> None:
+        """Take the libbpf object; freed by close() or, with a warning, the finalizer."""
+        self._ptr, self._free = ptr, free
+        self._finalizer = weakref.finalize(self, _free_leaked, free, ptr, f"{self._kind} on '{self._name}'")
+
+    def poll(self, timeout: float | None = None) -> int:
+        """Wait up to ``timeout`` seconds (``None``: until something arrives) for
+        records, deliver every available one, and return how many were read."""
+        raise NotImplementedError
+
+    def consume(self) -> int:
+        """Deliver the records already waiting, without blocking; return the count."""
+        raise NotImplementedError
+
+    def fileno(self) -> int:
+        """The epoll file descriptor: readable when records wait (for
+        ``select``/``selectors``/event loops); then call :meth:`consume`."""
+        raise NotImplementedError
+
+    def _run(self, call: Callable[[Any], int], what: str) -> int:
+        """Run one libbpf poll/consume; re-raise what a callback raised."""
+        ptr = self._live()
+        if self._polling:
+            raise RuntimeError(f"{self._kind} on '{self._name}': {what} while already polling (callback or thread)")
+        self._polling = True
+        try:
+            ret = call(ptr)
+        finally:
+            self._polling = False
+        if self._error is not None:
+            exc, self._error = self._error, None
+            raise exc
+        if ret == -errno.EINTR:
+            return 0  # a signal: Python runs its handler when this returns
+        return check(ret, f"{what} {self._kind} on '{self._name}'")
+
+    def events(self, timeout: float | None = None) -> Iterator[Any]:
+        """Yield the records that have no callback as they arrive.
+
+        Stops once ``timeout`` seconds pass with nothing new (``None``: never).
+        Sources with callbacks keep getting theirs while this iterates.
+        """
+        queue = self._queue
+        while True:
+            while queue:
+                yield queue.popleft()
+            if self.poll(timeout) == 0 and not queue:
+                return
+
+    async def poll_async(self, timeout: float | None = None) -> int:
+        """Like :meth:`poll`, but waits on the asyncio loop instead of blocking it."""
+        read = self.consume()
+        if read:
+            return read
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self.fileno()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, wake)
+        try:
+            await asyncio.wait_for(ready, timeout)
+        except TimeoutError:
+            return 0
+        finally:
+            loop.remove_reader(fd)
+        return self.consume()
+
+    async def events_async(self, timeout: float | None = None) -> AsyncIterator[Any]:
+        """:meth:`events` for asyncio: ``async for event in reader.events_async(): ...``."""
+        queue = self._queue
+        while True:
+            while queue:
+                yield queue.popleft()
+            if await self.poll_async(timeout) == 0 and not queue:
+                return
+
+    def _live(self) -> Any:
+        if self._ptr is None:
+            raise closed_error(f"{self._kind} on", self._name)
+        return self._ptr
+
+    def close(self) -> None:
+        """Free the reader (its buffers' mappings and epoll fd); idempotent."""
+        if self._ptr is None:
+            return
+        if self._polling:
+            raise RuntimeError(f"{self._kind} on '{self._name}': close() called from inside a callback")
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        assert self._free is not None
+        self._free(self._ptr)
+        self._ptr = None
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._ptr is None
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,94 @@
+"""PerfBuffer on a PERF_EVENT_ARRAY: records from a BPF program (test_run)
+arrive in order per CPU, and a full buffer's drops are reported exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import pybpf
+
+pytestmark = pytest.mark.kernel
+
+MAGIC = 0x5A5A5A5A
+
+
+@pytest.fixture
+def obj(test_objects: dict[str, Path]) -> Iterator[pybpf.BPFObject]:
+    with pybpf.load(test_objects["perf_events"]) as loaded:
+        yield loaded
+
+
+def _emit(obj: pybpf.BPFObject, n: int) -> None:
+    obj.programs["emit"].test_run(bytes(64), repeat=n)
+
+
+def test_records_arrive_in_order_with_their_cpu(obj: pybpf.BPFObject) -> None:
+    n = 20_000
+    with pybpf.PerfBuffer(obj.maps["samples"], pages=256, event_type="struct perf_sample") as pb:
+        assert pb.buffers == pybpf.possible_cpus()
+        _emit(obj, n)
+        got = list(pb.events(timeout=0.5))
+        assert pb.lost == 0 and obj.bss["send_errors"] == 0
+    assert [s.seq for _, s in got] == list(range(n))
+    assert all(s.magic == MAGIC and s.cpu == cpu for cpu, s in got)
+
+
+def test_full_buffer_reports_exact_losses(obj: pybpf.BPFObject) -> None:
+    seen: list[int] = []
+    reports: list[tuple[int, int]] = []
+    with pybpf.PerfBuffer(
+        obj.maps["samples"],
+        lambda cpu, s: seen.append(s.seq),
+        pages=1,
+        event_type="struct perf_sample",
+        lost=lambda cpu, count: reports.append((cpu, count)),
+    ) as pb:
+        _emit(obj, 2000)  # one page holds ~128 records: most are dropped
+        pb.poll(timeout=1)
+        _emit(obj, 1)  # with room again, the kernel reports the drops first
+        pb.poll(timeout=1)
+        dropped = obj.bss["send_errors"]
+    assert dropped > 0
+    assert pb.lost == dropped == sum(count for _, count in reports)
+    assert sum(pb.lost_by_cpu.values()) == dropped
+    assert len(seen) + dropped == 2001
+    assert seen == sorted(seen) and seen[-1] == 2000  # the last one came through
+
+
+def test_callback_exception_loses_nothing(obj: pybpf.BPFObject) -> None:
+    seen: list[int] = []
+
+    def callback(cpu: int, sample: object) -> None:
+        seq = sample.seq  # type: ignore[attr-defined]
+        seen.append(seq)
+        if seq == 3:
+            raise RuntimeError("stop at 3")
+
+    with pybpf.PerfBuffer(obj.maps["samples"], callback, pages=8, event_type="struct perf_sample") as pb:
+        _emit(obj, 10)
+        with pytest.raises(RuntimeError, match="stop at 3"):
+            pb.poll(timeout=1)
+        assert seen == [0, 1, 2, 3]
+        pb.consume()
+    assert seen == list(range(10))
+
+
+def test_raw_records_and_errors(obj: pybpf.BPFObject) -> None:
+    samples = obj.maps["samples"]
+    with pytest.raises(pybpf.NotSupportedError, match="no user-space lookup"):
+        samples[0]
+    with pybpf.PerfBuffer(samples) as pb:
+        _emit(obj, 1)
+        ((cpu, raw),) = list(pb.events(timeout=0.5))
+        # 16 bytes sent; perf pads the record to 8 bytes with its 4-byte size
+        assert len(raw) == 20 and int.from_bytes(raw[12:16], "little") == MAGIC
+    assert pb.closed
+    with pytest.raises(ValueError, match="closed"):
+        pb.poll(0)
+    with pytest.raises(ValueError, match="power of two"):
+        pybpf.PerfBuffer(samples, pages=3)
+    with pytest.raises(ValueError, match="not a PERF_EVENT_ARRAY"):
+        pybpf.PerfBuffer(obj.maps["perf_eve.bss"])
