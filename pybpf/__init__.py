@@ -37,6 +37,8 @@ from pybpf._program import Program, TestRunResult
 from pybpf._redirect import CpuMap, CpuMapValue, DevMap, DevMapValue
 from pybpf._ringbuf import RingBuffer
 from pybpf._shipped import shipped, shipped_names
+from pybpf._stacks import BuildIdFrame, StackTraceMap
+from pybpf._storage import LocalStorage
 from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapFlags, MapType, ProgType, UpdateFlags
 from pybpf._xsk import XskSocket
 
@@ -53,6 +55,7 @@ __all__ = [
     "BPFPermissionError",
     "BPFValueError",
     "BloomFilter",
+    "BuildIdFrame",
     "BytesCodec",
     "Codec",
     "CpuMap",
@@ -67,6 +70,7 @@ __all__ = [
     "GlobalData",
     "IntCodec",
     "LPMKey",
+    "LocalStorage",
     "LPMTrie",
     "Link",
     "Map",
@@ -85,6 +89,7 @@ __all__ = [
     "Record",
     "RingBuffer",
     "SockMap",
+    "StackTraceMap",
     "TestRunResult",
     "UpdateFlags",
     "VerifierError",

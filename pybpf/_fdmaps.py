@@ -105,7 +105,29 @@ class ProgArray(Map, map_types=(MapType.PROG_ARRAY,)):
         return _index_codec(self._type, what, size)
 
 
-class FdArray(Map, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType.PERF_EVENT_ARRAY)):
+class Unlisted(Map):
+    """A map the kernel cannot list from user space: ``len()``, iteration,
+    ``items()``/``values()`` and ``pop_all()`` raise ``NotSupportedError``
+    (:meth:`_unlisted` says why)."""
+
+    def _unlisted(self) -> NoReturn:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        self._unlisted()
+
+    def __iter__(self) -> Iterator[Any]:
+        self._unlisted()
+
+    def _iter_items(self) -> Iterator[tuple[Any, Any]]:
+        self._unlisted()
+
+    def pop_all(self) -> dict[Any, Any]:
+        """Not for this map type (see the class)."""
+        self._unlisted()
+
+
+class FdArray(Unlisted, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType.PERF_EVENT_ARRAY)):
     """Write-only fd arrays: ``XSKMAP`` (AF_XDP sockets), ``CGROUP_ARRAY``
     (cgroups, as an open directory fd or an object with ``fileno()``) and
     ``PERF_EVENT_ARRAY`` (perf event fds; ``PerfBuffer`` fills it for you).
@@ -129,7 +151,8 @@ class FdArray(Map, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType.PERF
             return FdCodec(4, self._KINDS.get(self._type, "file"))
         return _index_codec(self._type, what, size)
 
-    def _unreadable(self) -> NoReturn:
+    def _unlisted(self) -> NoReturn:
+        self._require_live()
         raise NotSupportedError(
             errno.EOPNOTSUPP,
             f"map '{self._name}' is a {self._type.name}: the kernel has no user-space lookup for it "
@@ -137,28 +160,10 @@ class FdArray(Map, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType.PERF
         )
 
     def _lookup(self, key: Any) -> NoReturn:
-        self._require_live()
-        self._unreadable()
+        self._unlisted()
 
     def __getitem__(self, key: Any) -> Any:
         return self._lookup(key)
 
     def __contains__(self, key: object) -> bool:
         self._lookup(key)
-
-    def __len__(self) -> int:
-        self._require_live()
-        self._unreadable()
-
-    def __iter__(self) -> Iterator[Any]:
-        self._require_live()
-        self._unreadable()
-
-    def _iter_items(self) -> Iterator[tuple[Any, Any]]:
-        self._require_live()
-        self._unreadable()
-
-    def pop_all(self) -> dict[Any, Any]:
-        """Not for write-only maps (see the class)."""
-        self._require_live()
-        self._unreadable()
