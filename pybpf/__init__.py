@@ -27,7 +27,7 @@ from pybpf._ffi import libbpf_version
 from pybpf._keyless import BloomFilter, QueueMap
 from pybpf._link import Link
 from pybpf._lpm import LPMTrie
-from pybpf._map import Map, possible_cpus
+from pybpf._map import Map, MapInfo, maps, possible_cpus
 from pybpf._mapinmap import MapOfMaps
 from pybpf._mmap import MappedArray
 from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_tracefs, tracefs_mounted
@@ -75,6 +75,7 @@ __all__ = [
     "Link",
     "Map",
     "MapFlags",
+    "MapInfo",
     "MapOfMaps",
     "MapType",
     "MappedArray",
@@ -97,6 +98,7 @@ __all__ = [
     "bpffs_mounted",
     "libbpf_version",
     "load",
+    "maps",
     "mount_bpffs",
     "mount_tracefs",
     "possible_cpus",

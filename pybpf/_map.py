@@ -26,12 +26,14 @@ import threading
 import warnings
 import weakref
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, ValuesView
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pybpf._btf import BTF
 from pybpf._codecs import BytesCodec, Codec, IntCodec, PerCPUCodec, codec_for_ctype
 from pybpf._errors import (
     ENOTSUPP,
+    BPFFileNotFoundError,
     BPFKeyError,
     BPFValueError,
     NotSupportedError,
@@ -44,7 +46,7 @@ from pybpf._mmap import MappedArray
 from pybpf._mounts import require_bpffs
 from pybpf._types import MapFlags, MapType, UpdateFlags
 
-__all__ = ["Map", "possible_cpus"]
+__all__ = ["Map", "MapInfo", "maps", "possible_cpus"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.]{0,15}$")
 # Entries per batch syscall: big chunks make dumps cheaper per entry (measured:
@@ -149,6 +151,8 @@ class Map(MutableMapping[Any, Any]):
         self._closed = False
         self._owner = owner  # keeps the owning object (and its fds) alive
         self._spec = spec  # struct bpf_map * while the object is not loaded
+        self._ptr = spec  # the object's struct bpf_map *, for as long as the object is open
+        self._pinned_at: str | None = None  # where pin() put a map of our own
         self._btf = btf
         self._btf_ids = (btf_key_type_id, btf_value_type_id)
         self._user_types = (key_type, value_type)
@@ -327,7 +331,7 @@ class Map(MutableMapping[Any, Any]):
         if self._btf is not None and self._owner is None:
             self._btf.close()
         self._owner = None
-        self._spec = None
+        self._spec = self._ptr = None
 
     @property
     def closed(self) -> bool:
@@ -816,12 +820,121 @@ class Map(MutableMapping[Any, Any]):
     def pin(self, path: str | os.PathLike[str]) -> None:
         """Pin the map at ``path`` on a bpffs, so it outlives this process.
 
-        The pin holds the map until the file is removed (``os.unlink``).
+        The pin holds the map until :meth:`unpin` (or the file is removed).
         """
         path = os.fspath(path)
         self._require_live()
         require_bpffs(path, f"pin map '{self._name}'")
-        check(lib.bpf_obj_pin(self._fd, path.encode()), f"pin map '{self._name}' at {path}")
+        what = f"pin map '{self._name}' at {path}"
+        if self._ptr is not None:  # libbpf remembers it (pin_path, unpin)
+            check(lib.bpf_map__pin(self._ptr, path.encode()), what)
+        else:
+            check(lib.bpf_obj_pin(self._fd, path.encode()), what)
+            self._pinned_at = path
+
+    def unpin(self, path: str | os.PathLike[str] | None = None) -> None:
+        """Remove the pin at ``path`` (default: where this map was pinned).
+
+        The map itself lives on while anything else holds it.
+        """
+        self._require_live()
+        target = os.fspath(path) if path is not None else self.pin_path
+        if target is None:
+            raise BPFValueError(errno.EINVAL, f"map '{self._name}' is not pinned: give the path to unpin")
+        what = f"unpin map '{self._name}' from {target}"
+        if self._ptr is not None:
+            check(lib.bpf_map__unpin(self._ptr, os.fsencode(target)), what, enoent=BPFFileNotFoundError)
+            return
+        require_bpffs(target, what)
+        try:
+            os.unlink(target)
+        except FileNotFoundError:
+            raise BPFFileNotFoundError(errno.ENOENT, f"{what}: nothing is pinned there") from None
+        if target == self._pinned_at:
+            self._pinned_at = None
+
+    @property
+    def pin_path(self) -> str | None:
+        """Where the map is (or, before load, will be) pinned; None if nowhere."""
+        if self._ptr is None:
+            return self._pinned_at
+        raw = lib.bpf_map__pin_path(self._ptr)
+        return None if raw == ffi.NULL else ffi.string(raw).decode()
+
+    def set_pin_path(self, path: str | os.PathLike[str] | None) -> None:
+        """Before load: pin the map at ``path`` when the object loads, or, if a
+        compatible map is pinned there already, use that one instead (how
+        programs share a map).  An incompatible pinned map fails the load.
+        None cancels."""
+        if self._spec is None:
+            raise BPFValueError(
+                errno.EINVAL, f"map '{self._name}': set_pin_path() is for an opened object's map before load()"
+            )
+        raw = ffi.NULL if path is None else os.fsencode(os.fspath(path))
+        check(lib.bpf_map__set_pin_path(self._spec, raw), f"set the pin path of map '{self._name}'")
+
+    # -- inspection -----------------------------------------------------------
+
+    def info(self) -> MapInfo:
+        """What the kernel says about the map now (``BPF_OBJ_GET_INFO_BY_FD``)."""
+        return _info_of(_map_info(self.fd, f"map '{self._name}'"))
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    """The kernel's description of a live map (``struct bpf_map_info``)."""
+
+    id: int
+    name: str
+    type: MapType
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int
+    btf_id: int
+    """The id of the map's BTF object (0: none); ``btf_key_type_id`` and
+    ``btf_value_type_id`` are type ids in it."""
+    btf_key_type_id: int
+    btf_value_type_id: int
+
+
+def _info_of(info: Any) -> MapInfo:
+    return MapInfo(
+        id=info.id,
+        name=ffi.string(info.name).decode(errors="replace"),
+        type=_map_type(info.type),
+        key_size=info.key_size,
+        value_size=info.value_size,
+        max_entries=info.max_entries,
+        flags=info.map_flags,
+        btf_id=info.btf_id,
+        btf_key_type_id=info.btf_key_type_id,
+        btf_value_type_id=info.btf_value_type_id,
+    )
+
+
+def maps() -> list[MapInfo]:
+    """Every map in the kernel (all processes), by id: what ``bpftool map list`` shows.
+
+    Maps that go away while this runs are skipped.
+    """
+    out: list[MapInfo] = []
+    next_id = ffi.new("__u32 *")
+    current = 0
+    while True:
+        ret = lib.bpf_map_get_next_id(current, next_id)
+        if ret == -errno.ENOENT:
+            return out
+        check(ret, f"list maps after id {current}")
+        current = int(next_id[0])
+        fd = lib.bpf_map_get_fd_by_id(current)
+        if fd == -errno.ENOENT:
+            continue  # freed meanwhile
+        check(fd, f"open map id {current}")
+        try:
+            out.append(_info_of(_map_info(fd, f"map id {current}")))
+        finally:
+            os.close(fd)
 
 
 class _NoBatch(Exception):

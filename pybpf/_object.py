@@ -30,12 +30,14 @@ from pybpf._errors import (
 from pybpf._ffi import ffi, lib, log_capture
 from pybpf._link import Link
 from pybpf._map import Map
+from pybpf._mounts import require_bpffs
 from pybpf._program import Program
 
 __all__ = ["BPFObject", "load"]
 
 _ELF_MAGIC = b"\x7fELF"
 _PROG_LOG = re.compile(r"prog '([^']+)': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LOAD LOG --", re.S)
+_PIN_MISMATCH = re.compile(r"couldn't reuse pinned map at '([^']+)'")
 _PROG_FAILED = re.compile(r"prog '([^']+)': (?:BPF program load failed|failed to load)")
 
 T = TypeVar("T")
@@ -132,8 +134,16 @@ class BPFObject:
         self._finalizer = weakref.finalize(self, _close_leaked, ptr, self._name)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, name: str | None = None) -> BPFObject:
-        """Parse a BPF ELF object file; nothing reaches the kernel until ``load()``."""
+    def open(
+        cls, path: str | os.PathLike[str], *, name: str | None = None, pin_root: str | os.PathLike[str] | None = None
+    ) -> BPFObject:
+        """Parse a BPF ELF object file; nothing reaches the kernel until ``load()``.
+
+        ``pin_root`` is the bpffs directory where maps declared with
+        ``__uint(pinning, LIBBPF_PIN_BY_NAME)`` are pinned under their names
+        at load, or reused if a compatible map is pinned there already
+        (default ``/sys/fs/bpf``).  An incompatible pinned map fails the load.
+        """
         path = os.fspath(path)
         what = f"open BPF object {path}"
         try:
@@ -149,6 +159,12 @@ class BPFObject:
         opts.sz = ffi.sizeof("struct bpf_object_open_opts")
         keep = ffi.new("char[]", name.encode()) if name else ffi.NULL
         opts.object_name = keep
+        root = ffi.NULL
+        if pin_root is not None:
+            root_path = os.fspath(pin_root)
+            require_bpffs(os.path.join(root_path, "x"), f"{what}: pin root")
+            root = ffi.new("char[]", os.fsencode(root_path))
+        opts.pin_root_path = root
         with log_capture() as cap:
             ptr = lib.bpf_object__open_file(path.encode(), opts)
         if ptr == ffi.NULL:
@@ -190,6 +206,13 @@ class BPFObject:
             if body:
                 return VerifierError(err, str(base), prog, body.splitlines())
             return _with_details(base, messages)
+        mismatch = _PIN_MISMATCH.search(text)
+        if mismatch:
+            return BPFValueError(
+                err,
+                f"load object '{self._name}': the map pinned at {mismatch.group(1)} does not match the object's "
+                "declaration of it (type, key/value size, max_entries or flags); unpin it or use another pin root",
+            )
         return _with_details(error_for(err, f"load object '{self._name}'"), messages)
 
     # -- access -----------------------------------------------------------------
@@ -299,9 +322,12 @@ def _with_details(exc: BPFError, messages: list[str]) -> BPFError:
     return exc
 
 
-def load(path: str | os.PathLike[str], *, name: str | None = None) -> BPFObject:
-    """Open and load a BPF object in one step (closed again if load fails)."""
-    obj = BPFObject.open(path, name=name)
+def load(
+    path: str | os.PathLike[str], *, name: str | None = None, pin_root: str | os.PathLike[str] | None = None
+) -> BPFObject:
+    """Open and load a BPF object in one step (closed again if load fails);
+    the arguments are ``BPFObject.open``'s."""
+    obj = BPFObject.open(path, name=name, pin_root=pin_root)
     try:
         return obj.load()
     except BaseException:

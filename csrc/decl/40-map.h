@@ -11,6 +11,13 @@ __u32 bpf_map__btf_key_type_id(const struct bpf_map *map);
 __u32 bpf_map__btf_value_type_id(const struct bpf_map *map);
 bool bpf_map__is_internal(const struct bpf_map *map);
 void *bpf_map__initial_value(struct bpf_map *map, size_t *psize);
+/* Pinning of an object's maps: at load (pin path or LIBBPF_PIN_BY_NAME under
+   the object's pin root), reusing a compatible pinned map. */
+const char *bpf_map__pin_path(const struct bpf_map *map);
+int bpf_map__set_pin_path(struct bpf_map *map, const char *path);
+bool bpf_map__is_pinned(const struct bpf_map *map);
+int bpf_map__pin(struct bpf_map *map, const char *path);
+int bpf_map__unpin(struct bpf_map *map, const char *path);
 /* Map-in-map: the inner-map template (from __array(values, ...)) or a live map as one. */
 struct bpf_map *bpf_map__inner_map(struct bpf_map *map);
 int bpf_map__set_inner_map_fd(struct bpf_map *map, int fd);
@@ -52,6 +59,7 @@ int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, voi
 int bpf_map_update_batch(int fd, const void *keys, const void *values, __u32 *count, const struct bpf_map_batch_opts *opts);
 
 int bpf_map_get_fd_by_id(__u32 id);
+int bpf_map_get_next_id(__u32 start_id, __u32 *next_id);
 
 /* The kernel's description of a live map (BPF_OBJ_GET_INFO_BY_FD). */
 struct bpf_map_info {
