@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.kernel
 
 
-def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str], bpffs: str) -> None:
     text = (ROOT / "docs" / "maps.md").read_text()
     # Examples naming an object file of the reader's own are shown, not run.
     blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if ".bpf.o" not in b]
@@ -21,3 +21,14 @@ def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
         exec(compile("import pybpf\n" + block, "docs/maps.md", "exec"), {})
     out = capsys.readouterr().out
     assert "[(1, 11), (2, 20)] 2" in out and "9 0" in out and "True False" in out
+    for expected in (
+        "True [0]",
+        "AF_XDP frame received",
+        "True [2]",
+        "DevMapValue(ifindex=1, prog_id=0)",
+        "CpuMapValue(qsize=256, prog_id=0)",
+        "41 7",
+        "100 True",
+        "ex_info True",
+    ):
+        assert expected in out
