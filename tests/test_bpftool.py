@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,58 @@ def test_map_id_matches_bpftool() -> None:
             ).stdout
         )
         assert shown["name"] == "pybpf_xc_id" and shown["type"] == "array"
+
+
+def _dump_id(m: pybpf.Map) -> dict[int, bytes]:
+    """bpftool's view of a map by id: key (as an int) -> value bytes; empty slots left out."""
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(m.id)], check=True, capture_output=True, text=True)
+    return {
+        int.from_bytes(_bytes(e["key"]), sys.byteorder): _bytes(e["value"])
+        for e in json.loads(out.stdout)
+        if isinstance(e.get("value"), list)
+    }
+
+
+def _u(data: bytes) -> int:
+    return int.from_bytes(data, sys.byteorder)
+
+
+@pytest.mark.parametrize("map_type", [MapType.LRU_HASH, MapType.ARRAY])
+def test_bpftool_reads_second_of_hash_and_array_families(map_type: MapType) -> None:
+    with pybpf.Map.create(map_type, key_size=4, value_size=8, max_entries=8, key_type="I", value_type="Q") as m:
+        m.update_from({1: 11, 5: 55})
+        dumped = {k: _u(v) for k, v in _dump_id(m).items()}
+    expected = {1: 11, 5: 55} if map_type == MapType.LRU_HASH else {i: {1: 11, 5: 55}.get(i, 0) for i in range(8)}
+    assert dumped == expected
+
+
+@pytest.mark.parametrize("map_type", [MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS])
+def test_bpftool_reads_pybpf_map_in_map(map_type: MapType) -> None:
+    with (
+        pybpf.Map.create(MapType.ARRAY, key_size=4, value_size=8, max_entries=2) as inner,
+        pybpf.Map.create(map_type, key_size=4, value_size=4, max_entries=4, key_type="I", inner_map=inner) as outer,
+    ):
+        outer[3] = inner
+        assert {k: _u(v) for k, v in _dump_id(outer).items()} == {3: inner.id} == {3: outer.inner_id(3)}
+
+
+@pytest.mark.parametrize("map_type", [MapType.SOCKMAP, MapType.SOCKHASH])
+def test_bpftool_reads_pybpf_socket_maps(map_type: MapType) -> None:
+    with (
+        pybpf.Map.create(map_type, key_size=4, value_size=8, max_entries=4, key_type="I") as m,
+        socket.create_server(("127.0.0.1", 0)) as listener,
+    ):
+        m[2] = listener
+        assert {k: _u(v) for k, v in _dump_id(m).items()} == {2: pybpf.socket_cookie(listener)} == dict(m.items())
+
+
+def test_bpftool_reads_pybpf_redirect_maps() -> None:
+    with (
+        pybpf.Map.create(MapType.DEVMAP, key_size=4, value_size=8, max_entries=4) as ports,
+        pybpf.Map.create(MapType.CPUMAP, key_size=4, value_size=8, max_entries=pybpf.possible_cpus()) as cpus,
+    ):
+        ports[1] = "lo"
+        cpus[0] = 128
+        assert {k: (_u(v[:4]), _u(v[4:])) for k, v in _dump_id(ports).items()} == {1: (1, 0)}
+        assert {k: (_u(v[:4]), _u(v[4:])) for k, v in _dump_id(cpus).items()} == {0: (128, 0)}
+        assert dict(ports.items()) == {1: pybpf.DevMapValue(1, 0)} and cpus[0] == pybpf.CpuMapValue(128, 0)
