@@ -3,8 +3,11 @@
  *   baseline lookup N       N single lookups of one u32 -> u64 key
  *   baseline update N       N single updates
  *   baseline dump ENTRIES   fill a hash map, then one full batch lookup
+ *   baseline ringbuf N OBJ  fill OBJ's ring with N 8-byte records (its XDP
+ *                           program, test_run), then consume them all
  *
- * Prints the nanoseconds per operation (per entry for dump). */
+ * Prints the nanoseconds per operation (per entry for dump, per record for
+ * ringbuf). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 static double now_ns(void)
 {
@@ -30,6 +34,40 @@ static int make_map(__u32 entries)
 		exit(1);
 	}
 	return fd;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	*(__u64 *)ctx += *(__u64 *)data;
+	return 0;
+}
+
+/* Records consumed per ns-timed ring_buffer__consume of n produced records. */
+static double ringbuf_ns(long n, const char *path)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpf_program *prog;
+	struct ring_buffer *rb;
+	char packet[64] = { 0 };
+	__u64 sum = 0;
+	double start, ns;
+	int consumed;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = sizeof(packet), .repeat = n);
+
+	if (!obj || bpf_object__load(obj))
+		exit(1);
+	prog = bpf_object__find_program_by_name(obj, "produce");
+	rb = ring_buffer__new(bpf_object__find_map_fd_by_name(obj, "bench_ring"), on_record, &sum, NULL);
+	if (!prog || !rb || bpf_prog_test_run_opts(bpf_program__fd(prog), &opts))
+		exit(1);
+	start = now_ns();
+	consumed = ring_buffer__consume(rb);
+	ns = (now_ns() - start) / n;
+	if (consumed != n || sum != (__u64)n * (n - 1) / 2)
+		exit(1);
+	ring_buffer__free(rb);
+	bpf_object__close(obj);
+	return ns;
 }
 
 int main(int argc, char **argv)
@@ -77,6 +115,8 @@ int main(int argc, char **argv)
 		ns = (now_ns() - start) / n;
 		if (total != (__u64)n)
 			return 1;
+	} else if (!strcmp(argv[1], "ringbuf") && argc > 3) {
+		ns = ringbuf_ns(n, argv[3]);
 	} else {
 		return 2;
 	}

@@ -66,13 +66,6 @@ def pybpf_on_libbpf_print(level: int, msg: Any) -> None:
 
 
 @ffi.def_extern()  # type: ignore[untyped-decorator]
-def pybpf_on_ring_sample(ctx: Any, data: Any, size: int) -> int:
-    # The handle's target delivers the record and never raises: it keeps the
-    # exception for the poller and returns < 0, which stops libbpf's loop.
-    return ffi.from_handle(ctx)(data, size)  # type: ignore[no-any-return]
-
-
-@ffi.def_extern()  # type: ignore[untyped-decorator]
 def pybpf_on_perf_sample(ctx: Any, cpu: int, data: Any, size: int) -> None:
     ffi.from_handle(ctx)._sample(cpu, data, size)  # never raises (see PerfBuffer)
 

@@ -90,6 +90,17 @@ def test_callback_exception_stops_poll_and_reraises(obj: pybpf.BPFObject) -> Non
     assert got == list(range(1000, 1010))
 
 
+def test_small_batches_deliver_everything_in_order(obj: pybpf.BPFObject, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pybpf._ringbuf
+
+    monkeypatch.setattr(pybpf._ringbuf, "_BATCH_BYTES", 100)  # a few records per libbpf call
+    got: list[int] = []
+    with pybpf.RingBuffer(obj.maps["events"], lambda e: got.append(e.seq), event_type="struct event") as rb:
+        emit(obj, 50)
+        assert rb.consume() == 50
+    assert got == list(range(1000, 1050))
+
+
 def test_select_on_fileno_then_consume(obj: pybpf.BPFObject) -> None:
     with pybpf.RingBuffer(obj.maps["events"], event_type="struct event") as rb:
         assert select.select([rb], [], [], 0)[0] == []

@@ -20,6 +20,17 @@ size_t ring__avail_data_size(const struct ring *r);
 size_t ring__size(const struct ring *r);
 int ring__consume(struct ring *r);
 
-/* Every record of every ring comes back through this one callback; ctx is
-   the ffi handle of the Python object that decodes and delivers it. */
-extern "Python" int pybpf_on_ring_sample(void *ctx, void *data, size_t size);
+/* Records are collected in C (csrc/helpers.c) and decoded by Python per
+   batch: pass &pybpf_ring_collect as the sample callback and a batch as ctx. */
+struct pybpf_ring_batch {
+    char *data;
+    __u32 *sizes;
+    size_t len;
+    size_t count;
+    size_t limit;
+    int uniform;
+    ...;
+};
+#define PYBPF_RING_BATCH_FULL ...
+int pybpf_ring_collect(void *ctx, void *sample, size_t size);
+void pybpf_ring_batch_free(struct pybpf_ring_batch *b);
