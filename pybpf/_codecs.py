@@ -323,6 +323,12 @@ class FdCodec(Codec):
         return raw if self.out is None else self.out(raw)
 
 
+def u32_key_codec(what: str, size: int) -> Codec | None:
+    """The keys of index- and id-keyed map types: a u32 read as an ``int``,
+    with or without BTF (None for values, or keys of another size)."""
+    return IntCodec(4, False, "key") if what == "key" and size == 4 else None
+
+
 def codec_for_ctype(ctype: Any, what: str) -> Codec:
     """The codec for a ctypes type or a struct format string the caller gave."""
     if isinstance(ctype, str):

@@ -96,22 +96,24 @@ class EventReader:
         ``select``/``selectors``/event loops); then call :meth:`consume`."""
         raise NotImplementedError
 
-    def _run(self, call: Callable[[Any], int], what: str) -> int:
-        """Run one libbpf poll/consume; re-raise what a callback raised."""
+    def _run(self, body: Callable[[Any], tuple[int, int]], what: str) -> int:
+        """Run ``body(ptr)`` (a libbpf poll/consume and the deliveries around
+        it, returning libbpf's result and the records delivered) under the
+        re-entry guard; re-raise what a callback raised.  Returns the records."""
         ptr = self._live()
         if self._polling:
             raise RuntimeError(f"{self._kind} on '{self._name}': {what} while already polling (callback or thread)")
         self._polling = True
         try:
-            ret = call(ptr)
+            ret, delivered = body(ptr)
         finally:
             self._polling = False
         if self._error is not None:
             exc, self._error = self._error, None
             raise exc
-        if ret == -errno.EINTR:
-            return 0  # a signal: Python runs its handler when this returns
-        return check(ret, f"{what} {self._kind} on '{self._name}'")
+        if ret != -errno.EINTR:  # EINTR: a signal; Python runs its handler when this returns
+            check(ret, f"{what} {self._kind} on '{self._name}'")
+        return delivered
 
     def events(self, timeout: float | None = None) -> Iterator[Any]:
         """Yield the records that have no callback as they arrive.

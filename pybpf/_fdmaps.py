@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator
 from typing import Any, ClassVar, NoReturn
 
-from pybpf._codecs import Codec, FdCodec, IntCodec
+from pybpf._codecs import Codec, FdCodec, u32_key_codec
 from pybpf._errors import NotSupportedError
 from pybpf._map import Map
 from pybpf._types import MapType
@@ -35,13 +35,6 @@ def socket_cookie(sock: socket.socket | int) -> int:
         finally:
             sock.detach()  # the caller's fd: do not close it
     return int(_U64.unpack(sock.getsockopt(socket.SOL_SOCKET, _SO_COOKIE, 8))[0])
-
-
-def _index_codec(map_type: MapType, what: str, size: int) -> Codec | None:
-    """The u32 index key of the fd arrays (all but SOCKHASH), with or without BTF."""
-    if what == "key" and size == 4 and map_type != MapType.SOCKHASH:
-        return IntCodec(4, False, "key")
-    return None
 
 
 class SockMap(Map, map_types=(MapType.SOCKMAP, MapType.SOCKHASH)):
@@ -68,7 +61,7 @@ class SockMap(Map, map_types=(MapType.SOCKMAP, MapType.SOCKHASH)):
     def _default_codec(self, what: str, size: int) -> Codec | None:
         if what == "value" and size in (4, 8):
             return FdCodec(size, "socket")
-        return _index_codec(self._type, what, size)
+        return u32_key_codec(what, size) if self._type == MapType.SOCKMAP else None
 
     def _fail(self, ret: int, action: str, key: Any = None, flags: int = 0) -> None:
         if ret == -errno.ENOSPC and action == "look up":
@@ -102,7 +95,7 @@ class ProgArray(Map, map_types=(MapType.PROG_ARRAY,)):
     def _default_codec(self, what: str, size: int) -> Codec | None:
         if what == "value" and size == 4:
             return FdCodec(4, "program")
-        return _index_codec(self._type, what, size)
+        return u32_key_codec(what, size)
 
 
 class Unlisted(Map):
@@ -149,7 +142,7 @@ class FdArray(Unlisted, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType
     def _default_codec(self, what: str, size: int) -> Codec | None:
         if what == "value" and size == 4:
             return FdCodec(4, self._KINDS.get(self._type, "file"))
-        return _index_codec(self._type, what, size)
+        return u32_key_codec(what, size)
 
     def _unlisted(self) -> NoReturn:
         self._require_live()

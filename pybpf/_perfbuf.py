@@ -119,12 +119,17 @@ class PerfBuffer(EventReader):
         return self._count(lib.perf_buffer__consume, "consume")
 
     def _count(self, call: Callable[[Any], int], what: str) -> int:
-        self._live()
-        while self._backlog:  # what came after an exception last time, first
-            self._deliver(*self._backlog.popleft())
-        self._read = 0
-        self._run(call, what)
-        return self._read
+        def body(ptr: Any) -> tuple[int, int]:
+            delivered = 0
+            while self._backlog:  # what came after an exception last time, first
+                self._deliver(*self._backlog.popleft())
+                delivered += 1
+            self._read = 0
+            # Records in hand: do not block for more.
+            ret = (lib.perf_buffer__consume if delivered else call)(ptr)
+            return ret, delivered + self._read
+
+        return self._run(body, what)
 
     def fileno(self) -> int:
         """The epoll file descriptor: readable when a CPU's buffer has records."""

@@ -8,7 +8,7 @@ import os
 import struct
 from typing import Any, NamedTuple
 
-from pybpf._codecs import Codec, IntCodec, fd_of
+from pybpf._codecs import Codec, fd_of, u32_key_codec
 from pybpf._errors import BPFValueError, check
 from pybpf._ffi import lib
 from pybpf._map import Map
@@ -107,7 +107,7 @@ class _RedirectMap(Map):
 
     def _default_codec(self, what: str, size: int) -> Codec | None:
         if what == "key":
-            return IntCodec(4, False, "key") if size == 4 else None
+            return u32_key_codec(what, size)
         if size in (4, 8):
             return _TargetCodec(size, self._value_type, self._target)
         return None

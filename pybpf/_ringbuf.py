@@ -143,11 +143,8 @@ class RingBuffer(EventReader):
         """Deliver the backlog, then run ``first`` (poll or consume) and
         ``more`` (a non-blocking consume) while batches fill up, delivering
         each batch.  Returns the records delivered."""
-        ptr = self._live()
-        if self._polling:
-            raise RuntimeError(f"ring buffer on '{self._name}': {what} while already polling (callback or thread)")
-        self._polling = True
-        try:
+
+        def body(ptr: Any) -> tuple[int, int]:
             delivered = 0
             while self._backlog:
                 delivered += self._deliver(*self._backlog.popleft())
@@ -157,14 +154,10 @@ class RingBuffer(EventReader):
                 for ring in self._rings:
                     delivered += self._deliver(ring, ring.take())
                 if ret != lib.PYBPF_RING_BATCH_FULL:
-                    break
+                    return ret, delivered
                 call = more
-        finally:
-            self._polling = False
-        if ret == -errno.EINTR:
-            return delivered  # a signal: Python runs its handler when this returns
-        check(ret, f"{what} ring buffer on '{self._name}'")
-        return delivered
+
+        return self._run(body, what)
 
     def _deliver(self, ring: _Ring, events: list[Any]) -> int:
         """Hand events to the ring's callback or the queue; on an exception keep

@@ -7,7 +7,7 @@ import errno
 import struct
 from typing import Any, NamedTuple
 
-from pybpf._codecs import Codec, IntCodec
+from pybpf._codecs import Codec, u32_key_codec
 from pybpf._errors import NotSupportedError
 from pybpf._map import Map
 from pybpf._types import MapFlags, MapType, UpdateFlags
@@ -72,7 +72,7 @@ class StackTraceMap(Map, map_types=(MapType.STACK_TRACE,)):
 
     def _default_codec(self, what: str, size: int) -> Codec | None:
         if what == "key":
-            return IntCodec(4, False, "key") if size == 4 else None
+            return u32_key_codec(what, size)
         return _StackCodec(size, bool(self._flags & MapFlags.STACK_BUILD_ID))
 
     def _update(self, key: Any, value: Any, flags: int) -> None:
