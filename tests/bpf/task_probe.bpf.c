@@ -26,7 +26,7 @@ struct observed seen;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 256);
+	__uint(max_entries, 16384);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
@@ -73,8 +73,11 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 
 	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
 		return 0;
-	seen.kstack = bpf_get_stackid(ctx, &stacks, 0);
-	seen.ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	/* REUSE_STACKID: a hash collision with an older stack replaces it
+	 * instead of failing with -EEXIST, so the latest syscall's stacks are
+	 * always there to read. */
+	seen.kstack = bpf_get_stackid(ctx, &stacks, BPF_F_REUSE_STACKID);
+	seen.ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK | BPF_F_REUSE_STACKID);
 	seen.under_cgroup = bpf_current_task_under_cgroup(&cgroups, 0);
 	note = bpf_task_storage_get(&task_notes, bpf_get_current_task_btf(), 0, 0);
 	if (note) {
