@@ -8,14 +8,20 @@ Rules (docs/maps.md repeats them for users):
   content, so decoded keys work as ``dict`` keys;
 * arrays become ctypes arrays (``char[N]`` reads as ``bytes``);
 * pointers are 8-byte integers; typedefs and qualifiers are looked through;
-* a struct with bitfields is not split yet: it decodes to ``bytes``.
+* bitfields are properties of their record that read and write the bits BTF
+  names (``int``, sign-extended when signed; ``bool`` for ``bool`` fields).
+  ctypes' own bitfields are not used: their layout rules are the compiler's
+  guess, BTF gives the exact bit offsets.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
-from typing import Any
+import operator
+import sys
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pybpf._errors import BPFKeyError, BPFValueError, check_ptr
 from pybpf._ffi import ffi, lib
@@ -71,6 +77,39 @@ def _coerce(ctype: Any, value: Any) -> Any:
     return value
 
 
+def _bit_property(name: str, bit_offset: int, bits: int, kind: str) -> property:
+    """A property reading and writing ``bits`` bits at BTF bit offset ``bit_offset``.
+
+    BTF counts bit offsets in memory order: from the least significant bit of
+    the first byte on little-endian hosts, from the most significant on
+    big-endian ones.  Out-of-range values raise instead of being truncated."""
+    lo, hi = bit_offset // 8, (bit_offset + bits + 7) // 8
+    width = hi - lo
+    shift = bit_offset - lo * 8 if sys.byteorder == "little" else hi * 8 - bit_offset - bits
+    mask = (1 << bits) - 1
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if kind == "signed" else (0, mask)
+
+    def get(self: Any) -> Any:
+        raw = int.from_bytes(ctypes.string_at(ctypes.addressof(self) + lo, width), sys.byteorder)
+        value = (raw >> shift) & mask
+        if kind == "bool":
+            return bool(value)
+        if kind == "signed" and value > high:
+            value -= 1 << bits
+        return value
+
+    def set(self: Any, value: Any) -> None:
+        value = operator.index(value)
+        if not low <= value <= high:
+            raise BPFValueError(errno.ERANGE, f"{name} is a {bits}-bit field ({low}..{high}), got {value}")
+        address = ctypes.addressof(self) + lo
+        raw = int.from_bytes(ctypes.string_at(address, width), sys.byteorder)
+        raw = (raw & ~(mask << shift)) | ((value & mask) << shift)
+        ctypes.memmove(address, raw.to_bytes(width, sys.byteorder), width)
+
+    return property(get, set, doc=f"{kind} {bits}-bit field at bit {bit_offset}")
+
+
 class Record:
     """Mixin of the ctypes structs and unions built from BTF.
 
@@ -79,6 +118,9 @@ class Record:
     """
 
     _fields_: Any
+    _members_: tuple[str, ...] = ()  # declaration order, bitfields and anonymous members' fields included
+    _types_: ClassVar[Mapping[str, Any]] = {}  # field name -> ctypes type, for coercion
+    _bitfields_: ClassVar[Mapping[str, tuple[int, int, str]]] = {}  # name -> (bit offset, bits, kind)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Positional arguments fill the named fields, skipping padding; arrays and
@@ -90,13 +132,19 @@ class Record:
             if name in kwargs:
                 raise TypeError(f"{type(self).__name__}: field {name!r} given twice")
             kwargs[name] = value
-        types = {f[0]: f[1] for f in type(self)._fields_}
+        unknown = kwargs.keys() - set(names)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        types = self._types_
+        bits = {name: kwargs.pop(name) for name in self._bitfields_.keys() & kwargs.keys()}
         for name, value in kwargs.items():
             kwargs[name] = _coerce(types.get(name), value)
         super().__init__(**kwargs)
+        for name, value in bits.items():
+            setattr(self, name, value)
 
-    def _names(self) -> list[str]:
-        return [f[0] for f in type(self)._fields_ if not f[0].startswith("_pad")]
+    def _names(self) -> tuple[str, ...]:
+        return self._members_
 
     def _asdict(self) -> dict[str, Any]:
         """The fields as a dict (nested records and arrays as tuples)."""
@@ -133,6 +181,12 @@ class BTF:
     def from_kernel(cls, btf_id: int) -> BTF:
         """Load the BTF object ``btf_id`` that a live map or program refers to."""
         ptr = check_ptr(lib.btf__load_from_kernel_by_id(btf_id), f"load BTF id {btf_id}")
+        return cls(ptr, owned=True)
+
+    @classmethod
+    def from_raw(cls, data: bytes) -> BTF:
+        """Parse raw BTF (the bytes of an object's ``.BTF`` section); libbpf copies them."""
+        ptr = check_ptr(lib.btf__new(data, len(data)), "parse raw BTF")
         return cls(ptr, owned=True)
 
     def close(self) -> None:
@@ -214,30 +268,78 @@ class BTF:
             return self._record(type_id, t, kind == lib.BTF_KIND_UNION)
         raise BPFValueError(22, f"BTF type id {type_id} (kind {kind}) has no value representation")
 
+    def _bitfield(self, type_id: int, bit_offset: int, bits: int) -> tuple[int, int, str] | None:
+        """(bit offset, bits, kind) of a member stored in part of its type's
+        bytes, or None for a whole-byte member.  ``bits`` is the member's
+        bitfield size (kflag structs); structs without kflag encode it in an
+        INT type's own bit offset and size instead."""
+        t = self._type(self.resolve(type_id))
+        kind = lib.btf_kind(t)
+        if kind == lib.BTF_KIND_INT:
+            enc = lib.btf_int_encoding(t)
+            word = "bool" if enc & lib.BTF_INT_BOOL else "signed" if enc & lib.BTF_INT_SIGNED else "unsigned"
+            if not bits and (lib.btf_int_offset(t) or lib.btf_int_bits(t) != t.size * 8):
+                bit_offset, bits = bit_offset + lib.btf_int_offset(t), lib.btf_int_bits(t)
+        elif kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64):
+            word = "signed" if lib.btf_kflag(t) else "unsigned"
+        elif bits:
+            raise BPFValueError(22, f"BTF type id {type_id} (kind {kind}) cannot be a bitfield")
+        return (bit_offset, bits, word) if bits else None
+
     def _record(self, type_id: int, t: Any, union: bool) -> Any:
         name = self._name_at(t.name_off) or f"anon_{type_id}"
         members = lib.btf_members(t)
         fields: list[tuple[str, Any]] = []
+        order: list[str] = []
+        types: dict[str, Any] = {}
         anonymous: list[str] = []
+        bitfields: dict[str, tuple[int, int, str]] = {}
         offset = 0
         for i in range(lib.btf_vlen(t)):
-            if lib.btf_member_bitfield_size(t, i):
-                return ctypes.c_uint8 * t.size  # bitfields: bytes for now (see module doc)
             bit_offset = lib.btf_member_bit_offset(t, i)
-            member_type = self.ctype(members[i].type)
             member_name = self._name_at(members[i].name_off)
-            if not member_name:
+            bitfield = self._bitfield(members[i].type, bit_offset, lib.btf_member_bitfield_size(t, i))
+            if bitfield is not None:
+                if member_name:  # unnamed bitfields only pad; their bits stay in the padding
+                    bitfields[member_name] = bitfield
+                    order.append(member_name)
+                continue
+            member_type = self.ctype(members[i].type)
+            if member_name:
+                order.append(member_name)
+                types[member_name] = member_type
+            else:
                 member_name = f"_anon{i}"
-                anonymous.append(member_name)
+                if isinstance(member_type, type) and issubclass(member_type, Record):
+                    # Its fields read as this record's, as in C.  ctypes promotes
+                    # the ctypes fields; the bitfield properties are added here.
+                    anonymous.append(member_name)
+                    order.extend(member_type._members_)
+                    types.update(member_type._types_)
+                    for inner, (bit, bits, word) in member_type._bitfields_.items():
+                        bitfields[inner] = (bit_offset + bit, bits, word)
+                else:
+                    order.append(member_name)  # raw bytes: shown under a made-up name
             start = bit_offset // 8
             if not union and start > offset:
                 fields.append((f"_pad{len(fields)}", ctypes.c_uint8 * (start - offset)))
             fields.append((member_name, member_type))
             offset = max(offset, start + ctypes.sizeof(member_type))
-        if not union and t.size > offset:
+        if t.size > offset and not union:
             fields.append((f"_pad{len(fields)}", ctypes.c_uint8 * (t.size - offset)))
+        elif t.size > offset:  # a union whose widest member is a bitfield
+            fields.append(("_pad", ctypes.c_uint8 * t.size))
         base = ctypes.Union if union else ctypes.Structure
-        namespace = {"_pack_": 1, "_fields_": fields, "_anonymous_": anonymous}
+        namespace: dict[str, Any] = {
+            "_pack_": 1,
+            "_fields_": fields,
+            "_anonymous_": anonymous,
+            "_members_": tuple(order),
+            "_types_": types,
+            "_bitfields_": bitfields,
+        }
+        for field, (bit, bits, word) in bitfields.items():
+            namespace[field] = _bit_property(f"{name}.{field}", bit, bits, word)
         cls = type(name, (Record, base), namespace)
         if ctypes.sizeof(cls) != t.size:
             return ctypes.c_uint8 * t.size  # layout we cannot express: raw bytes

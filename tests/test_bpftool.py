@@ -74,6 +74,28 @@ def test_bpftool_formats_pybpf_btf_struct(test_objects: dict[str, Path], pin_dir
     assert entry["formatted"] == {"key": {"pid": 1, "nr": 2}, "value": {"a": 3, "b": 4, "c": 5, "tag": "ab"}}
 
 
+def test_bpftool_formats_pybpf_bitfields(test_objects: dict[str, Path], pin_dir: Path) -> None:
+    with pybpf.load(test_objects["typed_maps"]) as obj:
+        m = obj.maps["arr_bits"]
+        m[1] = {"kind": 5, "delta": -7, "wide": 0xABCDE, "tag": 9, "big": 1 << 39, "on": True, "shade": -1}
+        entry = m[1]
+        entry.lo, entry.hi = 0x55, 0x1AB
+        m[1] = entry
+        m.pin(pin_dir / "bits")
+    formatted = _dump(pin_dir / "bits")[1]["formatted"]["value"]
+    # bpftool prints a bitfield's raw bits in hex: -7 in 5 bits is 0x19, -1 in 3 bits is 0x7.
+    assert formatted == {
+        "kind": "0x5",
+        "delta": "0x19",
+        "wide": "0xabcde",
+        "tag": 9,
+        "big": "0x8000000000",
+        "on": "0x1",
+        "shade": "0x7",
+        "": {"raw": 0x55 | 0x1AB << 7, "": {"lo": "0x55", "hi": "0x1ab"}},
+    }
+
+
 @pytest.mark.parametrize("kind", ["hash", "lru_hash", "percpu_hash"])
 def test_pybpf_reads_bpftool_map(pin_dir: Path, kind: str) -> None:
     path = pin_dir / kind

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import struct
 import sys
 
 import pytest
 
 import pybpf
+from pybpf._btf import BTF
 from pybpf._codecs import codec_for_ctype
 from pybpf._errors import check, error_for
 from pybpf._ffi import lib
@@ -117,3 +119,61 @@ def test_cdef_headers_parse_and_cover_every_lib_use() -> None:
         used |= set(re.findall(r"\blib\.(\w+)", source.read_text()))
     missing = sorted(name for name in used if not hasattr(lib, name))
     assert not missing, f"used but not declared in csrc/decl: {missing}"
+
+
+def _raw_btf(types: list[tuple[str, int, int, list[int | str]]]) -> bytes:
+    """Raw BTF from (name, info, size or type, trailing u32s) per type; names are strings."""
+    table = b"\0"
+    offsets: dict[str, int] = {"": 0}
+
+    def name(text: int | str) -> int:
+        nonlocal table
+        if isinstance(text, int):
+            return text
+        if text not in offsets:
+            offsets[text] = len(table)
+            table += text.encode() + b"\0"
+        return offsets[text]
+
+    body = b"".join(
+        struct.pack(f"<{3 + len(extra)}I", name(n), info, size, *map(name, extra)) for n, info, size, extra in types
+    )
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(body), len(body), len(table))
+    return header + body + table
+
+
+def _info(kind: int, vlen: int = 0, kflag: bool = False) -> int:
+    return kflag << 31 | kind << 24 | vlen
+
+
+def test_bitfields_of_both_btf_encodings() -> None:
+    # struct legacy { unsigned a:3; int b:5; unsigned char c; } as BTF without
+    # kflag (bit sizes live in INT types), and the same with kflag (in members).
+    INT, STRUCT, SIGNED = lib.BTF_KIND_INT, lib.BTF_KIND_STRUCT, lib.BTF_INT_SIGNED
+    types: list[tuple[str, int, int, list[int | str]]] = [
+        ("unsigned int", _info(INT), 4, [32]),  # 1
+        ("", _info(INT), 4, [3]),  # 2: 3 bits
+        ("", _info(INT), 4, [SIGNED << 24 | 2 << 16 | 5]),  # 3: signed, 5 bits at int offset 2
+        ("unsigned char", _info(INT), 1, [8]),  # 4
+        ("legacy", _info(STRUCT, 3), 4, ["a", 2, 0, "b", 3, 1, "c", 4, 16]),  # 5: b at bit 1 + 2
+        ("int", _info(INT), 4, [SIGNED << 24 | 32]),  # 6
+        ("modern", _info(STRUCT, 3, kflag=True), 4, ["a", 1, 3 << 24 | 0, "b", 6, 5 << 24 | 3, "c", 4, 16]),
+    ]
+    btf = BTF.from_raw(_raw_btf(types))
+    try:
+        for name in ("struct legacy", "struct modern"):
+            rec = btf.ctype(btf.find(name))
+            value = rec(a=5, b=-7, c=0xAB)
+            assert bytes(value) == bytes([5 | (-7 & 0x1F) << 3, 0, 0xAB, 0]), name
+            assert value._asdict() == {"a": 5, "b": -7, "c": 0xAB}
+            assert rec.from_buffer_copy(b"\xff\x00\x01\x00")._astuple() == (7, -1, 1)
+            with pytest.raises(TypeError, match="no field 'd'"):
+                rec(d=1)
+    finally:
+        btf.close()
+
+
+def test_raw_btf_that_is_not_btf_is_an_error() -> None:
+    with pytest.raises(pybpf.BPFError) as info:
+        BTF.from_raw(b"\0" * 32)
+    assert info.value.errno in (errno.EINVAL, errno.EPROTO) and "raw BTF" in str(info.value)

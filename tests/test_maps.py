@@ -273,6 +273,41 @@ def test_bpf_side_sees_python_writes(test_objects: dict[str, Path]) -> None:
         assert result[0] == (1 << 64) - 1  # the program saw the key disappear
 
 
+def test_bitfields_agree_with_the_compiled_program(typed: pybpf.BPFObject) -> None:
+    bits = typed.maps["arr_bits"]
+    rec = bits.value_type
+    assert ctypes.sizeof(rec) == 16
+    assert rec._members_ == ("kind", "delta", "wide", "tag", "big", "on", "shade", "raw", "lo", "hi")
+    # Written by Python, read and rewritten field by field by clang-compiled code.
+    bits[0] = {"kind": 5, "delta": -7, "wide": 0xABCDE, "tag": 0x12, "big": (1 << 40) - 2, "on": True, "shade": -2}
+    entry = bits[0]
+    entry.lo, entry.hi = 100, 300
+    bits[0] = entry
+    assert typed.programs["flip_bits"].test_run(bytes(64)).retval == 2  # XDP_PASS: both entries found
+    out = bits[1]
+    assert out._asdict() == {
+        "kind": 6,
+        "delta": 7,
+        "wide": (0xABCDE * 2) & 0xFFFFF,  # C truncates to the field's 20 bits
+        "tag": 0xED,
+        "big": (1 << 40) - 1,
+        "on": False,
+        "shade": 1,  # SHADE_LIT
+        "raw": (300 & 0x7F) | 100 << 7,
+        "lo": 300 & 0x7F,
+        "hi": 100,
+    }
+    assert out.on is False and isinstance(out.delta, int)
+    # Neighbouring bits are untouched by a write; values that do not fit raise.
+    out.delta = -16
+    assert (out.kind, out.delta, out.wide) == (6, -16, (0xABCDE * 2) & 0xFFFFF)
+    with pytest.raises(ValueError, match="3-bit field"):
+        out.kind = 8
+    with pytest.raises(ValueError, match=r"-16\.\.15"):
+        out.delta = 16
+    assert rec(out.kind, out.delta) == rec(kind=6, delta=-16)
+
+
 def test_data_sections_are_shared_with_the_kernel_after_load(test_objects: dict[str, Path]) -> None:
     with pybpf.load(test_objects["typed_maps"]) as obj:
         run = obj.programs["read_maps"]

@@ -38,6 +38,7 @@ const struct btf_type *btf__type_by_id(const struct btf *btf, __u32 id);
 const char *btf__name_by_offset(const struct btf *btf, __u32 offset);
 __s32 btf__find_by_name_kind(const struct btf *btf, const char *type_name, __u32 kind);
 struct btf *btf__load_from_kernel_by_id(__u32 id);
+struct btf *btf__new(const void *data, __u32 size);
 void btf__free(struct btf *btf);
 
 /* Static inline accessors from btf.h; API mode compiles wrappers for them. */

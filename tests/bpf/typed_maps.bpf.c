@@ -16,6 +16,27 @@ struct pair {
 	char tag[4];
 };
 
+enum shade { SHADE_DARK = -2, SHADE_DIM = -1, SHADE_LIT = 1 };
+
+/* Bitfields of every kind BTF can describe: unsigned, signed, bool, enum,
+ * spanning bytes, after a whole-byte member, and inside an anonymous union. */
+struct bits {
+	__u32 kind : 3;
+	__s32 delta : 5;
+	__u32 wide : 20;
+	__u8 tag;
+	__u64 big : 40;
+	_Bool on : 1;
+	enum shade shade : 3;
+	union {
+		__u16 raw;
+		struct {
+			__u16 lo : 7;
+			__u16 hi : 9;
+		};
+	};
+};
+
 struct skey {
 	__u32 pid;
 	__u32 nr;
@@ -38,6 +59,7 @@ MAP(pca_u64, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, 4);
 MAP(lru_u64, BPF_MAP_TYPE_LRU_HASH, __u32, __u64, 8);
 MAP(lrupc_u64, BPF_MAP_TYPE_LRU_PERCPU_HASH, __u32, __u64, 8);
 MAP(result, BPF_MAP_TYPE_ARRAY, __u32, __u64, 8);
+MAP(arr_bits, BPF_MAP_TYPE_ARRAY, __u32, struct bits, 2);
 
 static __always_inline void put(__u32 slot, __u64 value)
 {
@@ -66,6 +88,29 @@ int read_maps(struct xdp_md *ctx)
 	v = bpf_map_lookup_elem(&lru_u64, &k5);
 	put(5, v ? *v : ~0ULL);
 	runs += bump;
+	return XDP_PASS;
+}
+
+/* arr_bits[1] = every field of arr_bits[0] changed by compiled C code, so
+ * Python's bit offsets are checked against the compiler's in both directions. */
+SEC("xdp")
+int flip_bits(struct xdp_md *ctx)
+{
+	__u32 k0 = 0, k1 = 1;
+	struct bits *in = bpf_map_lookup_elem(&arr_bits, &k0);
+	struct bits *out = bpf_map_lookup_elem(&arr_bits, &k1);
+
+	if (!in || !out)
+		return XDP_ABORTED;
+	out->kind = in->kind + 1;
+	out->delta = -in->delta;
+	out->wide = in->wide * 2;
+	out->tag = in->tag ^ 0xff;
+	out->big = in->big + 1;
+	out->on = !in->on;
+	out->shade = in->shade == SHADE_DARK ? SHADE_LIT : SHADE_DARK;
+	out->lo = in->hi;
+	out->hi = in->lo;
 	return XDP_PASS;
 }
 
