@@ -5,9 +5,10 @@
  *   baseline dump ENTRIES   fill a hash map, then one full batch lookup
  *   baseline ringbuf N OBJ  fill OBJ's ring with N 8-byte records (its XDP
  *                           program, test_run), then consume them all
+ *   baseline perfbuf N OBJ  the same through its perf buffer
  *
  * Prints the nanoseconds per operation (per entry for dump, per record for
- * ringbuf). */
+ * ringbuf and perfbuf). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,9 @@ static double now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
+
+/* Pages per CPU of the perf buffers: 32 MiB hold 1M records of 24 bytes. */
+#define PERF_PAGES 8192
 
 static int make_map(__u32 entries)
 {
@@ -42,29 +46,44 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Records consumed per ns-timed ring_buffer__consume of n produced records. */
-static double ringbuf_ns(long n, const char *path)
+static void on_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+	on_record(ctx, data, size);
+}
+
+/* ns per record of one consume of n records that OBJ's program (produce or
+ * produce_perf, run n times by test_run) sent to its ring or perf buffer. */
+static double events_ns(long n, const char *path, int perf)
 {
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	struct bpf_program *prog;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb = NULL;
+	struct perf_buffer *pb = NULL;
 	char packet[64] = { 0 };
 	__u64 sum = 0;
 	double start, ns;
-	int consumed;
+	int fd;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = sizeof(packet), .repeat = n);
 
 	if (!obj || bpf_object__load(obj))
 		exit(1);
-	prog = bpf_object__find_program_by_name(obj, "produce");
-	rb = ring_buffer__new(bpf_object__find_map_fd_by_name(obj, "bench_ring"), on_record, &sum, NULL);
-	if (!prog || !rb || bpf_prog_test_run_opts(bpf_program__fd(prog), &opts))
+	prog = bpf_object__find_program_by_name(obj, perf ? "produce_perf" : "produce");
+	fd = bpf_object__find_map_fd_by_name(obj, perf ? "bench_perf" : "bench_ring");
+	if (perf)
+		pb = perf_buffer__new(fd, PERF_PAGES, on_sample, NULL, &sum, NULL);
+	else
+		rb = ring_buffer__new(fd, on_record, &sum, NULL);
+	if (!prog || !(rb || pb) || bpf_prog_test_run_opts(bpf_program__fd(prog), &opts))
 		exit(1);
 	start = now_ns();
-	consumed = ring_buffer__consume(rb);
+	if (perf)
+		perf_buffer__consume(pb);
+	else
+		ring_buffer__consume(rb);
 	ns = (now_ns() - start) / n;
-	if (consumed != n || sum != (__u64)n * (n - 1) / 2)
+	if (sum != (__u64)n * (n - 1) / 2) /* every record, none twice */
 		exit(1);
+	perf_buffer__free(pb);
 	ring_buffer__free(rb);
 	bpf_object__close(obj);
 	return ns;
@@ -115,8 +134,8 @@ int main(int argc, char **argv)
 		ns = (now_ns() - start) / n;
 		if (total != (__u64)n)
 			return 1;
-	} else if (!strcmp(argv[1], "ringbuf") && argc > 3) {
-		ns = ringbuf_ns(n, argv[3]);
+	} else if ((!strcmp(argv[1], "ringbuf") || !strcmp(argv[1], "perfbuf")) && argc > 3) {
+		ns = events_ns(n, argv[3], !strcmp(argv[1], "perfbuf"));
 	} else {
 		return 2;
 	}

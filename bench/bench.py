@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Map hot paths and ring buffer consumption: pybpf against a C libbpf baseline, in the same run.
+"""Map hot paths and event consumption: pybpf against a C libbpf baseline, in the same run.
 
     make bench            # or: python bench/bench.py [--n 1000000] [--entries 1000000]
 
@@ -8,8 +8,8 @@ integer lookups/updates, <= 1.4x for a full dump into a dict), and the floor
 any Python caller pays on this machine: the bare compiled cffi call of the same
 C helper (no method around it), and for the dump the C batch time plus building
 the dict of fresh ints from filled buffers without any syscall.  The ring
-buffer row's floor is libbpf consuming into pybpf's C batch plus one decode
-of the batch into ints (no delivery); it has no target yet.
+and perf buffer rows' floor is libbpf consuming into pybpf's C batch plus one
+decode of the batch into ints (no delivery); they have no target yet.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pybpf
+from pybpf._events import Batch
 from pybpf._ffi import ffi, lib
 
 HERE = Path(__file__).resolve().parent
@@ -45,23 +47,27 @@ def c_ns(exe: Path, op: str, n: int, repeats: int, *extra: str) -> float:
 
 
 def build_producer(out: Path) -> Path:
-    """The ring buffer producer, compiled like every BPF object of the project."""
+    """The ring and perf buffer producers, compiled like every BPF object of the project."""
     root = HERE.parent
-    src = HERE / "ringbuf_bench.bpf.c"
+    src = HERE / "events_bench.bpf.c"
     subprocess.run([sys.executable, str(root / "scripts" / "build_bpf.py"), str(out), str(src)], check=True)
-    return out / "ringbuf_bench.bpf.o"
+    return out / "events_bench.bpf.o"
 
 
-def _filled_ring(obj_path: Path, n: int) -> pybpf.BPFObject:
+# Pages per CPU of the perf buffers (baseline.c's PERF_PAGES): 32 MiB hold 1M records.
+PERF_PAGES = 8192
+
+
+def _filled(obj_path: Path, n: int, program: str) -> pybpf.BPFObject:
     obj = pybpf.load(obj_path)
-    obj.programs["produce"].test_run(bytes(64), repeat=n)
+    obj.programs[program].test_run(bytes(64), repeat=n)
     assert obj.bss["dropped"] == 0
     return obj
 
 
 def py_ringbuf(obj_path: Path, n: int) -> float:
     """RingBuffer.consume() of n records decoded as ints, into a callback (list.append)."""
-    with _filled_ring(obj_path, n) as obj:
+    with _filled(obj_path, n, "produce") as obj:
         got: list[int] = []
         with pybpf.RingBuffer(obj.maps["bench_ring"], got.append, event_type="Q") as rb:
             start = time.perf_counter_ns()
@@ -71,25 +77,70 @@ def py_ringbuf(obj_path: Path, n: int) -> float:
         return ns
 
 
-def floor_ringbuf(obj_path: Path, n: int) -> float:
+def py_perfbuf(obj_path: Path, n: int) -> float:
+    """PerfBuffer.consume() of n records decoded as ints, into a callback that keeps them."""
+    obj = pybpf.load(obj_path)
+    got: list[int] = []
+    with (
+        obj,
+        pybpf.PerfBuffer(
+            obj.maps["bench_perf"], lambda cpu, value: got.append(value), pages=PERF_PAGES, event_type="Q"
+        ) as pb,
+    ):
+        obj.programs["produce_perf"].test_run(bytes(64), repeat=n)  # a perf buffer must be open first
+        assert obj.bss["dropped"] == 0
+        start = time.perf_counter_ns()
+        pb.consume()
+        ns = (time.perf_counter_ns() - start) / n
+        assert sorted(got) == list(range(n)) and pb.lost == 0
+        return ns
+
+
+def _floor(
+    open_reader: Callable[[Any], Any], consume: Callable[[Any], int], free: Callable[[Any], None], perf: bool
+) -> float:
     """libbpf consuming into pybpf's C batch, then one decode of the batch into
     ints: what any Python reader pays before delivering events anywhere."""
-    with _filled_ring(obj_path, n) as obj:
-        batch = ffi.new("struct pybpf_ring_batch *")
-        batch.limit = 1 << 62
-        collect = ffi.addressof(lib, "pybpf_ring_collect")
-        ptr = lib.ring_buffer__new(obj.maps["bench_ring"].fd, collect, batch, ffi.NULL)
-        assert ptr != ffi.NULL
-        try:
-            start = time.perf_counter_ns()
-            consumed = lib.ring_buffer__consume(ptr)
-            values = memoryview(ffi.buffer(batch.data, batch.len)).cast("Q").tolist()
-            ns = (time.perf_counter_ns() - start) / n
-        finally:
-            lib.ring_buffer__free(ptr)
-            lib.pybpf_ring_batch_free(batch)
-        assert consumed == n and len(values) == n
-        return ns
+    batch = Batch(with_cpus=perf)
+    ptr = open_reader(batch.c)
+    assert ptr != ffi.NULL
+    try:
+        start = time.perf_counter_ns()
+        consume(ptr)
+        n = int(batch.c.count)
+        data = memoryview(ffi.buffer(batch.c.data, batch.c.len)).cast("Q")
+        values = data[::2].tolist() if perf else data.tolist()  # perf records: 12 bytes, stored in 16
+        ns = (time.perf_counter_ns() - start) / n
+    finally:
+        free(ptr)
+        batch.free()
+    assert len(values) == n
+    return ns
+
+
+def floor_ringbuf(obj_path: Path, n: int) -> float:
+    with _filled(obj_path, n, "produce") as obj:
+        fd, collect = obj.maps["bench_ring"].fd, ffi.addressof(lib, "pybpf_ring_collect")
+        return _floor(
+            lambda batch: lib.ring_buffer__new(fd, collect, batch, ffi.NULL),
+            lib.ring_buffer__consume,
+            lib.ring_buffer__free,
+            perf=False,
+        )
+
+
+def floor_perfbuf(obj_path: Path, n: int) -> float:
+    obj = pybpf.load(obj_path)
+    with obj:
+        fd = obj.maps["bench_perf"].fd
+        collect, lost = ffi.addressof(lib, "pybpf_perf_collect"), ffi.addressof(lib, "pybpf_perf_lost")
+
+        def open_reader(batch: Any) -> Any:
+            ptr = lib.perf_buffer__new(fd, PERF_PAGES, collect, lost, batch, ffi.NULL)
+            obj.programs["produce_perf"].test_run(bytes(64), repeat=n)
+            return ptr
+
+        return _floor(open_reader, lib.perf_buffer__consume, lib.perf_buffer__free, perf=True)
 
 
 def _map(entries: int) -> pybpf.Map:
@@ -164,7 +215,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="single operations per measurement")
     parser.add_argument("--entries", type=int, default=1_000_000, help="entries of the dumped map")
-    parser.add_argument("--records", type=int, default=1_000_000, help="ring buffer records consumed")
+    parser.add_argument("--records", type=int, default=1_000_000, help="ring/perf buffer records consumed")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,6 +253,13 @@ def main() -> int:
                 c_ns(exe, "ringbuf", args.records, args.repeats, str(producer)),
                 best(lambda n: floor_ringbuf(producer, n), args.records),
                 best(lambda n: py_ringbuf(producer, n), args.records),
+                None,
+            ),
+            (
+                f"PerfBuffer.consume() {args.records} records, per record",
+                c_ns(exe, "perfbuf", args.records, args.repeats, str(producer)),
+                best(lambda n: floor_perfbuf(producer, n), args.records),
+                best(lambda n: py_perfbuf(producer, n), args.records),
                 None,
             ),
         ]

@@ -93,9 +93,10 @@ class IntCodec(Codec):
         return self._struct.unpack_from(data)[0]  # type: ignore[no-any-return]
 
     def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
-        if stride == self.size:
+        if stride % self.size == 0:  # every item aligned to its size: one cast, one strided copy
             view = memoryview(buf).cast("B")[: count * stride]
-            return view.cast(self._struct.format[1]).tolist()  # type: ignore[call-overload, no-any-return]
+            items = view.cast(self._struct.format[1])[:: stride // self.size]  # type: ignore[call-overload]
+            return items.tolist()  # type: ignore[no-any-return]
         return super().decode_many(buf, count, stride)
 
 
@@ -169,6 +170,12 @@ class CtypesCodec(Codec):
         if self._array:
             return list(obj)
         return obj
+
+    def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
+        if self._array:
+            return super().decode_many(buf, count, stride)
+        copy = self.ctype.from_buffer_copy  # at an offset: no slice per item
+        return [copy(buf, offset) for offset in range(0, count * stride, stride)]
 
 
 class PerCPUCodec(Codec):

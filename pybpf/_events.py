@@ -7,17 +7,22 @@ from __future__ import annotations
 import asyncio
 import collections
 import errno
+import sys
 import warnings
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from pybpf._codecs import Codec, codec_for_ctype
 from pybpf._errors import BPFValueError, check, closed_error
+from pybpf._ffi import ffi, lib
 from pybpf._map import Map
 from pybpf._types import MapType
 
-__all__ = ["EventReader", "decode_record", "event_codec", "require_map_type"]
+__all__ = ["Batch", "EventReader", "LostReport", "decode_record", "event_codec", "require_map_type"]
+
+_LOST_MARK = int(lib.PYBPF_LOST_MARK)
+_NO_LIMIT = int(ffi.cast("size_t", -1))
 
 
 def event_codec(source: Map, event_type: Any) -> Codec | None:
@@ -47,6 +52,102 @@ def decode_record(codec: Codec | None, raw: Any, size: int, source: str) -> Any:
             f"{source}: a {size}-byte record is shorter than its event type ({codec.size} bytes)",
         )
     return codec.decode(raw)
+
+
+class LostReport(NamedTuple):
+    """A perf buffer's report that the kernel dropped ``lost`` records of ``cpu``."""
+
+    cpu: int
+    lost: int
+
+
+class Batch:
+    """Records collected in C (``struct pybpf_batch``, csrc/helpers.c) while
+    libbpf polls or consumes, decoded here in one go afterwards.
+
+    ``limit`` bytes end a ring buffer's consume early (0: no limit);
+    ``with_cpus`` keeps each record's CPU, for perf buffers.
+    """
+
+    def __init__(self, *, limit: int = 0, with_cpus: bool = False) -> None:
+        self.c = ffi.new("struct pybpf_batch *")
+        self.c.limit = limit or _NO_LIMIT
+        self.c.with_cpus = with_cpus
+        self.error: BaseException | None = None
+        """The first record that could not be decoded (or kept) since the last take."""
+        self._finalizer = weakref.finalize(self, lib.pybpf_batch_free, self.c)
+
+    def take(self, codec: Codec | None, where: str) -> tuple[list[Any], list[int]]:
+        """The collected records, decoded, and their CPUs (empty without
+        ``with_cpus``); the batch is emptied.
+
+        A perf buffer's lost report is a :class:`LostReport` among the
+        records.  A record that does not decode is left out and kept in
+        :attr:`error`, so the others are still delivered.
+        """
+        b = self.c
+        n = b.count
+        if b.err:
+            self.error = self.error or MemoryError(f"{where}: out of memory; records were dropped")
+            b.err = 0
+        if not n:
+            return [], []
+        try:
+            raw = ffi.buffer(b.data, b.len)
+            size = b.sizes[0]
+            stride = (size + 7) & ~7
+            skipped = 0
+            if codec is not None and b.uniform and size >= codec.size:
+                events = codec.decode_many(raw, n, stride)  # one pass, no per-record call
+            elif codec is None and b.uniform:
+                data = raw[:]  # slicing bytes is cheaper than slicing the C buffer
+                events = [data[offset : offset + size] for offset in range(0, n * stride, stride)]
+            else:
+                events, skipped = self._decode_each(raw, n, codec, where)
+            cpus: list[int] = ffi.unpack(b.cpus, n) if b.with_cpus else []
+            if b.lost_marks:
+                sizes = ffi.unpack(b.sizes, n)
+                events = [LostReport(cpus[i], e) if sizes[i] & _LOST_MARK else e for i, e in enumerate(events)]
+            if skipped:
+                keep = [i for i, e in enumerate(events) if e is not _SKIPPED]
+                events = [events[i] for i in keep]
+                cpus = [cpus[i] for i in keep] if cpus else cpus
+            return events, cpus
+        finally:
+            b.len = b.count = b.lost_marks = 0
+
+    def _decode_each(self, raw: Any, n: int, codec: Codec | None, where: str) -> tuple[list[Any], int]:
+        """Records one by one (mixed sizes, lost reports, undecodable ones);
+        returns them and how many were undecodable (``_SKIPPED`` in the list)."""
+        sizes = self.c.sizes
+        events: list[Any] = []
+        offset = skipped = 0
+        for i in range(n):
+            size = sizes[i]
+            if size & _LOST_MARK:
+                size &= ~_LOST_MARK
+                events.append(int.from_bytes(raw[offset : offset + size], sys.byteorder))
+            else:
+                try:
+                    events.append(decode_record(codec, raw[offset : offset + size], size, where))
+                except BPFValueError as exc:
+                    self.error = self.error or exc
+                    events.append(_SKIPPED)
+                    skipped += 1
+            offset += (size + 7) & ~7
+        return events, skipped
+
+    def pop_error(self) -> BaseException | None:
+        """:attr:`error`, which is then cleared."""
+        error, self.error = self.error, None
+        return error
+
+    def free(self) -> None:
+        """Free the C buffers (idempotent)."""
+        self._finalizer()
+
+
+_SKIPPED = object()  # stands for an undecodable record until it is filtered out
 
 
 def require_map_type(source: Any, map_type: MapType, reader: str) -> Map:

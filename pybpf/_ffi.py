@@ -65,16 +65,6 @@ def pybpf_on_libbpf_print(level: int, msg: Any) -> None:
         pass
 
 
-@ffi.def_extern()  # type: ignore[untyped-decorator]
-def pybpf_on_perf_sample(ctx: Any, cpu: int, data: Any, size: int) -> None:
-    ffi.from_handle(ctx)._sample(cpu, data, size)  # never raises (see PerfBuffer)
-
-
-@ffi.def_extern()  # type: ignore[untyped-decorator]
-def pybpf_on_perf_lost(ctx: Any, cpu: int, count: int) -> None:
-    ffi.from_handle(ctx)._lost(cpu, count)
-
-
 def libbpf_version() -> tuple[int, int]:
     """The (major, minor) version of the libbpf pybpf runs with."""
     return (lib.libbpf_major_version(), lib.libbpf_minor_version())

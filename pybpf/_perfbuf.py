@@ -9,12 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 from pybpf._errors import BPFValueError, check_ptr
-from pybpf._events import EventReader, decode_record, event_codec, require_map_type
+from pybpf._events import Batch, EventReader, LostReport, event_codec, require_map_type
 from pybpf._ffi import ffi, lib
 from pybpf._map import Map
 from pybpf._types import MapType
 
 __all__ = ["PerfBuffer"]
+
+_COLLECT = ffi.addressof(lib, "pybpf_perf_collect")
+_LOST = ffi.addressof(lib, "pybpf_perf_lost")
 
 
 class PerfBuffer(EventReader):
@@ -35,7 +38,8 @@ class PerfBuffer(EventReader):
 
     An exception raised by a callback is re-raised by :meth:`poll`; records
     that arrived in the same poll after it are delivered first by the next
-    :meth:`poll`/:meth:`consume`, so none is lost.  The perf buffer borrows
+    :meth:`poll`/:meth:`consume`, so none is lost.  Records are read from
+    the kernel in C and decoded per poll.  The perf buffer borrows
     the map: keep it (or its object) open.  ``close()`` frees it; use ``with``.
     """
 
@@ -59,52 +63,17 @@ class PerfBuffer(EventReader):
         self._on_lost = lost
         self._codec = event_codec(perf_map, event_type)
         self._source = f"perf buffer '{self._name}'"
-        self._backlog: collections.deque[tuple[int, Any]] = collections.deque()
-        self._read = 0
+        self._backlog: collections.deque[tuple[list[int], list[Any], bool]] = collections.deque()
         self.lost = 0
         """Records the kernel dropped because a CPU's buffer was full (reported so far)."""
         self.lost_by_cpu: dict[int, int] = {}
         """``lost`` per CPU."""
-        self._handle = ffi.new_handle(self)  # kept here: libbpf holds only the pointer
+        self._batch = Batch(with_cpus=True)
         ptr = check_ptr(
-            lib.perf_buffer__new(
-                perf_map.fd, pages, lib.pybpf_on_perf_sample, lib.pybpf_on_perf_lost, self._handle, ffi.NULL
-            ),
+            lib.perf_buffer__new(perf_map.fd, pages, _COLLECT, _LOST, self._batch.c, ffi.NULL),
             f"open perf buffer on map '{self._name}' ({pages} pages per CPU)",
         )
         self._own(ptr, lib.perf_buffer__free)
-
-    # -- callbacks from C: never raise ------------------------------------------------
-
-    def _sample(self, cpu: int, data: Any, size: int) -> None:
-        try:
-            event = decode_record(self._codec, ffi.buffer(data, size), size, self._source)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the poller
-            self._error = self._error or exc
-            return
-        self._read += 1
-        if self._error is not None:  # a callback raised earlier in this poll
-            self._backlog.append((cpu, event))
-            return
-        try:
-            self._deliver(cpu, event)
-        except BaseException as exc:  # noqa: BLE001
-            self._error = exc
-
-    def _lost(self, cpu: int, count: int) -> None:
-        self.lost += count
-        self.lost_by_cpu[cpu] = self.lost_by_cpu.get(cpu, 0) + count
-        if self._on_lost is not None:
-            try:
-                self._on_lost(cpu, count)
-            except BaseException as exc:  # noqa: BLE001
-                self._error = self._error or exc
-
-    def _deliver(self, cpu: int, event: Any) -> None:
-        if self._callback is None:
-            self._queue.append((cpu, event))
-        else:
-            self._callback(cpu, event)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -122,14 +91,52 @@ class PerfBuffer(EventReader):
         def body(ptr: Any) -> tuple[int, int]:
             delivered = 0
             while self._backlog:  # what came after an exception last time, first
-                self._deliver(*self._backlog.popleft())
-                delivered += 1
-            self._read = 0
-            # Records in hand: do not block for more.
+                delivered += self._deliver(*self._backlog.popleft())
+            # Records in hand: do not block for more.  libbpf reads each CPU's
+            # buffer once per call, so one batch holds at most their sizes.
             ret = (lib.perf_buffer__consume if delivered else call)(ptr)
-            return ret, delivered + self._read
+            has_lost = bool(self._batch.c.lost_marks)
+            items, cpus = self._batch.take(self._codec, self._source)
+            if has_lost:
+                for item in items:
+                    if type(item) is LostReport:
+                        self.lost += item.lost
+                        self.lost_by_cpu[item.cpu] = self.lost_by_cpu.get(item.cpu, 0) + item.lost
+            delivered += self._deliver(cpus, items, has_lost)
+            self._error = self._error or self._batch.pop_error()
+            return ret, delivered
 
         return self._run(body, what)
+
+    def _deliver(self, cpus: list[int], items: list[Any], has_lost: bool) -> int:
+        """Hand records to the callback (or the queue as ``(cpu, event)``) and
+        lost reports to ``lost``; on an exception keep the rest for the next
+        call, then raise.  Returns the records delivered."""
+        callback, pairs = self._callback, zip(cpus, items)
+        if not has_lost and callback is None:
+            self._queue.extend(pairs)
+            return len(items)
+        delivered = 0
+        try:
+            if not has_lost:
+                for cpu, event in pairs:  # the common case: one call per record, nothing else
+                    callback(cpu, event)  # type: ignore[misc]
+                return len(items)
+            for cpu, item in pairs:
+                if type(item) is LostReport:
+                    if self._on_lost is not None:
+                        self._on_lost(*item)
+                    continue
+                if callback is None:
+                    self._queue.append((cpu, item))
+                else:
+                    callback(cpu, item)
+                delivered += 1
+        except BaseException:
+            rest = list(pairs)  # what follows the item that raised
+            self._backlog.appendleft(([cpu for cpu, _ in rest], [item for _, item in rest], has_lost))
+            raise
+        return delivered
 
     def fileno(self) -> int:
         """The epoll file descriptor: readable when a CPU's buffer has records."""
@@ -139,6 +146,13 @@ class PerfBuffer(EventReader):
     def buffers(self) -> int:
         """How many per-CPU buffers are open (the map's entries up to the possible CPUs)."""
         return int(lib.perf_buffer__buffer_cnt(self._live()))
+
+    def close(self) -> None:
+        """Free the perf buffer (its per-CPU mappings and epoll fd); idempotent.
+        Records read from the kernel but not yet delivered are dropped."""
+        super().close()
+        self._batch.free()
+        self._backlog.clear()
 
     def __enter__(self) -> PerfBuffer:
         return self

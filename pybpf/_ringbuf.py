@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import collections
 import errno
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 from pybpf._codecs import Codec
 from pybpf._errors import BPFValueError, NotSupportedError, check, check_ptr
-from pybpf._events import EventReader, decode_record, event_codec, require_map_type
+from pybpf._events import Batch, EventReader, event_codec, require_map_type
 from pybpf._ffi import HAS_RING_API, ffi, lib, libbpf_version
 from pybpf._map import Map
 from pybpf._types import MapType
@@ -39,33 +38,12 @@ class _Ring:
         self.map = ring_map
         self.callback = callback
         self.codec = codec
-        self.batch = ffi.new("struct pybpf_ring_batch *")
-        self.batch.limit = _BATCH_BYTES
-        self._finalizer = weakref.finalize(self, lib.pybpf_ring_batch_free, self.batch)
+        self.batch = Batch(limit=_BATCH_BYTES)
+        self.where = f"ring buffer '{ring_map.name}'"
 
     def take(self) -> list[Any]:
         """Decode the collected records and empty the batch."""
-        b = self.batch
-        n = b.count
-        if not n:
-            return []
-        try:
-            raw = ffi.buffer(b.data, b.len)
-            codec = self.codec
-            size = b.sizes[0]
-            if codec is not None and b.uniform and size >= codec.size:
-                return codec.decode_many(raw, n, (size + 7) & ~7)  # one pass, no per-record call
-            events, offset, where = [], 0, f"ring buffer '{self.map.name}'"
-            for i in range(n):
-                size = b.sizes[i]
-                events.append(decode_record(codec, raw[offset : offset + size], size, where))
-                offset += (size + 7) & ~7
-            return events
-        finally:
-            b.len = b.count = 0
-
-    def free(self) -> None:
-        self._finalizer()
+        return self.batch.take(self.codec, self.where)[0]
 
 
 class RingBuffer(EventReader):
@@ -97,7 +75,7 @@ class RingBuffer(EventReader):
         ring = self._ring(ring_map, callback, event_type)
         self._backlog: collections.deque[tuple[_Ring, list[Any]]] = collections.deque()
         ptr = check_ptr(
-            lib.ring_buffer__new(ring_map.fd, _COLLECT, ring.batch, ffi.NULL),
+            lib.ring_buffer__new(ring_map.fd, _COLLECT, ring.batch.c, ffi.NULL),
             f"open ring buffer on map '{ring_map.name}'",
         )
         self._own(ptr, lib.ring_buffer__free)
@@ -112,7 +90,7 @@ class RingBuffer(EventReader):
         ptr = self._live()
         ring = self._ring(ring_map, callback, event_type)
         check(
-            lib.ring_buffer__add(ptr, ring_map.fd, _COLLECT, ring.batch),
+            lib.ring_buffer__add(ptr, ring_map.fd, _COLLECT, ring.batch.c),
             f"add map '{ring_map.name}' to ring buffer",
         )
         self._rings.append(ring)
@@ -153,6 +131,7 @@ class RingBuffer(EventReader):
                 ret = call(ptr)
                 for ring in self._rings:
                     delivered += self._deliver(ring, ring.take())
+                    self._error = self._error or ring.batch.pop_error()
                 if ret != lib.PYBPF_RING_BATCH_FULL:
                     return ret, delivered
                 call = more
@@ -206,7 +185,7 @@ class RingBuffer(EventReader):
         Records read from the kernel but not yet delivered are dropped."""
         super().close()
         for ring in self._rings:
-            ring.free()
+            ring.batch.free()
         self._rings.clear()
         self._backlog.clear()
 

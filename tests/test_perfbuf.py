@@ -3,6 +3,7 @@ arrive in order per CPU, and a full buffer's drops are reported exactly."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,26 +50,33 @@ def one_cpu() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("one_cpu")
-def test_full_buffer_reports_exact_losses(obj: pybpf.BPFObject) -> None:
-    seen: list[int] = []
-    reports: list[tuple[int, int]] = []
+@pytest.mark.parametrize("reader", ["callback", "events"])
+def test_full_buffer_reports_exact_losses(obj: pybpf.BPFObject, reader: str) -> None:
+    log: list[tuple[str, int]] = []  # records and loss reports, in delivery order
     with pybpf.PerfBuffer(
         obj.maps["samples"],
-        lambda cpu, s: seen.append(s.seq),
+        (lambda cpu, s: log.append(("seq", s.seq))) if reader == "callback" else None,
         pages=1,
         event_type="struct perf_sample",
-        lost=lambda cpu, count: reports.append((cpu, count)),
+        lost=lambda cpu, count: log.append(("lost", count)),
     ) as pb:
         _emit(obj, 2000)  # one page holds ~128 records: most are dropped
+        if reader == "events":
+            log.extend(("seq", s.seq) for _, s in pb.events(timeout=0.5))
         pb.poll(timeout=1)
         _emit(obj, 1)  # with room again, the kernel reports the drops first
-        pb.poll(timeout=1)
+        if reader == "events":
+            log.extend(("seq", s.seq) for _, s in pb.events(timeout=0.5))
+        pb.poll(timeout=0)
         dropped = obj.bss["send_errors"]
+    seen = [value for kind, value in log if kind == "seq"]
     assert dropped > 0
-    assert pb.lost == dropped == sum(count for _, count in reports)
+    assert pb.lost == dropped == sum(value for kind, value in log if kind == "lost")
     assert sum(pb.lost_by_cpu.values()) == dropped
     assert len(seen) + dropped == 2001
     assert seen == sorted(seen) and seen[-1] == 2000  # the last one came through
+    if reader == "callback":  # the report is delivered in sequence: before record 2000
+        assert log[-2:] == [("lost", dropped), ("seq", 2000)]
 
 
 def test_callback_exception_loses_nothing(obj: pybpf.BPFObject) -> None:
@@ -87,6 +95,17 @@ def test_callback_exception_loses_nothing(obj: pybpf.BPFObject) -> None:
         assert seen == [0, 1, 2, 3]
         pb.consume()
     assert seen == list(range(10))
+
+
+def test_undecodable_records_raise_and_are_not_delivered(obj: pybpf.BPFObject) -> None:
+    got: list[int] = []
+    with pybpf.PerfBuffer(
+        obj.maps["samples"], lambda cpu, raw: got.append(len(raw)), event_type=ctypes.c_uint8 * 21
+    ) as pb:
+        _emit(obj, 3)  # 20-byte records (16 sent): shorter than the event type
+        with pytest.raises(ValueError, match="20-byte record is shorter than its event type \\(21 bytes\\)"):
+            pb.poll(timeout=1)
+        assert got == [] and pb.consume() == 0  # the bad records are not delivered twice
 
 
 def test_raw_records_and_errors(obj: pybpf.BPFObject) -> None:

@@ -21,16 +21,22 @@ size_t ring__size(const struct ring *r);
 int ring__consume(struct ring *r);
 
 /* Records are collected in C (csrc/helpers.c) and decoded by Python per
-   batch: pass &pybpf_ring_collect as the sample callback and a batch as ctx. */
-struct pybpf_ring_batch {
+   batch: pass &pybpf_ring_collect as the sample callback and a batch as ctx.
+   Perf buffers (75-perfbuf.h) use the same batch, with CPUs. */
+struct pybpf_batch {
     char *data;
     __u32 *sizes;
+    int *cpus;
     size_t len;
     size_t count;
     size_t limit;
+    size_t lost_marks;
+    int with_cpus;
     int uniform;
+    int err;
     ...;
 };
 #define PYBPF_RING_BATCH_FULL ...
+#define PYBPF_LOST_MARK ...
 int pybpf_ring_collect(void *ctx, void *sample, size_t size);
-void pybpf_ring_batch_free(struct pybpf_ring_batch *b);
+void pybpf_batch_free(struct pybpf_batch *b);

@@ -13,7 +13,7 @@ int perf_buffer__consume(struct perf_buffer *pb);
 int perf_buffer__epoll_fd(const struct perf_buffer *pb);
 size_t perf_buffer__buffer_cnt(const struct perf_buffer *pb);
 
-/* Samples and lost-sample reports come back here; ctx is the ffi handle of
-   the PerfBuffer. */
-extern "Python" void pybpf_on_perf_sample(void *ctx, int cpu, void *data, __u32 size);
-extern "Python" void pybpf_on_perf_lost(void *ctx, int cpu, __u64 cnt);
+/* Samples and lost-sample reports are collected into a struct pybpf_batch
+   (70-ringbuf.h) given as ctx, with the CPU of each. */
+void pybpf_perf_collect(void *ctx, int cpu, void *data, __u32 size);
+void pybpf_perf_lost(void *ctx, int cpu, __u64 count);
