@@ -30,5 +30,9 @@ def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str], bpffs: str) ->
         "41 7",
         "100 True",
         "ex_info True",
+        "4 0 7",
+        "array keeps 7",
+        "2 [2, 3]",
+        "Map REUSEPORT_SOCKARRAY True",
     ):
         assert expected in out
