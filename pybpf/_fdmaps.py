@@ -43,6 +43,8 @@ class SockMap(Map, map_types=(MapType.SOCKMAP, MapType.SOCKHASH)):
     ``m[k] = sock`` stores a ``socket.socket`` (or its fd).  The kernel takes
     TCP sockets that listen or are established, bound UDP sockets, and
     connected Unix stream sockets; others raise ``NotSupportedError`` (EOPNOTSUPP).
+    (Kernels without the 2026 stable fix that rejects unhashed UDP sockets
+    also take an unbound one.)
     The map does not keep a socket open: when its last fd closes, the kernel
     removes it from every map.  Reading returns the socket's cookie (compare
     with :func:`socket_cookie`), and only when the map's values are 8 bytes;
