@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
 
-.PHONY: all deps venv install demo test test-nokernel test-oldest-libbpf bench clean
+.PHONY: all deps venv install demo test test-nokernel test-oldest-libbpf bench clean vm-install vm-test vm-shell
 
 all: install
 
@@ -32,6 +32,20 @@ test-nokernel: install
 # The suite against the oldest libbpf apt offers (>= 1.1): both sides of the PYBPF_HAS_* gates.
 test-oldest-libbpf: deps
 	bash scripts/test-oldest-libbpf.sh $(PYTEST_ARGS)
+
+# The suite inside VMs booting Debian kernels (tests/vm/): make vm-test KERNELS="6.1 7.3".
+KERNELS ?= 6.1 6.12 7.3
+KERNEL ?= 6.12
+
+vm-install: venv
+	bash scripts/install-deps.sh --vm
+	$(PIP) install --quiet --disable-pip-version-check ".[test,vm]"
+
+vm-test: vm-install
+	$(VENV)/bin/python tests/vm/run.py --kernels "$(KERNELS)" $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
+vm-shell: vm-install
+	$(VENV)/bin/python tests/vm/run.py --shell $(KERNEL)
 
 clean:
 	rm -rf $(VENV) build *.egg-info pybpf/_libbpf.* pybpf/bpf

@@ -8,6 +8,7 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         print(obj.maps["proto_stats"][0])   # one value per possible CPU
 """
 
+from pybpf import features
 from pybpf._btf import Record
 from pybpf._codecs import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
 from pybpf._data import GlobalData
@@ -95,6 +96,7 @@ __all__ = [
     "UpdateFlags",
     "VerifierError",
     "XskSocket",
+    "features",
     "bpffs_mounted",
     "libbpf_version",
     "load",

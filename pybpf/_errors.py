@@ -87,8 +87,10 @@ class BPFValueError(BPFError, ValueError):
 class VerifierError(BPFError):
     """The verifier refused a program.
 
-    ``log`` holds every line of the verifier's log; ``str()`` shows the last
-    lines, which name the instruction it refused.
+    ``log`` holds every line of the verifier's log; ``str()`` shows the
+    lines that name the instruction it refused: the end of the log, or, where
+    the kernel explains its refusal after the trace (7.x: "Verification
+    failed: ..."), the end of the trace and the first lines of the explanation.
     """
 
     def __init__(self, err: int, message: str, program: str, log: list[str]) -> None:
@@ -98,8 +100,13 @@ class VerifierError(BPFError):
 
     def __str__(self) -> str:
         lines = [line for line in self.log if line.strip()]
-        tail = "\n".join(f"  {line}" for line in lines[-6:])
-        return f"{self.strerror}\nverifier log (last lines of {len(lines)}):\n{tail}" if tail else str(self.strerror)
+        explained = next((i for i, line in enumerate(lines) if line.startswith("Verification failed")), None)
+        if explained is None:
+            shown, where = lines[-6:], "last lines"
+        else:  # the refused instruction ends the trace; then the verdict and its reason
+            shown, where = lines[max(0, explained - 4) : explained + 3], "decisive lines"
+        text = "\n".join(f"  {line}" for line in shown)
+        return f"{self.strerror}\nverifier log ({where} of {len(lines)}):\n{text}" if text else str(self.strerror)
 
 
 _CLASSES: dict[int, type[BPFError]] = {

@@ -404,6 +404,26 @@ class Map(MutableMapping[Any, Any]):
         self._max_entries = lib.bpf_map__max_entries(self._spec)
 
     @property
+    def autocreate(self) -> bool:
+        """Whether ``load()`` creates this map of an opened object (default True).
+
+        Set it to False before load for a map the running kernel cannot create
+        (see :mod:`pybpf.features`) and that no loaded program uses; after
+        load the object has no such map.
+        """
+        if self._spec is None:
+            return True
+        return bool(lib.bpf_map__autocreate(self._spec))
+
+    @autocreate.setter
+    def autocreate(self, value: bool) -> None:
+        if self._spec is None:
+            raise BPFValueError(
+                errno.EINVAL, f"map '{self._name}': autocreate can only be set on an opened object before load()"
+            )
+        check(lib.bpf_map__set_autocreate(self._spec, bool(value)), f"set autocreate of map '{self._name}'")
+
+    @property
     def key_type(self) -> Any:
         """The ctypes type keys decode through (from BTF, the caller, or the map type)."""
         return self.key_codec.ctype

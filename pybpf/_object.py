@@ -191,8 +191,12 @@ class BPFObject:
             self.close()
             raise exc
         self._loaded = True
-        for m in self._maps.values():
-            m._bind(lib.bpf_map__fd(m._spec))
+        for name, m in list(self._maps._items.items()):
+            if m.autocreate:
+                m._bind(lib.bpf_map__fd(m._spec))
+            else:  # not in the kernel: nothing to hand out
+                m.close()
+                del self._maps._items[name]
         return self
 
     def _load_error(self, err: int, messages: list[str]) -> BPFError:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages pybpf builds and tests with (Debian/Ubuntu, as root).
 # Idempotent: safe to run again; it only installs what is missing.
+# With --vm, also what the VM kernel matrix boots guests with (qemu, depmod,
+# busybox for virtme-ng's initramfs).
 #
 # On Debian bookworm, libbpf 1.1 and bpftool 7.1 are too old for what we use, so
 # libbpf-dev/libbpf1/bpftool come from bookworm-backports.  The backports suite is
@@ -16,30 +18,12 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 . /etc/os-release
 
-# Print the URI of the apt source that serves the release's main suite (not security).
-debian_mirror() {
-    {
-        # deb822 stanzas: remember URIs, print them when Suites names the release.
-        cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v rel="$VERSION_CODENAME" '
-            /^$/ {uri = ""}
-            /^URIs:/ {uri = $2}
-            /^Suites:/ {for (i = 2; i <= NF; i++) if ($i == rel && uri != "") print uri}' || true
-        # one-line format: deb [opts] URI SUITE COMPONENTS
-        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk -v rel="$VERSION_CODENAME" '
-            $1 == "deb" {for (i = 2; i < NF; i++) if ($i ~ /^[a-z+]+:\/\//) {if ($(i + 1) == rel) print $i; break}}' || true
-    } | head -n 1
-}
-
 backports=""
 if [ "${ID:-}" = "debian" ] && [ -n "${VERSION_CODENAME:-}" ]; then
     backports="${VERSION_CODENAME}-backports"
     list=/etc/apt/sources.list.d/pybpf-backports.sources
     if ! grep -rqs "Suites:.*${backports}\|${backports}" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        mirror=$(debian_mirror)
-        if [ -z "$mirror" ]; then
-            echo "install-deps.sh: no Debian mirror found in the apt sources" >&2
-            exit 1
-        fi
+        mirror=$(bash "$(dirname "$0")/debian-mirror.sh")
         keyring=/usr/share/keyrings/debian-archive-keyring.gpg
         {
             echo "Types: deb"
@@ -65,6 +49,9 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +360 2>/dev/null)" ]; then
 fi
 
 pkgs=(make pkg-config gcc libelf-dev zlib1g-dev libxdp-dev iproute2 python3 python3-dev python3-venv python3-pip)
+if [ "${1:-}" = "--vm" ]; then
+    pkgs+=(qemu-system-x86 kmod busybox-static)
+fi
 
 # clang with the BPF target: prefer clang-19, else the distribution's clang.
 if apt-cache show clang-19 >/dev/null 2>&1; then

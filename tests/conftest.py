@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,32 @@ def need_kernel() -> None:
         pytest.skip(message)
 
 
+def _require_feature(feature: str, supported: bool, min_kernel: str, *, forbidden: str | None = None) -> None:
+    """Skip unless the kernel supports ``feature`` (``supported``, from a probe).
+
+    A kernel at or above ``min_kernel`` that lacks it fails the test instead:
+    the feature is broken there, not missing.  ``forbidden`` names a
+    configuration that takes the feature away on purpose (lockdown, a module
+    not built); then it is a skip with that reason.
+    """
+    if supported:
+        return
+    release = pybpf.features.kernel_release()
+    needed = tuple(int(part) for part in min_kernel.split("."))
+    if forbidden:
+        pytest.skip(f"{feature}: {forbidden} on {release}")
+    if pybpf.features.kernel_version() >= needed:
+        pytest.fail(f"{feature} should work on {release} (it came in {min_kernel}), but the probe says it does not")
+    pytest.skip(f"{feature} needs kernel {min_kernel}; this is {release}")
+
+
+@pytest.fixture
+def require_feature() -> Callable[..., None]:
+    """``require_feature(feature, supported, min_kernel, forbidden=None)``:
+    skip a test the kernel cannot run, fail one it should (see _require_feature)."""
+    return _require_feature
+
+
 @pytest.fixture(autouse=True)
 def _kernel_gate(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("kernel"):
@@ -55,12 +81,27 @@ def _kernel_gate(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def test_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """tests/bpf/*.bpf.c compiled with the project's build script: name -> object."""
+    """tests/bpf/*.bpf.c compiled with the project's build script: name -> object.
+
+    With ``PYBPF_TEST_OBJECTS=DIR`` the objects already built there are used
+    instead: the VM runner builds them once on the host, as the shipped
+    programs are, so every guest kernel loads the same CO-RE objects.
+    """
     need_kernel()
-    out = tmp_path_factory.mktemp("bpf")
     sources = sorted((ROOT / "tests" / "bpf").glob("*.bpf.c"))
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_bpf.py"), str(out), *map(str, sources)], check=True)
-    return {src.name[: -len(".bpf.c")]: out / (src.name[: -len(".c")] + ".o") for src in sources}
+    prebuilt = os.environ.get("PYBPF_TEST_OBJECTS")
+    if prebuilt:
+        out = Path(prebuilt)
+    else:
+        out = tmp_path_factory.mktemp("bpf")
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "build_bpf.py"), str(out), *map(str, sources)], check=True
+        )
+    objects = {src.name[: -len(".bpf.c")]: out / (src.name[: -len(".c")] + ".o") for src in sources}
+    missing = [str(path) for path in objects.values() if not path.exists()]
+    if missing:
+        pytest.fail(f"test objects missing: {', '.join(missing)}")
+    return objects
 
 
 def _mounted_for_session(mount, path: str) -> Iterator[str]:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,10 @@ class Child:
 def probe(test_objects: dict[str, Path]) -> Iterator[tuple[pybpf.BPFObject, Child]]:
     child = Child()
     try:
-        with pybpf.load(test_objects["task_probe"]) as obj:
+        with pybpf.BPFObject.open(test_objects["task_probe"]) as obj:
+            # No program uses it: on kernels without CGRP_STORAGE (< 6.2) the rest still loads.
+            obj.maps["cgroup_notes"].autocreate = pybpf.features.map_type(pybpf.MapType.CGRP_STORAGE)
+            obj.load()
             obj.bss["target_tgid"] = child.proc.pid
             with obj.programs["on_sys_enter"].attach():
                 yield obj, child
@@ -164,17 +167,37 @@ def test_task_storage_shared_with_the_program(probe: tuple[pybpf.BPFObject, Chil
         os.close(pidfd)
 
 
-def test_socket_cgroup_and_inode_storage_by_fd(probe: tuple[pybpf.BPFObject, Child], cgroup: Path) -> None:
+def test_cgroup_storage_by_fd(
+    probe: tuple[pybpf.BPFObject, Child], cgroup: Path, require_feature: Callable[..., None]
+) -> None:
     obj, _ = probe
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        obj.maps["sk_notes"][sock] = (3, 4)
-        assert (obj.maps["sk_notes"][sock].syscalls, obj.maps["sk_notes"][sock.fileno()].tag) == (3, 4)
+    require_feature("CGRP_STORAGE maps", pybpf.features.map_type(pybpf.MapType.CGRP_STORAGE), "6.2")
     fd = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY)
     try:
         obj.maps["cgroup_notes"][fd] = 77
         assert obj.maps["cgroup_notes"][fd] == 77
     finally:
         os.close(fd)
+
+
+def test_created_without_cgroup_storage(test_objects: dict[str, Path]) -> None:
+    with pybpf.BPFObject.open(test_objects["task_probe"]) as obj:
+        notes = obj.maps["cgroup_notes"]
+        assert notes.autocreate is True
+        notes.autocreate = False
+        obj.load()
+        assert "cgroup_notes" not in obj.maps and "task_notes" in obj.maps
+        with pytest.raises(KeyError, match="no map 'cgroup_notes'"):
+            obj.maps["cgroup_notes"]
+        with pytest.raises(ValueError, match="before load"):
+            obj.maps["task_notes"].autocreate = False
+
+
+def test_socket_and_inode_storage_by_fd(probe: tuple[pybpf.BPFObject, Child]) -> None:
+    obj, _ = probe
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        obj.maps["sk_notes"][sock] = (3, 4)
+        assert (obj.maps["sk_notes"][sock].syscalls, obj.maps["sk_notes"][sock.fileno()].tag) == (3, 4)
     with tempfile.TemporaryFile() as f:
         inodes = obj.maps["inode_notes"]
         inodes[f] = 9

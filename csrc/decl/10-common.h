@@ -6,6 +6,10 @@ int libbpf_strerror(int err, char *buf, size_t size);
 __u32 libbpf_major_version(void);
 __u32 libbpf_minor_version(void);
 
+/* What the running kernel supports: 1 yes, 0 no, <0 the probe failed. */
+int libbpf_probe_bpf_map_type(enum bpf_map_type map_type, const void *opts);
+int libbpf_probe_bpf_prog_type(enum bpf_prog_type prog_type, const void *opts);
+
 /* The va_list trampoline (csrc/helpers.c) formats each message and hands it
    to this Python callback. */
 extern "Python" void pybpf_on_libbpf_print(int level, const char *msg);
