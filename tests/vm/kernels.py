@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def _series_of(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def fetch(series: str, *, refresh: bool = False, log=print) -> Kernel:  # type: ignore[no-untyped-def]
+def fetch(series: str, *, refresh: bool = False, log: Callable[[str], object] = print) -> Kernel:
     """The newest kernel of ``series`` from its suite, downloaded and unpacked
     once into the cache (``refresh`` looks for a newer one)."""
     if series not in SUITES:
