@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 from pybpf._errors import check
 from pybpf._ffi import ffi, lib
@@ -36,5 +37,5 @@ def kernel_release() -> str:
 
 def kernel_version() -> tuple[int, int]:
     """(major, minor) of the running kernel."""
-    major, minor = kernel_release().split(".")[:2]
-    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+    match = re.match(r"(\d+)\.(\d+)", kernel_release())
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
