@@ -85,9 +85,10 @@ class Apt:
         sources = self.root / "etc" / "sources.list"
         if not sources.exists() or sources.read_text() != "".join(lines):
             sources.write_text("".join(lines))
-            self.run("apt-get", "-qq", "update")
+            self.update()
 
     def update(self) -> None:
+        """Refresh the private package lists."""
         self.run("apt-get", "-qq", "update")
 
     def run(self, tool: str, *args: str, cwd: Path | None = None) -> str:
