@@ -31,7 +31,7 @@ from pybpf._lpm import LPMTrie
 from pybpf._map import Map, MapInfo, maps, possible_cpus
 from pybpf._mapinmap import MapOfMaps
 from pybpf._mmap import MappedArray
-from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_tracefs, tracefs_mounted
+from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted
 from pybpf._object import BPFObject, load
 from pybpf._perfbuf import PerfBuffer
 from pybpf._program import Program, TestRunResult
@@ -40,13 +40,14 @@ from pybpf._ringbuf import RingBuffer
 from pybpf._shipped import shipped, shipped_names
 from pybpf._stacks import BuildIdFrame, StackTraceMap
 from pybpf._storage import LocalStorage
-from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, MapFlags, MapType, ProgType, UpdateFlags
+from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, AttachType, MapFlags, MapType, ProgType, UpdateFlags
 from pybpf._xsk import XskSocket
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ANY",
+    "AttachType",
     "BPFError",
     "BPFFileExistsError",
     "BPFFileNotFoundError",
@@ -102,6 +103,7 @@ __all__ = [
     "load",
     "maps",
     "mount_bpffs",
+    "mount_securityfs",
     "mount_tracefs",
     "possible_cpus",
     "shipped",

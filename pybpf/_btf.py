@@ -32,6 +32,7 @@ _KIND_WORDS = {
     "struct": (lib.BTF_KIND_STRUCT,),
     "union": (lib.BTF_KIND_UNION,),
     "enum": (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64),
+    "func": (lib.BTF_KIND_FUNC,),
 }
 _ANY_NAMED = (
     lib.BTF_KIND_STRUCT,
@@ -347,7 +348,7 @@ class BTF:
 
     def find(self, name: str) -> int:
         """The type id named ``name``: ``"struct event"``, ``"union u"``,
-        ``"enum e"``, or a bare name (struct, union, typedef, enum, int, in that order)."""
+        ``"enum e"``, ``"func f"``, or a bare name (struct, union, typedef, enum, int, in that order)."""
         word, _, bare = name.strip().partition(" ")
         kinds = _KIND_WORDS.get(word) if bare else None
         if kinds is None:
@@ -357,6 +358,13 @@ class BTF:
             if type_id > 0:
                 return int(type_id)
         raise BPFKeyError(errno.ENOENT, f"BTF has no type named {name!r}")
+
+    def proto_return(self, func_id: int) -> int:
+        """The return type id of a function (0 for void)."""
+        proto = self._type(self._type(func_id).type)
+        if lib.btf_kind(proto) != lib.BTF_KIND_FUNC_PROTO:
+            raise BPFValueError(errno.EINVAL, f"BTF type {func_id} is not a function")
+        return int(proto.type)
 
     def datasec(self, section: str) -> dict[str, tuple[int, int, int]]:
         """Variables of a data section: name -> (type id, offset, size)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+from collections.abc import Mapping
 from typing import NoReturn, TypeVar
 
 from pybpf._ffi import ffi, lib
@@ -138,11 +139,12 @@ def _strerror(err: int) -> str:
     return os.strerror(err)
 
 
-def error_for(err: int, what: str, cls: type[BPFError] | None = None) -> BPFError:
-    """Build the exception for errno ``err`` raised by the action ``what``."""
+def error_for(err: int, what: str, cls: type[BPFError] | None = None, *, hint: str | None = None) -> BPFError:
+    """Build the exception for errno ``err`` raised by the action ``what``;
+    ``hint`` (what a probe found) replaces the generic one for the errno."""
     err = abs(err)
     message = f"{what}: {_strerror(err)}"
-    hint = _HINTS.get(err)
+    hint = hint or _HINTS.get(err)
     if hint and hint not in message:
         message += f" ({hint})"
     return (cls or _CLASSES.get(err, BPFError))(err, message)
@@ -153,15 +155,17 @@ def raise_errno(err: int, what: str, cls: type[BPFError] | None = None) -> NoRet
     raise error_for(err, what, cls)
 
 
-def check(ret: int, what: str, *, enoent: type[BPFError] | None = None) -> int:
+def check(ret: int, what: str, *, enoent: type[BPFError] | None = None, hints: Mapping[int, str] | None = None) -> int:
     """Return ``ret`` if it is not a libbpf error, else raise.
 
     libbpf 1.x returns ``-errno``; ``enoent`` names the class for ENOENT where
-    it means something narrower (a missing map key).
+    it means something narrower (a missing map key); ``hints`` say what an
+    errno means for this call.
     """
     if ret < 0:
         err = -ret
-        raise_errno(err, what, enoent if err == _errno.ENOENT else None)
+        hint = hints.get(err) if hints else None
+        raise error_for(err, what, enoent if err == _errno.ENOENT else None, hint=hint)
     return ret
 
 

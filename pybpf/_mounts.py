@@ -17,6 +17,7 @@ __all__ = [
     "bpffs_mounted",
     "fs_type",
     "mount_bpffs",
+    "mount_securityfs",
     "mount_tracefs",
     "require_bpffs",
     "tracefs_mounted",
@@ -24,6 +25,7 @@ __all__ = [
 
 TRACEFS_PATH = "/sys/kernel/tracing"
 BPFFS_PATH = "/sys/fs/bpf"
+SECURITYFS_PATH = "/sys/kernel/security"
 _DEBUGFS_TRACING = "/sys/kernel/debug/tracing"
 
 
@@ -84,6 +86,15 @@ def mount_bpffs(path: str = BPFFS_PATH) -> bool:
     if bpffs_mounted(path):
         return False
     _mount("bpf", path, "bpf")
+    return True
+
+
+def mount_securityfs(path: str = SECURITYFS_PATH) -> bool:
+    """Mount securityfs at ``path`` unless it is there (it lists the active
+    LSMs, which ``pybpf.features.bpf_lsm`` reads); True if this call mounted it."""
+    if fs_type(path) == "securityfs":
+        return False
+    _mount("securityfs", path, "securityfs")
     return True
 
 

@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
+from pybpf import features
 from pybpf._btf import BTF
 from pybpf._data import GlobalData
 from pybpf._errors import (
@@ -32,6 +33,7 @@ from pybpf._link import Link
 from pybpf._map import Map
 from pybpf._mounts import require_bpffs
 from pybpf._program import Program
+from pybpf._types import ProgType
 
 __all__ = ["BPFObject", "load"]
 
@@ -206,7 +208,7 @@ class BPFObject:
         if failed or logs:
             prog = failed.group(1) if failed else next(iter(logs))
             body = logs.get(prog, "")
-            base = error_for(err, f"load program '{prog}' of '{self._name}'")
+            base = error_for(err, f"load program '{prog}' of '{self._name}'", hint=self._refusal_reason(prog))
             if body:
                 return VerifierError(err, str(base), prog, body.splitlines())
             return _with_details(base, messages)
@@ -218,6 +220,15 @@ class BPFObject:
                 "declaration of it (type, key/value size, max_entries or flags); unpin it or use another pin root",
             )
         return _with_details(error_for(err, f"load object '{self._name}'"), messages)
+
+    def _refusal_reason(self, prog: str) -> str | None:
+        """What the feature probes know about why the kernel refused ``prog``."""
+        program = self.programs.get(prog)
+        if program is not None and program.type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
+            support = features.trampolines()
+            if not support:
+                return support.reason
+        return None
 
     # -- access -----------------------------------------------------------------
 

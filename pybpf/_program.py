@@ -8,10 +8,11 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from pybpf import features
+from pybpf._attach_trace import TraceAttach
 from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, check_ptr, closed_error
 from pybpf._ffi import ffi, lib
 from pybpf._link import Link
-from pybpf._mounts import TRACEFS_PATH, tracefs_mounted
 from pybpf._types import ProgType
 
 __all__ = ["Program", "TestRunResult", "ifindex_of"]
@@ -45,7 +46,7 @@ def ifindex_of(interface: str | int) -> int:
         ) from None
 
 
-class Program:
+class Program(TraceAttach):
     """A program of a ``BPFObject`` (a view: the object owns it).
 
     Attach methods return a ``Link``; closing the link detaches the program.
@@ -56,6 +57,7 @@ class Program:
         self._ptr = ptr
         self._name = ffi.string(lib.bpf_program__name(ptr)).decode()
         self._section = ffi.string(lib.bpf_program__section_name(ptr)).decode()
+        self._target = ""
 
     @property
     def name(self) -> str:
@@ -86,6 +88,24 @@ class Program:
         if self._obj.loaded:
             raise BPFValueError(errno.EINVAL, f"program '{self._name}': autoload can only be set before load()")
         check(lib.bpf_program__set_autoload(self._live_ptr(), bool(value)), f"set autoload of program '{self._name}'")
+
+    @property
+    def attach_target(self) -> str:
+        """The kernel function (or BTF tracepoint) an fentry/fexit/fmod_ret/LSM
+        program attaches to: from the section, or as set before load to
+        retarget it (``prog.attach_target = "security_task_getpgid"``)."""
+        return self._target or self._section.partition("/")[2]
+
+    @attach_target.setter
+    def attach_target(self, function: str) -> None:
+        if self._obj.loaded:
+            raise BPFValueError(errno.EINVAL, f"program '{self._name}': attach_target can only be set before load()")
+        check(
+            lib.bpf_program__set_attach_target(self._live_ptr(), 0, function.encode()),
+            f"set attach target of program '{self._name}' to {function!r}",
+            hints={errno.ESRCH: "the kernel's BTF has no such function"},  # libbpf's "not found" here
+        )
+        self._target = function
 
     @property
     def fd(self) -> int:
@@ -126,11 +146,17 @@ class Program:
 
     def attach(self) -> Link:
         """Attach where the section name says (``tracepoint/cat/name``, ``raw_tp/x``,
-        ``uprobe/...``); closing the link detaches."""
+        ``kprobe/fn``, ``fentry/fn``, ``lsm/hook``, ``uprobe/...``); closing the link detaches."""
         self.fd  # noqa: B018 - a clear error for a closed or unloaded program, before libbpf's
         if self._section.startswith(("tracepoint/", "tp/")):
             self._require_tracefs()
-        return self._link(lib.bpf_program__attach(self._ptr), f"section {self._section!r}")
+        ptr = lib.bpf_program__attach(self._ptr)
+        what = f"section {self._section!r}"
+        if self.type in (ProgType.TRACING, ProgType.LSM):
+            return self._link_explained(ptr, what, features.trampolines)
+        if self._section.startswith(("kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/")):
+            return self._link_explained(ptr, what, features.kprobes)
+        return self._link(ptr, what)
 
     def attach_xdp(self, interface: str | int, *, mode: str = "auto") -> Link:
         """Attach to an interface's XDP hook through a BPF link.
@@ -153,20 +179,6 @@ class Program:
         opts.flags = flags
         fd = check(lib.bpf_link_create(prog_fd, ifindex, lib.BPF_XDP, opts), f"attach program '{self._name}' to {what}")
         return self._obj._track(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))  # type: ignore[no-any-return]
-
-    def attach_tracepoint(self, category: str, name: str) -> Link:
-        """Attach to the tracepoint ``category:name`` (needs tracefs); closing the link detaches."""
-        self.fd  # noqa: B018
-        self._require_tracefs()
-        return self._link(
-            lib.bpf_program__attach_tracepoint(self._ptr, category.encode(), name.encode()),
-            f"tracepoint {category}:{name}",
-        )
-
-    def attach_raw_tracepoint(self, name: str) -> Link:
-        """Attach to the raw tracepoint ``name`` (e.g. ``sys_enter``); closing the link detaches."""
-        self.fd  # noqa: B018
-        return self._link(lib.bpf_program__attach_raw_tracepoint(self._ptr, name.encode()), f"raw tracepoint {name}")
 
     def attach_netns(self, netns: str | os.PathLike[str] | int | None = None) -> Link:
         """Attach an ``sk_lookup`` (or flow dissector) program to a network namespace.
@@ -192,15 +204,6 @@ class Program:
             return self._link(lib.bpf_program__attach_netns(self._ptr, fd), f"netns {path}")
         finally:
             os.close(fd)  # the link holds the namespace now
-
-    @staticmethod
-    def _require_tracefs() -> None:
-        if not tracefs_mounted():
-            raise BPFFileNotFoundError(
-                errno.ENOENT,
-                f"tracefs is not mounted: tracepoints are found by name there. Mount it with "
-                f"pybpf.mount_tracefs() or `mount -t tracefs tracefs {TRACEFS_PATH}`",
-            )
 
     # -- running --------------------------------------------------------------
 

@@ -7,15 +7,51 @@ the kernel version: distributions backport features, and configurations
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
+from dataclasses import dataclass
 
-from pybpf._errors import check
+from pybpf._btf import BTF
+from pybpf._errors import BPFError, check, check_ptr
 from pybpf._ffi import ffi, lib
-from pybpf._types import MapType, ProgType
+from pybpf._types import AttachType, MapType, ProgType
 
-__all__ = ["kernel_release", "kernel_version", "map_type", "program_type"]
+__all__ = [
+    "Support",
+    "bpf_lsm",
+    "kernel_release",
+    "kernel_version",
+    "kprobes",
+    "map_type",
+    "program_type",
+    "return_type",
+    "trampolines",
+]
+
+KPROBE_PMU = "/sys/bus/event_source/devices/kprobe/type"
+LSM_LIST = "/sys/kernel/security/lsm"
+_TRACEFS_KPROBES = ("/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events")
+# mov64 r0, 0; exit: the smallest program every type accepts.
+_RETURN_ZERO = bytes([0xB7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])
+
+
+@dataclass(frozen=True)
+class Support:
+    """A probe's answer: true when the kernel has the feature.
+
+    Otherwise ``reason`` says why not, and ``forbidden`` tells a kernel whose
+    configuration takes the feature away (lockdown, not built, not enabled at
+    boot) from one too old to have it.
+    """
+
+    ok: bool
+    reason: str = ""
+    forbidden: bool = False
+
+    def __bool__(self) -> bool:
+        return self.ok
 
 
 @functools.lru_cache(maxsize=None)
@@ -39,3 +75,95 @@ def kernel_version() -> tuple[int, int]:
     """(major, minor) of the running kernel."""
     match = re.match(r"(\d+)\.(\d+)", kernel_release())
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+@functools.lru_cache(maxsize=None)
+def trampolines() -> Support:
+    """Whether fentry/fexit/fmod_ret (and LSM) programs attach: loads a
+    return-0 fentry program on ``bpf_fentry_test1`` and attaches it once."""
+    btf_id = lib.libbpf_find_vmlinux_btf_id(b"bpf_fentry_test1", AttachType.TRACE_FENTRY)
+    if btf_id < 0:
+        return Support(False, "the kernel's BTF has no bpf_fentry_test1 to probe fentry with")
+    opts = ffi.new("struct bpf_prog_load_opts *")
+    opts.sz = ffi.sizeof("struct bpf_prog_load_opts")
+    opts.expected_attach_type = AttachType.TRACE_FENTRY
+    opts.attach_btf_id = btf_id
+    insns = ffi.from_buffer(_RETURN_ZERO)
+    try:
+        prog_fd = check(
+            lib.bpf_prog_load(ProgType.TRACING, b"pybpf_probe", b"GPL", ffi.cast("struct bpf_insn *", insns), 2, opts),
+            "load an fentry probe",
+        )
+    except BPFError as e:
+        return _trampolines_refused("load", e)
+    try:
+        link_fd = check(lib.bpf_link_create(prog_fd, 0, AttachType.TRACE_FENTRY, ffi.NULL), "attach an fentry probe")
+    except BPFError as e:
+        return _trampolines_refused("attach", e)
+    finally:
+        os.close(prog_fd)
+    os.close(link_fd)
+    return Support(True)
+
+
+def _trampolines_refused(step: str, e: BPFError) -> Support:
+    # EPERM while other program types load means a policy, not missing privilege.
+    if e.errno == errno.EPERM and program_type(ProgType.SOCKET_FILTER):
+        return Support(
+            False,
+            f"the kernel refuses to {step} BPF trampoline programs (fentry/fexit/fmod_ret/LSM) "
+            "although other programs load: ftrace function tracing is blocked here",
+            forbidden=True,
+        )
+    return Support(False, f"fentry programs do not {step}: {e.strerror}")
+
+
+@functools.lru_cache(maxsize=None)
+def kprobes() -> Support:
+    """Whether kprobes exist: the kprobe PMU, or tracefs's kprobe_events."""
+    if os.path.exists(KPROBE_PMU) or any(os.path.exists(p) for p in _TRACEFS_KPROBES):
+        return Support(True)
+    return Support(False, "kprobes are not built into this kernel (no kprobe PMU, no kprobe_events)", forbidden=True)
+
+
+def bpf_lsm() -> Support:
+    """Whether the BPF LSM is active (``bpf`` in the boot's ``lsm=`` list), so
+    LSM programs run once attached.  Reads securityfs, which must be mounted."""
+    try:
+        with open(LSM_LIST, encoding="ascii") as f:
+            active = f.read().strip().split(",")
+    except FileNotFoundError:
+        return Support(
+            False,
+            f"securityfs is not mounted ({LSM_LIST} is missing): mount it with pybpf.mount_securityfs() "
+            "or `mount -t securityfs securityfs /sys/kernel/security`",
+        )
+    if "bpf" in active:
+        return Support(True)
+    return Support(
+        False,
+        f"the BPF LSM is not enabled (active: {','.join(active)}); boot with lsm={','.join([*active, 'bpf'])}",
+        forbidden=True,
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def return_type(function: str) -> tuple[str, int, bool]:
+    """The return type of the kernel function ``function`` from the running
+    kernel's BTF: (C name, size in bytes, signed); ("void", 0, False) for void.
+
+    Kernel functions change signature between versions (``do_sys_openat2``
+    returned long up to 6.12, int later); a program reading a return value
+    needs to know which.
+    """
+    btf = BTF(check_ptr(lib.btf__load_vmlinux_btf(), "load the kernel's BTF"), owned=True)
+    try:
+        func_id = btf.find(f"func {function}")
+        ret_id = btf.proto_return(func_id)
+        if ret_id == 0:
+            return ("void", 0, False)
+        info = btf.int_info(ret_id)
+        size, signed = info if info is not None else (btf.size(ret_id), False)
+        return (btf.name(btf.resolve(ret_id)) or btf.name(ret_id), size, signed)
+    finally:
+        btf.close()

@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import pybpf
+
+from kernel_features import check_feature
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_KERNEL = os.environ.get("PYBPF_REQUIRE_KERNEL") == "1"
@@ -47,36 +49,13 @@ def need_kernel() -> None:
         pytest.skip(message)
 
 
-def _require_feature(feature: str, supported: bool, min_kernel: str, *, forbidden: str | None = None) -> None:
-    """Skip unless the kernel supports ``feature`` (``supported``, from a probe).
-
-    A kernel at or above ``min_kernel`` that lacks it fails the test instead:
-    the feature is broken there, not missing.  ``forbidden`` names a
-    configuration that takes the feature away on purpose (lockdown, a module
-    not built); then it is a skip with that reason.
-    """
-    if supported:
-        return
-    release = pybpf.features.kernel_release()
-    needed = tuple(int(part) for part in min_kernel.split("."))
-    if forbidden:
-        pytest.skip(f"{feature}: {forbidden} on {release}")
-    if pybpf.features.kernel_version() >= needed:
-        pytest.fail(f"{feature} should work on {release} (it came in {min_kernel}), but the probe says it does not")
-    pytest.skip(f"{feature} needs kernel {min_kernel}; this is {release}")
-
-
-@pytest.fixture
-def require_feature() -> Callable[..., None]:
-    """``require_feature(feature, supported, min_kernel, forbidden=None)``:
-    skip a test the kernel cannot run, fail one it should (see _require_feature)."""
-    return _require_feature
-
-
 @pytest.fixture(autouse=True)
 def _kernel_gate(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("kernel"):
         need_kernel()
+    for mark in request.node.iter_markers("kernel_feature"):
+        need_kernel()
+        check_feature(mark.args[0], mark.kwargs["min"], request)
 
 
 @pytest.fixture(scope="session")
@@ -124,6 +103,12 @@ def tracefs() -> Iterator[str]:
 def bpffs() -> Iterator[str]:
     """bpffs mounted at /sys/fs/bpf (unmounted after if we mounted it)."""
     yield from _mounted_for_session(pybpf.mount_bpffs, "/sys/fs/bpf")
+
+
+@pytest.fixture(scope="session")
+def securityfs() -> Iterator[str]:
+    """securityfs mounted at /sys/kernel/security (it lists the active LSMs)."""
+    yield from _mounted_for_session(pybpf.mount_securityfs, "/sys/kernel/security")
 
 
 @pytest.fixture

@@ -50,6 +50,35 @@ def test_verifier_error_carries_the_log(test_objects: dict[str, Path]) -> None:
         assert "last lines" in str(err)
 
 
+XDP_DROP, XDP_PASS = 1, 2
+
+
+def test_array_lookup_with_a_constant_key_needs_no_null_check_from_6_14(test_objects: dict[str, Path]) -> None:
+    """Verifiers from 6.14 prove an ARRAY lookup with constant key 0 cannot
+    fail and accept the unchecked value; older ones refuse it.  The VM matrix
+    runs both sides (6.1, 6.12 refuse; 6.18 here and 7.3 accept)."""
+    # A nonzero key that clang keeps at an unaligned stack slot is not
+    # provably constant: refused by every verifier.
+    with pybpf.BPFObject.open(test_objects["array_const_key"]) as obj:
+        obj.programs["read_slot_two"].autoload = True
+        with pytest.raises(pybpf.VerifierError, match="map_value_or_null"):
+            obj.load()
+    elides = pybpf.features.kernel_version() >= (6, 14)
+    with pybpf.BPFObject.open(test_objects["array_const_key"]) as obj:
+        prog = obj.programs["read_slot_zero"]
+        prog.autoload = True
+        if not elides:
+            with pytest.raises(pybpf.VerifierError) as exc:
+                obj.load()
+            assert exc.value.program == "read_slot_zero"
+            assert "R0 invalid mem access 'map_value_or_null'" in exc.value.log
+            return
+        obj.load()
+        assert prog.test_run(bytes(64)).retval == XDP_DROP
+        obj.maps["slots"][0] = 7
+        assert prog.test_run(bytes(64)).retval == XDP_PASS
+
+
 def test_unknown_names(test_objects: dict[str, Path]) -> None:
     with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         with pytest.raises(KeyError, match="no map 'nope'.*proto_stats"):

@@ -11,12 +11,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import pybpf
+
+from kernel_features import requires_kernel_feature
 
 pytestmark = pytest.mark.kernel
 
@@ -167,11 +169,9 @@ def test_task_storage_shared_with_the_program(probe: tuple[pybpf.BPFObject, Chil
         os.close(pidfd)
 
 
-def test_cgroup_storage_by_fd(
-    probe: tuple[pybpf.BPFObject, Child], cgroup: Path, require_feature: Callable[..., None]
-) -> None:
+@requires_kernel_feature("cgroup storage", min="6.2")
+def test_cgroup_storage_by_fd(probe: tuple[pybpf.BPFObject, Child], cgroup: Path) -> None:
     obj, _ = probe
-    require_feature("CGRP_STORAGE maps", pybpf.features.map_type(pybpf.MapType.CGRP_STORAGE), "6.2")
     fd = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY)
     try:
         obj.maps["cgroup_notes"][fd] = 77

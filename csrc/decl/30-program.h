@@ -6,6 +6,7 @@ enum bpf_prog_type bpf_program__type(const struct bpf_program *prog);
 enum bpf_attach_type bpf_program__expected_attach_type(const struct bpf_program *prog);
 bool bpf_program__autoload(const struct bpf_program *prog);
 int bpf_program__set_autoload(struct bpf_program *prog, bool autoload);
+int bpf_program__set_attach_target(struct bpf_program *prog, int attach_prog_fd, const char *attach_func_name);
 
 struct bpf_test_run_opts {
     size_t sz;
@@ -34,3 +35,15 @@ struct bpf_prog_info {
     __u32 id;
     ...;
 };
+
+/* Loading a program from raw instructions: the feature probes' tiny programs. */
+struct bpf_insn;
+struct bpf_prog_load_opts {
+    size_t sz;
+    __u32 expected_attach_type;
+    __u32 attach_btf_id;
+    ...;
+};
+int bpf_prog_load(enum bpf_prog_type prog_type, const char *prog_name, const char *license,
+                  const struct bpf_insn *insns, size_t insn_cnt, struct bpf_prog_load_opts *opts);
+int libbpf_find_vmlinux_btf_id(const char *name, enum bpf_attach_type attach_type);

@@ -22,3 +22,16 @@ int bpf_obj_get(const char *pathname);
 /* XDP attach modes (linux/if_link.h), passed as bpf_link_create flags. */
 #define XDP_FLAGS_SKB_MODE ...
 #define XDP_FLAGS_DRV_MODE ...
+
+/* Kernel function hooks: fentry/fexit/fmod_ret (BPF trampolines), LSM, kprobes. */
+struct bpf_link *bpf_program__attach_trace(const struct bpf_program *prog);
+struct bpf_link *bpf_program__attach_lsm(const struct bpf_program *prog);
+struct bpf_kprobe_opts {
+    size_t sz;
+    __u64 bpf_cookie;
+    size_t offset;
+    bool retprobe;
+    ...;
+};
+struct bpf_link *bpf_program__attach_kprobe_opts(const struct bpf_program *prog, const char *func_name,
+                                                 const struct bpf_kprobe_opts *opts);

@@ -53,3 +53,4 @@ __u32 btf_member_bit_offset(const struct btf_type *t, __u32 member_idx);
 __u32 btf_member_bitfield_size(const struct btf_type *t, __u32 member_idx);
 struct btf_array *btf_array(const struct btf_type *t);
 struct btf_var_secinfo *btf_var_secinfos(const struct btf_type *t);
+struct btf *btf__load_vmlinux_btf(void);
