@@ -8,12 +8,13 @@ detaches the program.
 from __future__ import annotations
 
 import errno
+import os
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pybpf import features
-from pybpf._errors import BPFError, BPFFileNotFoundError, error_for
+from pybpf._errors import BPFFileNotFoundError
 from pybpf._ffi import ffi, lib
 from pybpf._link import Link
 from pybpf._mounts import TRACEFS_PATH, tracefs_mounted
@@ -35,31 +36,25 @@ class TraceAttach:
         @property
         def attach_target(self) -> str: ...
 
-        def _link(self, ptr: Any, what: str) -> Link: ...
-
-    def _link_explained(self, ptr: Any, what: str, probe: Callable[[], features.Support]) -> Link:
-        """``_link``, but a failure the feature probe can explain says why."""
-        try:
-            return self._link(ptr, what)
-        except BPFError as e:
-            support = probe()
-            if support or e.errno is None:
-                raise
-            raise error_for(e.errno, f"attach program '{self._name}' to {what}", hint=support.reason) from None
+        def _link(
+            self, attach: Callable[[], Any], what: str, probe: Callable[[], features.Support] | None = None
+        ) -> Link: ...
 
     def attach_tracepoint(self, category: str, name: str) -> Link:
         """Attach to the tracepoint ``category:name`` (needs tracefs); closing the link detaches."""
         self.fd  # noqa: B018 - a clear error for a closed or unloaded program, before libbpf's
         self._require_tracefs()
         return self._link(
-            lib.bpf_program__attach_tracepoint(self._ptr, category.encode(), name.encode()),
+            lambda: lib.bpf_program__attach_tracepoint(self._ptr, category.encode(), name.encode()),
             f"tracepoint {category}:{name}",
         )
 
     def attach_raw_tracepoint(self, name: str) -> Link:
         """Attach to the raw tracepoint ``name`` (e.g. ``sys_enter``); closing the link detaches."""
         self.fd  # noqa: B018
-        return self._link(lib.bpf_program__attach_raw_tracepoint(self._ptr, name.encode()), f"raw tracepoint {name}")
+        return self._link(
+            lambda: lib.bpf_program__attach_raw_tracepoint(self._ptr, name.encode()), f"raw tracepoint {name}"
+        )
 
     def attach_kprobe(self, symbol: str, *, retprobe: bool = False, offset: int = 0, cookie: int = 0) -> Link:
         """Attach a kprobe (or, with ``retprobe``, a kretprobe) to the kernel
@@ -74,8 +69,48 @@ class TraceAttach:
         opts.bpf_cookie = cookie
         kind = "kretprobe" if retprobe else "kprobe"
         where = f"{symbol}+{offset:#x}" if offset else symbol
-        return self._link_explained(
-            lib.bpf_program__attach_kprobe_opts(self._ptr, symbol.encode(), opts), f"{kind} {where}", features.kprobes
+        return self._link(
+            lambda: lib.bpf_program__attach_kprobe_opts(self._ptr, symbol.encode(), opts),
+            f"{kind} {where}",
+            features.kprobes,
+        )
+
+    def attach_uprobe(
+        self,
+        binary: str | os.PathLike[str],
+        function: str | int,
+        *,
+        pid: int | None = None,
+        retprobe: bool = False,
+        cookie: int = 0,
+    ) -> Link:
+        """Attach a uprobe (or, with ``retprobe``, a uretprobe) to ``function``
+        in ``binary``: a symbol name, which libbpf finds in the file's ELF
+        symbols (a bare library name such as ``"libc.so.6"`` is looked up
+        where the dynamic linker would), or a byte offset into the file.
+        ``pid`` limits the probe to one process (None: every process running
+        the file); ``cookie`` is what ``bpf_get_attach_cookie`` returns.
+        Closing the link removes the probe."""
+        self.fd  # noqa: B018
+        path = os.fspath(binary)
+        if os.sep in path and not os.path.isfile(path):
+            raise BPFFileNotFoundError(errno.ENOENT, f"attach program '{self._name}': no file {path!r} to probe")
+        opts = ffi.new("struct bpf_uprobe_opts *")
+        opts.sz = ffi.sizeof("struct bpf_uprobe_opts")
+        opts.retprobe = retprobe
+        opts.bpf_cookie = cookie
+        offset = 0
+        if isinstance(function, str):
+            name = ffi.new("char[]", function.encode())  # read by libbpf during the call
+            opts.func_name = name
+        else:
+            offset = function
+        kind = "uretprobe" if retprobe else "uprobe"
+        where = f"{path}:{function if isinstance(function, str) else hex(function)}"
+        target_pid = -1 if pid is None else pid
+        return self._link(
+            lambda: lib.bpf_program__attach_uprobe_opts(self._ptr, target_pid, path.encode(), offset, opts),
+            f"{kind} {where}" + (f" (pid {pid})" if pid is not None else ""),
         )
 
     def attach_trace(self) -> Link:
@@ -83,9 +118,8 @@ class TraceAttach:
         ``tp_btf``) to the kernel function its section or ``attach_target``
         names, through a BPF trampoline.  Closing the link detaches it."""
         self.fd  # noqa: B018
-        return self._link_explained(
-            lib.bpf_program__attach_trace(self._ptr), f"trampoline of {self.attach_target}", features.trampolines
-        )
+        what = f"trampoline of {self.attach_target}"
+        return self._link(lambda: lib.bpf_program__attach_trace(self._ptr), what, features.trampolines)
 
     def attach_lsm(self) -> Link:
         """Attach an LSM program to the security hook its section names
@@ -93,8 +127,8 @@ class TraceAttach:
         enabled at boot (``lsm=...,bpf``); where it is known not to be, this
         warns (``RuntimeWarning``).  Closing the link detaches it."""
         self.fd  # noqa: B018
-        link = self._link_explained(
-            lib.bpf_program__attach_lsm(self._ptr), f"LSM hook {self.attach_target}", features.trampolines
+        link = self._link(
+            lambda: lib.bpf_program__attach_lsm(self._ptr), f"LSM hook {self.attach_target}", features.trampolines
         )
         lsm = features.bpf_lsm()
         if not lsm and lsm.forbidden:

@@ -38,6 +38,7 @@ __all__ = [
     "check",
     "check_ptr",
     "error_for",
+    "with_details",
 ]
 
 ENOTSUPP = 524  # the kernel's internal "not supported", leaked to user space
@@ -177,6 +178,16 @@ def check_ptr(ptr: P, what: str) -> P:
     if ptr == ffi.NULL:
         raise_errno(ffi.errno or _errno.EINVAL, what)
     return ptr
+
+
+def with_details(exc: BPFError, messages: list[str], *, program_lines: bool = False) -> BPFError:
+    """Append libbpf's last warnings, which say what failed (the object's
+    section, the symbol an attach could not find).  Lines about a program
+    are left out unless ``program_lines``: at load they repeat the verifier log."""
+    lines = [m.strip() for m in messages if m.strip() and (program_lines or not m.startswith("libbpf: prog"))]
+    if lines:
+        exc.strerror = f"{exc.strerror}\n" + "\n".join(lines[-3:])
+    return exc
 
 
 def closed_error(kind: str, name: str) -> BPFValueError:

@@ -27,6 +27,7 @@ from pybpf._errors import (
     VerifierError,
     closed_error,
     error_for,
+    with_details,
 )
 from pybpf._ffi import ffi, lib, log_capture
 from pybpf._link import Link
@@ -170,7 +171,7 @@ class BPFObject:
         with log_capture() as cap:
             ptr = lib.bpf_object__open_file(path.encode(), opts)
         if ptr == ffi.NULL:
-            raise _with_details(error_for(ffi.errno or errno.EINVAL, what), cap.messages)
+            raise with_details(error_for(ffi.errno or errno.EINVAL, what), cap.messages)
         try:
             return cls(ptr, path)
         except BaseException:
@@ -211,7 +212,7 @@ class BPFObject:
             base = error_for(err, f"load program '{prog}' of '{self._name}'", hint=self._refusal_reason(prog))
             if body:
                 return VerifierError(err, str(base), prog, body.splitlines())
-            return _with_details(base, messages)
+            return with_details(base, messages)
         mismatch = _PIN_MISMATCH.search(text)
         if mismatch:
             return BPFValueError(
@@ -219,7 +220,7 @@ class BPFObject:
                 f"load object '{self._name}': the map pinned at {mismatch.group(1)} does not match the object's "
                 "declaration of it (type, key/value size, max_entries or flags); unpin it or use another pin root",
             )
-        return _with_details(error_for(err, f"load object '{self._name}'"), messages)
+        return with_details(error_for(err, f"load object '{self._name}'"), messages)
 
     def _refusal_reason(self, prog: str) -> str | None:
         """What the feature probes know about why the kernel refused ``prog``."""
@@ -327,14 +328,6 @@ class BPFObject:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "loaded" if self._loaded else "opened"
         return f"<pybpf.BPFObject '{self._name}' {state}>"
-
-
-def _with_details(exc: BPFError, messages: list[str]) -> BPFError:
-    """Append libbpf's last warnings, which say what in the object failed."""
-    lines = [m.strip() for m in messages if m.strip() and not m.startswith("libbpf: prog")]
-    if lines:
-        exc.strerror = f"{exc.strerror}\n" + "\n".join(lines[-3:])
-    return exc
 
 
 def load(

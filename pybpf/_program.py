@@ -5,13 +5,14 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pybpf import features
 from pybpf._attach_trace import TraceAttach
-from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, check_ptr, closed_error
-from pybpf._ffi import ffi, lib
+from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, closed_error, error_for, with_details
+from pybpf._ffi import ffi, lib, log_capture
 from pybpf._link import Link
 from pybpf._types import ProgType
 
@@ -136,12 +137,18 @@ class Program(TraceAttach):
 
     # -- attaching ------------------------------------------------------------
 
-    def _link(self, ptr: Any, what: str) -> Link:
-        link = Link(
-            ptr=check_ptr(ptr, f"attach program '{self._name}' to {what}"),
-            what=f"'{self._name}' -> {what}",
-            program=self,
-        )
+    def _link(self, attach: Callable[[], Any], what: str, probe: Callable[[], features.Support] | None = None) -> Link:
+        """Run libbpf's ``attach()`` and own the link it returns.  A failure
+        says what libbpf reported, or what ``probe`` found the kernel lacks."""
+        with log_capture() as cap:
+            ptr = attach()
+        if ptr == ffi.NULL:
+            err = ffi.errno or errno.EINVAL
+            support = probe() if probe is not None else None
+            hint = support.reason if support is not None and not support else None
+            exc = error_for(err, f"attach program '{self._name}' to {what}", hint=hint)
+            raise exc if hint else with_details(exc, cap.messages, program_lines=True)
+        link = Link(ptr=ptr, what=f"'{self._name}' -> {what}", program=self)
         return self._obj._track(link)  # type: ignore[no-any-return]
 
     def attach(self) -> Link:
@@ -150,13 +157,12 @@ class Program(TraceAttach):
         self.fd  # noqa: B018 - a clear error for a closed or unloaded program, before libbpf's
         if self._section.startswith(("tracepoint/", "tp/")):
             self._require_tracefs()
-        ptr = lib.bpf_program__attach(self._ptr)
-        what = f"section {self._section!r}"
+        probe = None
         if self.type in (ProgType.TRACING, ProgType.LSM):
-            return self._link_explained(ptr, what, features.trampolines)
-        if self._section.startswith(("kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/")):
-            return self._link_explained(ptr, what, features.kprobes)
-        return self._link(ptr, what)
+            probe = features.trampolines
+        elif self._section.startswith(("kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/")):
+            probe = features.kprobes
+        return self._link(lambda: lib.bpf_program__attach(self._ptr), f"section {self._section!r}", probe)
 
     def attach_xdp(self, interface: str | int, *, mode: str = "auto") -> Link:
         """Attach to an interface's XDP hook through a BPF link.
@@ -173,7 +179,7 @@ class Program(TraceAttach):
         ifindex = ifindex_of(interface)
         what = f"XDP on {interface!r} ({mode})"
         if flags == 0:
-            return self._link(lib.bpf_program__attach_xdp(self._ptr, ifindex), what)
+            return self._link(lambda: lib.bpf_program__attach_xdp(self._ptr, ifindex), what)
         opts = ffi.new("struct bpf_link_create_opts *")
         opts.sz = ffi.sizeof("struct bpf_link_create_opts")
         opts.flags = flags
@@ -189,7 +195,7 @@ class Program(TraceAttach):
         """
         self.fd  # noqa: B018
         if isinstance(netns, int):
-            return self._link(lib.bpf_program__attach_netns(self._ptr, netns), f"netns fd {netns}")
+            return self._link(lambda: lib.bpf_program__attach_netns(self._ptr, netns), f"netns fd {netns}")
         if netns is None:
             path = "/proc/thread-self/ns/net"
         else:
@@ -201,7 +207,7 @@ class Program(TraceAttach):
         except FileNotFoundError:
             raise BPFFileNotFoundError(errno.ENOENT, f"no network namespace {netns!r} ({path})") from None
         try:
-            return self._link(lib.bpf_program__attach_netns(self._ptr, fd), f"netns {path}")
+            return self._link(lambda: lib.bpf_program__attach_netns(self._ptr, fd), f"netns {path}")
         finally:
             os.close(fd)  # the link holds the namespace now
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 import pybpf
 
+import objects
 from kernel_features import check_feature
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,27 +60,26 @@ def _kernel_gate(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def test_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """tests/bpf/*.bpf.c compiled with the project's build script: name -> object.
+    """tests/bpf/*.bpf.c and tests/helpers/*.c built by tests/objects.py:
+    name -> object or program (``"typed_maps"``, ``"uprobe_target"``).
 
-    With ``PYBPF_TEST_OBJECTS=DIR`` the objects already built there are used
+    With ``PYBPF_TEST_OBJECTS=DIR`` the ones already built there are used
     instead: the VM runner builds them once on the host, as the shipped
     programs are, so every guest kernel loads the same CO-RE objects.
     """
     need_kernel()
-    sources = sorted((ROOT / "tests" / "bpf").glob("*.bpf.c"))
     prebuilt = os.environ.get("PYBPF_TEST_OBJECTS")
     if prebuilt:
         out = Path(prebuilt)
     else:
         out = tmp_path_factory.mktemp("bpf")
-        subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "build_bpf.py"), str(out), *map(str, sources)], check=True
-        )
-    objects = {src.name[: -len(".bpf.c")]: out / (src.name[: -len(".c")] + ".o") for src in sources}
-    missing = [str(path) for path in objects.values() if not path.exists()]
+        objects.build(out)
+    built = {src.name[: -len(".bpf.c")]: out / (src.name[: -len(".c")] + ".o") for src in objects.bpf_sources()}
+    built.update({src.stem: out / src.stem for src in objects.helper_sources()})
+    missing = [str(path) for path in built.values() if not path.exists()]
     if missing:
         pytest.fail(f"test objects missing: {', '.join(missing)}")
-    return objects
+    return built
 
 
 def _mounted_for_session(mount, path: str) -> Iterator[str]:  # type: ignore[no-untyped-def]

@@ -35,3 +35,15 @@ struct bpf_kprobe_opts {
 };
 struct bpf_link *bpf_program__attach_kprobe_opts(const struct bpf_program *prog, const char *func_name,
                                                  const struct bpf_kprobe_opts *opts);
+
+/* uprobes: libbpf finds func_name in the binary's (or library's) ELF symbols. */
+struct bpf_uprobe_opts {
+    size_t sz;
+    size_t ref_ctr_offset;
+    __u64 bpf_cookie;
+    bool retprobe;
+    const char *func_name;
+    ...;
+};
+struct bpf_link *bpf_program__attach_uprobe_opts(const struct bpf_program *prog, int pid, const char *binary_path,
+                                                 size_t func_offset, const struct bpf_uprobe_opts *opts);

@@ -96,14 +96,11 @@ def boot(kernel: kernels.Kernel, *, command: str | None, share: Path | None, log
 
 
 def build_test_objects(out: Path) -> None:
-    """tests/bpf/*.bpf.c built once on the host, against the host's BTF, like
+    """tests/bpf/*.bpf.c and tests/helpers/*.c built once on the host, like
     the shipped programs: the guests load these CO-RE objects as they are (a
     guest kernel's own vmlinux.h may lack types or not compile)."""
-    sources = sorted(str(p) for p in (ROOT / "tests" / "bpf").glob("*.bpf.c"))
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_bpf.py"), str(out), *sources],
-        check=True,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, str(ROOT / "tests" / "objects.py"), str(out)], check=True, stderr=subprocess.DEVNULL
     )
 
 
