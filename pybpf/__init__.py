@@ -9,6 +9,7 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
 """
 
 from pybpf import features
+from pybpf._attach_cgroup import cgroup_kinds
 from pybpf._btf import Record
 from pybpf._codecs import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
 from pybpf._data import GlobalData
@@ -99,6 +100,7 @@ __all__ = [
     "XskSocket",
     "features",
     "bpffs_mounted",
+    "cgroup_kinds",
     "libbpf_version",
     "load",
     "maps",

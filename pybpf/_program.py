@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pybpf import features
+from pybpf._attach_cgroup import CgroupAttach
 from pybpf._attach_trace import TraceAttach
 from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, closed_error, error_for, with_details
 from pybpf._ffi import ffi, lib, log_capture
@@ -47,7 +48,7 @@ def ifindex_of(interface: str | int) -> int:
         ) from None
 
 
-class Program(TraceAttach):
+class Program(TraceAttach, CgroupAttach):
     """A program of a ``BPFObject`` (a view: the object owns it).
 
     Attach methods return a ``Link``; closing the link detaches the program.
@@ -151,6 +152,10 @@ class Program(TraceAttach):
         link = Link(ptr=ptr, what=f"'{self._name}' -> {what}", program=self)
         return self._obj._track(link)  # type: ignore[no-any-return]
 
+    def _link_fd(self, fd: int, what: str) -> Link:
+        """Own a link fd from bpf_link_create."""
+        return self._obj._track(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))  # type: ignore[no-any-return]
+
     def attach(self) -> Link:
         """Attach where the section name says (``tracepoint/cat/name``, ``raw_tp/x``,
         ``kprobe/fn``, ``fentry/fn``, ``lsm/hook``, ``uprobe/...``); closing the link detaches."""
@@ -184,7 +189,7 @@ class Program(TraceAttach):
         opts.sz = ffi.sizeof("struct bpf_link_create_opts")
         opts.flags = flags
         fd = check(lib.bpf_link_create(prog_fd, ifindex, lib.BPF_XDP, opts), f"attach program '{self._name}' to {what}")
-        return self._obj._track(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))  # type: ignore[no-any-return]
+        return self._link_fd(fd, what)
 
     def attach_netns(self, netns: str | os.PathLike[str] | int | None = None) -> Link:
         """Attach an ``sk_lookup`` (or flow dissector) program to a network namespace.

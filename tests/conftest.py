@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,6 +109,28 @@ def bpffs() -> Iterator[str]:
 def securityfs() -> Iterator[str]:
     """securityfs mounted at /sys/kernel/security (it lists the active LSMs)."""
     yield from _mounted_for_session(pybpf.mount_securityfs, "/sys/kernel/security")
+
+
+CGROUP2 = Path("/sys/fs/cgroup/unified")  # hybrid layout (the CI host); else the unified one
+if not (CGROUP2 / "cgroup.procs").exists():
+    CGROUP2 = Path("/sys/fs/cgroup")
+
+
+@pytest.fixture
+def cgroup() -> Iterator[Path]:
+    """A fresh cgroup v2 directory, removed after (once its processes left)."""
+    need_kernel()
+    path = CGROUP2 / f"pybpf-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        for _ in range(50):  # a moved child leaves the cgroup once reaped
+            try:
+                path.rmdir()
+                break
+            except OSError:
+                time.sleep(0.05)
 
 
 @pytest.fixture

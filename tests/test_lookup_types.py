@@ -17,6 +17,8 @@ import pytest
 import pybpf
 from pybpf import MapType
 
+import packets
+
 pytestmark = pytest.mark.kernel
 
 # struct map_probe in bpf_progs/map_probe.bpf.c
@@ -78,15 +80,11 @@ V4, V6 = ipaddress.ip_network, ipaddress.ip_address
 
 
 def _ipv4_packet(src: str) -> bytes:
-    eth = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00"
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0, V6(src).packed, V6("192.0.2.1").packed)
-    return eth + ip + bytes(8)
+    return packets.udp4(src, sport=0, dport=0)
 
 
 def _ipv6_packet(src: str) -> bytes:
-    eth = b"\x02" * 6 + b"\x04" * 6 + b"\x86\xdd"
-    ip = struct.pack("!IHBB16s16s", 6 << 28, 8, 17, 64, V6(src).packed, V6("2001:db8::1").packed)
-    return eth + ip + bytes(8)
+    return packets.udp6(src, sport=0, dport=0)
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +19,6 @@ import pybpf
 from kernel_features import requires_kernel_feature
 
 pytestmark = pytest.mark.kernel
-
-CGROUP2 = Path("/sys/fs/cgroup/unified")
-if not (CGROUP2 / "cgroup.procs").exists():
-    CGROUP2 = Path("/sys/fs/cgroup")
 
 
 class Child:
@@ -62,21 +56,6 @@ def probe(test_objects: dict[str, Path]) -> Iterator[tuple[pybpf.BPFObject, Chil
                 yield obj, child
     finally:
         child.close()
-
-
-@pytest.fixture
-def cgroup() -> Iterator[Path]:
-    path = CGROUP2 / f"pybpf-{uuid.uuid4().hex[:8]}"
-    path.mkdir()
-    try:
-        yield path
-    finally:
-        for _ in range(50):  # a moved child leaves the cgroup once reaped
-            try:
-                path.rmdir()
-                break
-            except OSError:
-                time.sleep(0.05)
 
 
 def _executable_ranges(pid: int) -> list[tuple[int, int]]:
@@ -138,7 +117,7 @@ def test_cgroup_array_tells_the_program_where_the_task_runs(probe: tuple[pybpf.B
     assert obj.bss["seen"].under_cgroup == 1
     with pytest.raises(pybpf.NotSupportedError):
         obj.maps["cgroups"][0]
-    (CGROUP2 / "cgroup.procs").write_text(str(child.proc.pid))
+    (cgroup.parent / "cgroup.procs").write_text(str(child.proc.pid))
 
 
 def test_task_storage_shared_with_the_program(probe: tuple[pybpf.BPFObject, Child]) -> None:
