@@ -6,25 +6,29 @@ keeps it attached until the pin file is removed).
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 import weakref
+from collections.abc import Callable
 from typing import Any
 
-from pybpf._errors import check, closed_error
+from pybpf._errors import BPFValueError, check, closed_error
 from pybpf._ffi import lib
 from pybpf._mounts import require_bpffs
 
 __all__ = ["Link"]
 
 
-def _destroy_leaked(ptr: Any, fd: int, what: str) -> None:
-    _release(ptr, fd)  # first: the warning may be turned into an exception
+def _destroy_leaked(ptr: Any, fd: int, detach: Callable[[], None] | None, what: str) -> None:
+    _release(ptr, fd, detach)  # first: the warning may be turned into an exception
     warnings.warn(f"pybpf: link {what} was not closed; detached it", ResourceWarning, stacklevel=2)
 
 
-def _release(ptr: Any, fd: int) -> None:
-    if ptr is not None:
+def _release(ptr: Any, fd: int, detach: Callable[[], None] | None) -> None:
+    if detach is not None:
+        detach()
+    elif ptr is not None:
         lib.bpf_link__destroy(ptr)  # closes the fd: detaches unless pinned
     elif fd >= 0:
         os.close(fd)
@@ -40,19 +44,31 @@ class Link:
     ``pin(path)`` keeps the attachment alive beyond this process.
     """
 
-    def __init__(self, *, what: str, ptr: Any = None, fd: int = -1, program: Any = None) -> None:
-        # Either a libbpf ``struct bpf_link *`` or a bare link fd from bpf_link_create.
+    def __init__(
+        self,
+        *,
+        what: str,
+        ptr: Any = None,
+        fd: int = -1,
+        detach: Callable[[], None] | None = None,
+        program: Any = None,
+    ) -> None:
+        # A libbpf ``struct bpf_link *``, a bare link fd from bpf_link_create,
+        # or, for attachments the kernel keeps without a link (a tc filter
+        # made through netlink), the call that removes them.
         self._ptr = ptr
         self._fd = lib.bpf_link__fd(ptr) if ptr is not None else fd
         self._what = what
         self._program = program  # the program (and its object) must outlive the link
-        self._finalizer = weakref.finalize(self, _destroy_leaked, ptr, self._fd, what)
+        self._finalizer = weakref.finalize(self, _destroy_leaked, ptr, self._fd, detach, what)
 
     @property
     def fd(self) -> int:
         """The link's file descriptor (borrowed)."""
         if self.closed:
             raise closed_error("link", self._what)
+        if self._fd < 0:
+            raise BPFValueError(errno.EBADF, f"link {self._what} is not a BPF link: it has no fd (close() detaches)")
         return self._fd
 
     @property
@@ -62,8 +78,9 @@ class Link:
 
     def close(self) -> None:
         """Detach the program (unless pinned) and release the link. Idempotent."""
-        if self._finalizer.detach() is not None:
-            _release(self._ptr, self._fd)
+        state = self._finalizer.detach()  # (self, func, (ptr, fd, detach, what), {})
+        if state is not None:
+            _release(*state[2][:3])
         if self._program is not None:
             self._program._obj._untrack(self)
         self._ptr = None

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pybpf import features
 from pybpf._attach_cgroup import CgroupAttach
+from pybpf._attach_tc import TcAttach
 from pybpf._attach_trace import TraceAttach
 from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, closed_error, error_for, with_details
 from pybpf._ffi import ffi, lib, log_capture
+from pybpf._interfaces import ifindex_of
 from pybpf._link import Link
 from pybpf._types import ProgType
 
-__all__ = ["Program", "TestRunResult", "ifindex_of"]
+__all__ = ["Program", "TestRunResult"]
 
 _XDP_MODES = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
 
@@ -34,21 +35,7 @@ class TestRunResult:
     """Average run time per repetition, in nanoseconds."""
 
 
-def ifindex_of(interface: str | int) -> int:
-    """The ifindex of an interface name (in this thread's network namespace)."""
-    if isinstance(interface, int):
-        if interface <= 0:
-            raise BPFValueError(errno.EINVAL, f"invalid ifindex {interface}")
-        return interface
-    try:
-        return socket.if_nametoindex(interface)
-    except OSError:
-        raise BPFFileNotFoundError(
-            errno.ENODEV, f"no network interface named {interface!r} in this namespace"
-        ) from None
-
-
-class Program(TraceAttach, CgroupAttach):
+class Program(TraceAttach, CgroupAttach, TcAttach):
     """A program of a ``BPFObject`` (a view: the object owns it).
 
     Attach methods return a ``Link``; closing the link detaches the program.
@@ -149,12 +136,15 @@ class Program(TraceAttach, CgroupAttach):
             hint = support.reason if support is not None and not support else None
             exc = error_for(err, f"attach program '{self._name}' to {what}", hint=hint)
             raise exc if hint else with_details(exc, cap.messages, program_lines=True)
-        link = Link(ptr=ptr, what=f"'{self._name}' -> {what}", program=self)
-        return self._obj._track(link)  # type: ignore[no-any-return]
+        return self._own(Link(ptr=ptr, what=f"'{self._name}' -> {what}", program=self))
 
     def _link_fd(self, fd: int, what: str) -> Link:
         """Own a link fd from bpf_link_create."""
-        return self._obj._track(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))  # type: ignore[no-any-return]
+        return self._own(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))
+
+    def _own(self, link: Link) -> Link:
+        """Hand a new link to the object, which detaches it when it closes."""
+        return self._obj._track(link)  # type: ignore[no-any-return]
 
     def attach(self) -> Link:
         """Attach where the section name says (``tracepoint/cat/name``, ``raw_tp/x``,

@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 from pybpf._codecs import Codec, fd_of, u32_key_codec
 from pybpf._errors import BPFValueError, check
 from pybpf._ffi import lib
+from pybpf._interfaces import ifindex_of
 from pybpf._map import Map
-from pybpf._program import ifindex_of
 from pybpf._types import MapType
 
 __all__ = ["CpuMap", "CpuMapValue", "DevMap", "DevMapValue"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from pybpf._errors import BPFValueError, check, closed_error
 from pybpf._ffi import ffi, lib
-from pybpf._program import ifindex_of
+from pybpf._interfaces import ifindex_of
 
 __all__ = ["XskSocket"]
 

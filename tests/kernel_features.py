@@ -10,8 +10,10 @@ applies the marker.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -32,11 +34,26 @@ def _lsm() -> Support:
     return trampolines if not trampolines else pybpf.features.bpf_lsm()
 
 
+def _kernel_module(name: str, what: str) -> Callable[[], Support]:
+    """A probe for a kernel module: loadable (modprobe) or built in."""
+
+    def probe() -> Support:
+        if subprocess.run(["modprobe", "-q", name], check=False).returncode == 0:
+            return Support(True)
+        builtin = Path("/lib/modules") / pybpf.features.kernel_release() / "modules.builtin"
+        if builtin.exists() and f"/{name}.ko" in builtin.read_text():
+            return Support(True)
+        return Support(False, f"{what}: the kernel has no {name} module", forbidden=True)
+
+    return probe
+
+
 FEATURES = {
     "fentry": Feature(pybpf.features.trampolines),  # and fexit, fmod_ret: BPF trampolines
     "lsm": Feature(_lsm, fixtures=("securityfs",)),
     "kprobes": Feature(pybpf.features.kprobes),
     "cgroup storage": Feature(lambda: pybpf.features.map_type(pybpf.MapType.CGRP_STORAGE)),
+    "act_bpf": Feature(_kernel_module("act_bpf", "tc BPF actions")),
 }
 
 

@@ -48,3 +48,25 @@ struct bpf_uprobe_opts {
 };
 struct bpf_link *bpf_program__attach_uprobe_opts(const struct bpf_program *prog, int pid, const char *binary_path,
                                                  size_t func_offset, const struct bpf_uprobe_opts *opts);
+
+/* tc before TCX (6.6): a direct-action cls_bpf filter in the clsact qdisc. */
+enum bpf_tc_attach_point { BPF_TC_INGRESS = 1, BPF_TC_EGRESS = 2, BPF_TC_CUSTOM = 4 };
+struct bpf_tc_hook {
+    size_t sz;
+    int ifindex;
+    enum bpf_tc_attach_point attach_point;
+    __u32 parent;
+    ...;
+};
+struct bpf_tc_opts {
+    size_t sz;
+    int prog_fd;
+    __u32 flags;
+    __u32 prog_id;
+    __u32 handle;
+    __u32 priority;
+    ...;
+};
+int bpf_tc_hook_create(struct bpf_tc_hook *hook);
+int bpf_tc_attach(const struct bpf_tc_hook *hook, struct bpf_tc_opts *opts);
+int bpf_tc_detach(const struct bpf_tc_hook *hook, const struct bpf_tc_opts *opts);
