@@ -10,6 +10,7 @@ from typing import Any
 
 from pybpf import features
 from pybpf._attach_cgroup import CgroupAttach
+from pybpf._attach_socket import SocketAttach
 from pybpf._attach_tc import TcAttach
 from pybpf._attach_trace import TraceAttach
 from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, closed_error, error_for, with_details
@@ -35,7 +36,7 @@ class TestRunResult:
     """Average run time per repetition, in nanoseconds."""
 
 
-class Program(TraceAttach, CgroupAttach, TcAttach):
+class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach):
     """A program of a ``BPFObject`` (a view: the object owns it).
 
     Attach methods return a ``Link``; closing the link detaches the program.

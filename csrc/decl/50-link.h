@@ -14,6 +14,9 @@ struct bpf_link_create_opts {
     __u32 flags;
     ...;
 };
+/* Attachments without a link (sockmap, lirc): bpf(BPF_PROG_ATTACH / BPF_PROG_DETACH). */
+int bpf_prog_attach(int prog_fd, int attachable_fd, enum bpf_attach_type type, unsigned int flags);
+int bpf_prog_detach2(int prog_fd, int attachable_fd, enum bpf_attach_type type);
 int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type attach_type, const struct bpf_link_create_opts *opts);
 
 /* Pinning any BPF object (map, program, link) in bpffs. */
