@@ -27,7 +27,7 @@ from pybpf._errors import (
 from pybpf._fdmaps import FdArray, ProgArray, SockMap, socket_cookie
 from pybpf._ffi import libbpf_version
 from pybpf._keyless import BloomFilter, QueueMap
-from pybpf._link import Link
+from pybpf._link import IterLink, Link
 from pybpf._lpm import LPMTrie
 from pybpf._map import Map, MapInfo, maps, possible_cpus
 from pybpf._mapinmap import MapOfMaps
@@ -41,7 +41,19 @@ from pybpf._ringbuf import RingBuffer
 from pybpf._shipped import shipped, shipped_names
 from pybpf._stacks import BuildIdFrame, StackTraceMap
 from pybpf._storage import LocalStorage
-from pybpf._types import ANY, EXIST, F_LOCK, NOEXIST, AttachType, MapFlags, MapType, ProgType, UpdateFlags
+from pybpf._types import (
+    ANY,
+    EXIST,
+    F_LOCK,
+    NOEXIST,
+    AttachType,
+    MapFlags,
+    MapType,
+    PerfEventType,
+    ProgType,
+    SoftwareEvent,
+    UpdateFlags,
+)
 from pybpf._xsk import XskSocket
 
 __version__ = "0.1.0"
@@ -75,6 +87,7 @@ __all__ = [
     "LPMKey",
     "LocalStorage",
     "LPMTrie",
+    "IterLink",
     "Link",
     "Map",
     "MapFlags",
@@ -86,6 +99,7 @@ __all__ = [
     "NotSupportedError",
     "PerCPUCodec",
     "PerfBuffer",
+    "PerfEventType",
     "ProgArray",
     "ProgType",
     "QueueMap",
@@ -93,6 +107,7 @@ __all__ = [
     "Record",
     "RingBuffer",
     "SockMap",
+    "SoftwareEvent",
     "StackTraceMap",
     "TestRunResult",
     "UpdateFlags",

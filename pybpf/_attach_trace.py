@@ -1,5 +1,6 @@
-"""Attaching tracing programs: tracepoints, raw tracepoints, kprobes, BPF
-trampolines (fentry/fexit/fmod_ret) and LSM hooks.
+"""Attaching tracing programs: tracepoints, raw tracepoints, kprobes,
+uprobes, perf events, iterators, BPF trampolines (fentry/fexit/fmod_ret) and
+LSM hooks.
 
 A mixin of ``Program``: each method returns a ``Link`` whose ``close()``
 detaches the program.
@@ -14,10 +15,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pybpf import features
-from pybpf._errors import BPFFileNotFoundError
+from pybpf._errors import BPFFileNotFoundError, BPFValueError, check
 from pybpf._ffi import ffi, lib
-from pybpf._link import Link
+from pybpf._link import IterLink, Link
 from pybpf._mounts import TRACEFS_PATH, tracefs_mounted
+from pybpf._types import PerfEventType, SoftwareEvent
 
 __all__ = ["TraceAttach"]
 
@@ -37,8 +39,15 @@ class TraceAttach:
         def attach_target(self) -> str: ...
 
         def _link(
-            self, attach: Callable[[], Any], what: str, probe: Callable[[], features.Support] | None = None
+            self,
+            attach: Callable[[], Any],
+            what: str,
+            probe: Callable[[], features.Support] | None = None,
+            *,
+            kind: Callable[..., Link] = Link,
         ) -> Link: ...
+
+        def _own(self, link: Link) -> Link: ...
 
     def attach_tracepoint(self, category: str, name: str) -> Link:
         """Attach to the tracepoint ``category:name`` (needs tracefs); closing the link detaches."""
@@ -113,6 +122,83 @@ class TraceAttach:
             f"{kind} {where}" + (f" (pid {pid})" if pid is not None else ""),
         )
 
+    def attach_perf_event(
+        self,
+        event_type: PerfEventType | int,
+        config: int,
+        *,
+        pid: int | None = None,
+        cpu: int | None = None,
+        sample_period: int | None = None,
+        sample_freq: int | None = None,
+    ) -> Link:
+        """Open a perf event and run the program (``SEC("perf_event")``) on
+        each of its samples: every ``sample_period`` events (default 1), or
+        ``sample_freq`` times a second.
+
+        With ``pid``, the event counts that process (on any CPU, or on
+        ``cpu``); without, every process on ``cpu``, or on each online CPU
+        (one event per CPU, one ``Link`` for all).  Software events
+        (``PerfEventType.SOFTWARE``, ``SoftwareEvent.PAGE_FAULTS`` ...) exist
+        everywhere; hardware ones need a PMU.  Closing the link closes the
+        events.
+        """
+        self.fd  # noqa: B018
+        if sample_period is not None and sample_freq is not None:
+            raise BPFValueError(errno.EINVAL, "give sample_period or sample_freq, not both")
+        freq = sample_freq is not None
+        period = sample_freq if sample_freq is not None else (sample_period or 1)
+        what = f"perf event {_perf_event_name(event_type, config)}"
+        if pid is not None or cpu is not None:
+            target_pid, target_cpu = (-1 if pid is None else pid), (-1 if cpu is None else cpu)
+            where = (f" of pid {pid}" if pid is not None else "") + (f" on CPU {cpu}" if cpu is not None else "")
+            return self._perf_link(int(event_type), config, period, freq, target_pid, target_cpu, what + where)
+        links: list[Link] = []
+        try:
+            for each in online_cpus():
+                links.append(self._perf_link(int(event_type), config, period, freq, -1, each, f"{what} on CPU {each}"))
+        except BaseException:
+            for link in links:
+                link.close()
+            raise
+
+        def close_all() -> None:
+            for link in links:
+                link.close()
+
+        return self._own(Link(what=f"'{self._name}' -> {what} on every CPU", detach=close_all, program=self))
+
+    def _perf_link(self, event_type: int, config: int, period: int, freq: bool, pid: int, cpu: int, what: str) -> Link:
+        pfd = check(
+            lib.pybpf_perf_event_open(event_type, config, period, freq, pid, cpu),
+            f"attach program '{self._name}' to {what}: open the event",
+        )
+        try:
+            return self._link(lambda: lib.bpf_program__attach_perf_event(self._ptr, pfd), what)
+        except BaseException:
+            os.close(pfd)  # the link owns it only once made
+            raise
+
+    def attach_iter(self, *, map: Any = None) -> IterLink:  # noqa: A002 - the kernel's word
+        """Attach an iterator program (``SEC("iter/task")``, ``iter/bpf_map``
+        ...; ``map=`` for ``iter/bpf_map_elem``, the map to walk).  The
+        returned ``IterLink.read()`` runs one pass and returns what the
+        program wrote.  Closing the link detaches it."""
+        self.fd  # noqa: B018
+        opts = ffi.NULL
+        what = f"iterator {self.attach_target}"
+        if map is not None:
+            info = ffi.new("union bpf_iter_link_info *")
+            info.map.map_fd = map.fd
+            opts = ffi.new("struct bpf_iter_attach_opts *")
+            opts.sz = ffi.sizeof("struct bpf_iter_attach_opts")
+            opts.link_info = info
+            opts.link_info_len = ffi.sizeof("union bpf_iter_link_info")
+            what += f" of map '{map.name}'"
+        link = self._link(lambda: lib.bpf_program__attach_iter(self._ptr, opts), what, kind=IterLink)
+        assert isinstance(link, IterLink)
+        return link
+
     def attach_trace(self) -> Link:
         """Attach an fentry, fexit or fmod_ret program (or a BTF tracepoint,
         ``tp_btf``) to the kernel function its section or ``attach_target``
@@ -143,3 +229,21 @@ class TraceAttach:
                 f"tracefs is not mounted: tracepoints are found by name there. Mount it with "
                 f"pybpf.mount_tracefs() or `mount -t tracefs tracefs {TRACEFS_PATH}`",
             )
+
+
+def online_cpus() -> list[int]:
+    """The CPUs that are online now (``/sys/devices/system/cpu/online``)."""
+    with open("/sys/devices/system/cpu/online", encoding="ascii") as f:
+        spec = f.read().strip()
+    cpus: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def _perf_event_name(event_type: PerfEventType | int, config: int) -> str:
+    if event_type == PerfEventType.SOFTWARE and config in SoftwareEvent._value2member_map_:
+        return f"software {SoftwareEvent(config).name.lower()}"
+    kind = PerfEventType(event_type).name.lower() if event_type in PerfEventType._value2member_map_ else event_type
+    return f"{kind} {config:#x}"

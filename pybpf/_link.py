@@ -13,11 +13,11 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from pybpf._errors import BPFValueError, check, closed_error
+from pybpf._errors import BPFValueError, check, closed_error, error_for
 from pybpf._ffi import lib
 from pybpf._mounts import require_bpffs
 
-__all__ = ["Link"]
+__all__ = ["IterLink", "Link"]
 
 
 def _destroy_leaked(ptr: Any, fd: int, detach: Callable[[], None] | None, what: str) -> None:
@@ -101,4 +101,34 @@ class Link:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<pybpf.Link {self._what} {'closed' if self.closed else f'fd={self._fd}'}>"
+        state = "closed" if self.closed else (f"fd={self._fd}" if self._fd >= 0 else "attached")
+        return f"<pybpf.Link {self._what} {state}>"
+
+
+class IterLink(Link):
+    """An iterator program attached (``Program.attach_iter``).
+
+    Each ``read()`` runs the program once over the kernel objects it
+    iterates (tasks, maps, a map's elements ...) and returns what it wrote
+    (``BPF_SEQ_PRINTF``, ``bpf_seq_write``).  ``close()`` detaches it.
+    """
+
+    def read(self) -> bytes:
+        """One pass of the iterator: everything it wrote, to the end."""
+        fd = check(lib.bpf_iter_create(self.fd), f"start iterator {self._what}")
+        chunks: list[bytes] = []
+        try:
+            while True:
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except OSError as e:
+                    raise error_for(e.errno or errno.EIO, f"read iterator {self._what}") from None
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+
+    def lines(self) -> list[str]:
+        """``read()`` as text, one string per line."""
+        return self.read().decode("utf-8", "replace").splitlines()

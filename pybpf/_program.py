@@ -34,6 +34,9 @@ class TestRunResult:
     """The packet as the program left it."""
     duration: int
     """Average run time per repetition, in nanoseconds."""
+    ctx_out: Any = None
+    """The context as the program left it: bytes, or an instance of the type
+    of the ``ctx`` passed in (None without one)."""
 
 
 class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach):
@@ -126,9 +129,16 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach):
 
     # -- attaching ------------------------------------------------------------
 
-    def _link(self, attach: Callable[[], Any], what: str, probe: Callable[[], features.Support] | None = None) -> Link:
-        """Run libbpf's ``attach()`` and own the link it returns.  A failure
-        says what libbpf reported, or what ``probe`` found the kernel lacks."""
+    def _link(
+        self,
+        attach: Callable[[], Any],
+        what: str,
+        probe: Callable[[], features.Support] | None = None,
+        *,
+        kind: Callable[..., Link] = Link,
+    ) -> Link:
+        """Run libbpf's ``attach()`` and own the link it returns (a ``kind``).
+        A failure says what libbpf reported, or what ``probe`` found the kernel lacks."""
         with log_capture() as cap:
             ptr = attach()
         if ptr == ffi.NULL:
@@ -137,7 +147,7 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach):
             hint = support.reason if support is not None and not support else None
             exc = error_for(err, f"attach program '{self._name}' to {what}", hint=hint)
             raise exc if hint else with_details(exc, cap.messages, program_lines=True)
-        return self._own(Link(ptr=ptr, what=f"'{self._name}' -> {what}", program=self))
+        return self._own(kind(ptr=ptr, what=f"'{self._name}' -> {what}", program=self))
 
     def _link_fd(self, fd: int, what: str) -> Link:
         """Own a link fd from bpf_link_create."""
@@ -209,9 +219,18 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach):
 
     # -- running --------------------------------------------------------------
 
-    def test_run(self, data: bytes = b"", *, repeat: int = 1, data_out_size: int | None = None) -> TestRunResult:
+    def test_run(
+        self, data: bytes = b"", *, ctx: Any = None, repeat: int = 1, data_out_size: int | None = None
+    ) -> TestRunResult:
         """Run the program in the kernel on ``data`` (``BPF_PROG_TEST_RUN``),
-        ``repeat`` times, without attaching it."""
+        ``repeat`` times, without attaching it.
+
+        ``ctx`` is the program's context (bytes, or a ctypes instance such as
+        ``obj.btf_type("struct args")(...)``): the ``__sk_buff`` fields of a
+        packet program, or the whole argument of a ``SEC("syscall")``
+        program, which is run this way only.  The context the program left
+        comes back as ``ctx_out``, in the same type.
+        """
         opts = ffi.new("struct bpf_test_run_opts *")
         opts.sz = ffi.sizeof("struct bpf_test_run_opts")
         data_in = ffi.from_buffer(data)
@@ -222,10 +241,33 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach):
             opts.data_size_in = len(data)
             opts.data_out = data_out
             opts.data_size_out = out_size
+        ctx_bytes = b"" if ctx is None else bytes(ctx)
+        ctx_in = ffi.new("char[]", ctx_bytes or b"\0")
+        ctx_out = ffi.new("char[]", max(len(ctx_bytes), 1))
+        syscall = self.type == ProgType.SYSCALL
+        if syscall:
+            # The kernel runs these once and writes the context back in place.
+            if repeat != 1 or data:
+                raise BPFValueError(errno.EINVAL, f"program '{self._name}': a syscall program runs once, on ctx only")
+            ctx_out = ctx_in
+            repeat = 0
+        if ctx_bytes:
+            opts.ctx_in = ctx_in
+            opts.ctx_size_in = len(ctx_bytes)
+            if not syscall:
+                opts.ctx_out = ctx_out
+                opts.ctx_size_out = len(ctx_bytes)
         opts.repeat = repeat
         check(lib.bpf_prog_test_run_opts(self.fd, opts), f"test_run program '{self._name}'")
+        if syscall:
+            opts.ctx_size_out = len(ctx_bytes)
+        returned = None
+        if ctx is not None:
+            raw = ffi.buffer(ctx_out, min(opts.ctx_size_out, len(ctx_bytes)))[:]
+            returned = raw if isinstance(ctx, (bytes, bytearray, memoryview)) else type(ctx).from_buffer_copy(raw)
         return TestRunResult(
             retval=opts.retval,
             data_out=ffi.buffer(data_out, min(opts.data_size_out, out_size))[:] if data else b"",
             duration=opts.duration,
+            ctx_out=returned,
         )

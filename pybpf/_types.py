@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ANY", "EXIST", "F_LOCK", "NOEXIST", "AttachType", "MapFlags", "MapType", "ProgType", "UpdateFlags"]
+__all__ = [
+    "ANY",
+    "EXIST",
+    "F_LOCK",
+    "NOEXIST",
+    "AttachType",
+    "PerfEventType",
+    "SoftwareEvent",
+    "MapFlags",
+    "MapType",
+    "ProgType",
+    "UpdateFlags",
+]
 
 
 class MapType(enum.IntEnum):
@@ -167,6 +179,34 @@ class AttachType(enum.IntEnum):
     LINK_TYPE_UNSPEC = 0
     LINK_TYPE_RAW_TRACEPOINT = 1
     LINK_TYPE_TRACING = 2
+
+
+class PerfEventType(enum.IntEnum):
+    """``enum perf_type_id``: the kinds of perf event (``perf_event_attr.type``)."""
+
+    HARDWARE = 0
+    SOFTWARE = 1
+    TRACEPOINT = 2
+    HW_CACHE = 3
+    RAW = 4
+    BREAKPOINT = 5
+
+
+class SoftwareEvent(enum.IntEnum):
+    """``enum perf_sw_ids``: the kernel's software events (``config`` of a SOFTWARE event)."""
+
+    CPU_CLOCK = 0
+    TASK_CLOCK = 1
+    PAGE_FAULTS = 2
+    CONTEXT_SWITCHES = 3
+    CPU_MIGRATIONS = 4
+    PAGE_FAULTS_MIN = 5
+    PAGE_FAULTS_MAJ = 6
+    ALIGNMENT_FAULTS = 7
+    EMULATION_FAULTS = 8
+    DUMMY = 9
+    BPF_OUTPUT = 10
+    CGROUP_SWITCHES = 11
 
 
 class MapFlags(enum.IntFlag):

@@ -73,3 +73,21 @@ struct bpf_tc_opts {
 int bpf_tc_hook_create(struct bpf_tc_hook *hook);
 int bpf_tc_attach(const struct bpf_tc_hook *hook, struct bpf_tc_opts *opts);
 int bpf_tc_detach(const struct bpf_tc_hook *hook, const struct bpf_tc_opts *opts);
+
+/* perf events: csrc/helpers.c opens one; the link owns its fd. */
+int pybpf_perf_event_open(__u32 type, __u64 config, __u64 period, int freq, int pid, int cpu);
+struct bpf_link *bpf_program__attach_perf_event(const struct bpf_program *prog, int pfd);
+
+/* BPF iterators: the link, then a readable fd per pass. */
+union bpf_iter_link_info {
+    struct { __u32 map_fd; } map;
+    ...;
+};
+struct bpf_iter_attach_opts {
+    size_t sz;
+    union bpf_iter_link_info *link_info;
+    __u32 link_info_len;
+    ...;
+};
+struct bpf_link *bpf_program__attach_iter(const struct bpf_program *prog, const struct bpf_iter_attach_opts *opts);
+int bpf_iter_create(int link_fd);

@@ -1,0 +1,41 @@
+"""BPF iterators (bpf_progs/task_iter.bpf.c): a task iterator that lists the
+processes Python put in its map, read through IterLink."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pybpf
+
+pytestmark = pytest.mark.kernel
+
+
+def _comm(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
+def test_task_iterator_lists_the_watched_processes() -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    me = os.getpid()
+    try:
+        expected = {f"{me} {_comm(me)} 7", f"{sleeper.pid} {_comm(sleeper.pid)} 9"}
+        with pybpf.load(pybpf.shipped("task_iter")) as obj:
+            notes = obj.maps["notes"]
+            notes[me] = 7
+            notes[sleeper.pid] = 9
+            with obj.programs["list_watched"].attach_iter() as it:
+                first = it.lines()
+                del notes[sleeper.pid]
+                second = it.lines()  # each read is a new pass over the tasks
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert sorted(first) == sorted(expected)
+    assert second == [f"{me} {_comm(me)} 7"]
+    with pytest.raises(ValueError, match="closed"):
+        it.read()
