@@ -21,3 +21,24 @@ static size_t ring__avail_data_size(const struct ring *r) { (void)r; return 0; }
 static size_t ring__size(const struct ring *r) { (void)r; return 0; }
 static int ring__consume(struct ring *r) { (void)r; return -EOPNOTSUPP; }
 #endif
+
+/* libbpf 1.2: netfilter links (bpf_program__attach_netfilter). */
+#if PYBPF_LIBBPF_AT_LEAST(1, 2)
+#define PYBPF_HAS_NETFILTER 1
+#else
+#define PYBPF_HAS_NETFILTER 0
+struct bpf_netfilter_opts {
+    size_t sz;
+    __u32 pf;
+    __u32 hooknum;
+    __s32 priority;
+    __u32 flags;
+};
+static struct bpf_link *bpf_program__attach_netfilter(const struct bpf_program *prog,
+                                                      const struct bpf_netfilter_opts *opts)
+{
+    (void)prog; (void)opts;
+    errno = EOPNOTSUPP;
+    return NULL;
+}
+#endif

@@ -10,6 +10,7 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
 
 from pybpf import features
 from pybpf._attach_cgroup import cgroup_kinds
+from pybpf._attach_netfilter import NfHook
 from pybpf._btf import Record
 from pybpf._codecs import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
 from pybpf._data import GlobalData
@@ -96,6 +97,7 @@ __all__ = [
     "MapType",
     "MappedArray",
     "NOEXIST",
+    "NfHook",
     "NotSupportedError",
     "PerCPUCodec",
     "PerfBuffer",

@@ -18,7 +18,7 @@ except ImportError as exc:  # pragma: no cover - a source checkout without a bui
         "(`pip install .`) rather than importing it from the source tree"
     ) from exc
 
-__all__ = ["HAS_RING_API", "ffi", "lib", "libbpf_version", "log_capture"]
+__all__ = ["HAS_NETFILTER", "HAS_RING_API", "ffi", "lib", "libbpf_version", "log_capture"]
 
 logger = logging.getLogger("pybpf.libbpf")
 # A library logs, the application decides where to: no lastResort output on stderr.
@@ -72,5 +72,6 @@ def libbpf_version() -> tuple[int, int]:
 
 #: libbpf >= 1.3: per-ring access of a ring buffer (pending bytes, consume one ring).
 HAS_RING_API = bool(lib.PYBPF_HAS_RING_API)
+HAS_NETFILTER = bool(lib.PYBPF_HAS_NETFILTER)
 
 lib.pybpf_install_print()

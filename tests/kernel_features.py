@@ -34,6 +34,13 @@ def _lsm() -> Support:
     return trampolines if not trampolines else pybpf.features.bpf_lsm()
 
 
+def _netfilter() -> Support:
+    if not pybpf._ffi.HAS_NETFILTER:
+        major, minor = pybpf.libbpf_version()
+        return Support(False, f"netfilter links need libbpf 1.2; this build has {major}.{minor}", forbidden=True)
+    return Support(pybpf.features.program_type(pybpf.ProgType.NETFILTER), "no NETFILTER program type")
+
+
 def _kernel_module(name: str, what: str) -> Callable[[], Support]:
     """A probe for a kernel module: loadable (modprobe) or built in."""
 
@@ -54,6 +61,7 @@ FEATURES = {
     "kprobes": Feature(pybpf.features.kprobes),
     "cgroup storage": Feature(lambda: pybpf.features.map_type(pybpf.MapType.CGRP_STORAGE)),
     "act_bpf": Feature(_kernel_module("act_bpf", "tc BPF actions")),
+    "netfilter programs": Feature(_netfilter),
 }
 
 

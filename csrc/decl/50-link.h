@@ -91,3 +91,15 @@ struct bpf_iter_attach_opts {
 };
 struct bpf_link *bpf_program__attach_iter(const struct bpf_program *prog, const struct bpf_iter_attach_opts *opts);
 int bpf_iter_create(int link_fd);
+
+/* netfilter hooks (6.4+; libbpf 1.2, PYBPF_HAS_NETFILTER 0 before). */
+#define PYBPF_HAS_NETFILTER ...
+struct bpf_netfilter_opts {
+    size_t sz;
+    __u32 pf;
+    __u32 hooknum;
+    __s32 priority;
+    __u32 flags;
+    ...;
+};
+struct bpf_link *bpf_program__attach_netfilter(const struct bpf_program *prog, const struct bpf_netfilter_opts *opts);
