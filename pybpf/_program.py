@@ -11,6 +11,7 @@ from typing import Any
 from pybpf import features
 from pybpf._attach_cgroup import CgroupAttach
 from pybpf._attach_netfilter import NetfilterAttach
+from pybpf._attach_route import RouteAttach
 from pybpf._attach_socket import SocketAttach
 from pybpf._attach_tc import TcAttach
 from pybpf._attach_trace import TraceAttach
@@ -40,7 +41,7 @@ class TestRunResult:
     of the ``ctx`` passed in (None without one)."""
 
 
-class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach):
+class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach, RouteAttach):
     """A program of a ``BPFObject`` (a view: the object owns it).
 
     Attach methods return a ``Link``; closing the link detaches the program.

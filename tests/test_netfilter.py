@@ -65,13 +65,23 @@ def test_only_the_namespace_it_was_attached_in(netfilter_hook: pybpf.BPFObject, 
     assert netfilter_hook.maps["marks"][DROPPED].packets == 0
 
 
+@requires_kernel_feature("netfilter programs", min="6.4")
 def test_attach_netfilter_errors(netfilter_hook: pybpf.BPFObject) -> None:
     prog = netfilter_hook.programs["filter_by_mark"]
-    if not pybpf._ffi.HAS_NETFILTER:
-        with pytest.raises(pybpf.NotSupportedError, match="libbpf >= 1.2"):
-            prog.attach_netfilter(socket.AF_INET, pybpf.NfHook.LOCAL_OUT, 0)
-        return
     with pytest.raises(ValueError, match="use socket.AF_INET"):
         prog.attach_netfilter(socket.AF_UNIX, pybpf.NfHook.LOCAL_OUT, 0)
     with pytest.raises(ValueError):
         prog.attach_netfilter(socket.AF_INET, 9, 0)
+
+
+def test_netfilter_links_need_libbpf_1_2() -> None:
+    """Both sides of the build gate: before libbpf 1.2 the call says so; after,
+    the kernel judges (an XDP program is no netfilter program)."""
+    with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
+        prog = obj.programs["xdp_count"]
+        if not pybpf._ffi.HAS_NETFILTER:
+            with pytest.raises(pybpf.NotSupportedError, match="libbpf >= 1.2"):
+                prog.attach_netfilter(socket.AF_INET, pybpf.NfHook.LOCAL_OUT, 0)
+        else:
+            with pytest.raises(pybpf.BPFError, match="attach program 'xdp_count' to netfilter ipv4 local_out"):
+                prog.attach_netfilter(socket.AF_INET, pybpf.NfHook.LOCAL_OUT, 0)
