@@ -52,6 +52,7 @@ class Link:
         fd: int = -1,
         detach: Callable[[], None] | None = None,
         program: Any = None,
+        obj: Any = None,
     ) -> None:
         # A libbpf ``struct bpf_link *``, a bare link fd from bpf_link_create,
         # or, for attachments the kernel keeps without a link (a tc filter
@@ -60,6 +61,7 @@ class Link:
         self._fd = lib.bpf_link__fd(ptr) if ptr is not None else fd
         self._what = what
         self._program = program  # the program (and its object) must outlive the link
+        self._obj = obj if obj is not None else getattr(program, "_obj", None)  # tracks its links
         self._finalizer = weakref.finalize(self, _destroy_leaked, ptr, self._fd, detach, what)
 
     @property
@@ -81,11 +83,11 @@ class Link:
         state = self._finalizer.detach()  # (self, func, (ptr, fd, detach, what), {})
         if state is not None:
             _release(*state[2][:3])
-        if self._program is not None:
-            self._program._obj._untrack(self)
+        if self._obj is not None:
+            self._obj._untrack(self)
         self._ptr = None
         self._fd = -1
-        self._program = None
+        self._program = self._obj = None
 
     def pin(self, path: str | os.PathLike[str]) -> None:
         """Pin the link on a bpffs: the program stays attached after ``close()``

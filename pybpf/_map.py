@@ -39,9 +39,12 @@ from pybpf._errors import (
     NotSupportedError,
     check,
     closed_error,
+    error_for,
     raise_errno,
+    with_details,
 )
-from pybpf._ffi import ffi, lib
+from pybpf._ffi import ffi, lib, log_capture
+from pybpf._link import Link
 from pybpf._mmap import MappedArray
 from pybpf._mounts import require_bpffs
 from pybpf._types import MapFlags, MapType, UpdateFlags
@@ -834,6 +837,27 @@ class Map(MutableMapping[Any, Any]):
         return MappedArray(
             self._fd, count=self._max_entries, value_size=self._value_size, codec=self._vcodec, name=self._name
         )
+
+    # -- struct_ops -----------------------------------------------------------
+
+    def attach_struct_ops(self) -> Link:
+        """Register this STRUCT_OPS map of a loaded object with the kernel (a
+        TCP congestion control, ...): its programs then serve the kernel's
+        callbacks.  Closing the link unregisters it (or, for a map declared
+        in ``.struct_ops.link``, detaches the link)."""
+        if self._type != MapType.STRUCT_OPS:
+            raise BPFValueError(errno.EINVAL, f"map '{self._name}' is {self._type.name}, not STRUCT_OPS")
+        self._require_live()
+        if self._ptr is None or self._owner is None or not self._owner.loaded:
+            raise BPFValueError(errno.EINVAL, f"map '{self._name}': only a map of a loaded BPFObject can be registered")
+        ptr = self._ptr
+        with log_capture() as cap:
+            link_ptr = lib.bpf_map__attach_struct_ops(ptr)
+        what = f"register struct_ops map '{self._name}'"
+        if link_ptr == ffi.NULL:
+            raise with_details(error_for(ffi.errno or errno.EINVAL, what), cap.messages, program_lines=True)
+        link = Link(ptr=link_ptr, what=f"struct_ops '{self._name}'", obj=self._owner)
+        return self._owner._track(link)  # type: ignore[no-any-return]
 
     # -- pinning --------------------------------------------------------------
 

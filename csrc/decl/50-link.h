@@ -103,3 +103,6 @@ struct bpf_netfilter_opts {
     ...;
 };
 struct bpf_link *bpf_program__attach_netfilter(const struct bpf_program *prog, const struct bpf_netfilter_opts *opts);
+
+/* STRUCT_OPS maps: registering one with the kernel. */
+struct bpf_link *bpf_map__attach_struct_ops(const struct bpf_map *map);

@@ -1,0 +1,58 @@
+"""STRUCT_OPS (bpf_progs/tcp_cc.bpf.c): a TCP congestion control registered
+with the kernel, chosen by sockets with TCP_CONGESTION, whose callbacks count
+themselves; closing the link unregisters it."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+import pybpf
+
+pytestmark = pytest.mark.kernel
+
+INIT, SSTHRESH, CONG_AVOID, UNDO_CWND, RELEASE = range(5)
+AVAILABLE = Path("/proc/sys/net/ipv4/tcp_available_congestion_control")
+CONNECTIONS = 3
+
+
+def _transfer(server: socket.socket, size: int) -> bytes:
+    """One connection using pybpf_cc that sends ``size`` bytes; the name it reports."""
+    with socket.socket() as client:
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"pybpf_cc")
+        client.connect(server.getsockname())
+        peer, _ = server.accept()
+        with peer:
+            client.sendall(b"x" * size)
+            got = 0
+            while got < size:
+                got += len(peer.recv(1 << 16))
+            return client.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0")
+
+
+def test_congestion_control_serves_the_connections_that_choose_it() -> None:
+    with pybpf.load(pybpf.shipped("tcp_cc")) as obj:
+        with obj.maps["pybpf_cc"].attach_struct_ops():
+            assert "pybpf_cc" in AVAILABLE.read_text().split()
+            with socket.socket() as server:
+                server.bind(("127.0.0.1", 0))
+                server.listen(CONNECTIONS)
+                names = [_transfer(server, 1 << 18) for _ in range(CONNECTIONS)]
+        assert "pybpf_cc" not in AVAILABLE.read_text().split()  # unregistered
+        calls = obj.maps["calls"]
+        assert names == [b"pybpf_cc"] * CONNECTIONS
+        assert (calls[INIT], calls[RELEASE]) == (CONNECTIONS, CONNECTIONS)
+        assert calls[CONG_AVOID] > 0  # acks grew the window through tcp_reno_cong_avoid
+        with socket.socket() as late, pytest.raises(FileNotFoundError):
+            late.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"pybpf_cc")
+
+
+def test_attach_struct_ops_errors() -> None:
+    with pybpf.BPFObject.open(pybpf.shipped("tcp_cc")) as obj:
+        with pytest.raises(ValueError, match="not loaded yet"):
+            obj.maps["pybpf_cc"].attach_struct_ops()
+        obj.load()
+        with pytest.raises(ValueError, match="not STRUCT_OPS"):
+            obj.maps["calls"].attach_struct_ops()
