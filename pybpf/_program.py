@@ -10,6 +10,7 @@ from typing import Any
 
 from pybpf import features
 from pybpf._attach_cgroup import CgroupAttach
+from pybpf._attach_lirc import LircAttach
 from pybpf._attach_netfilter import NetfilterAttach
 from pybpf._attach_route import RouteAttach
 from pybpf._attach_socket import SocketAttach
@@ -41,7 +42,7 @@ class TestRunResult:
     of the ``ctx`` passed in (None without one)."""
 
 
-class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach, RouteAttach):
+class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach, RouteAttach, LircAttach):
     """A program of a ``BPFObject`` (a view: the object owns it).
 
     Attach methods return a ``Link``; closing the link detaches the program.

@@ -41,6 +41,17 @@ def _netfilter() -> Support:
     return Support(pybpf.features.program_type(pybpf.ProgType.NETFILTER), "no NETFILTER program type")
 
 
+def _built_in(kind: pybpf.ProgType, option: str) -> Callable[[], Support]:
+    """A program type that a kernel configuration option brings."""
+
+    def probe() -> Support:
+        if pybpf.features.program_type(kind):
+            return Support(True)
+        return Support(False, f"{kind.name} programs: the kernel is built without {option}", forbidden=True)
+
+    return probe
+
+
 def _kernel_module(name: str, what: str) -> Callable[[], Support]:
     """A probe for a kernel module: loadable (modprobe) or built in."""
 
@@ -62,6 +73,9 @@ FEATURES = {
     "cgroup storage": Feature(lambda: pybpf.features.map_type(pybpf.MapType.CGRP_STORAGE)),
     "act_bpf": Feature(_kernel_module("act_bpf", "tc BPF actions")),
     "netfilter programs": Feature(_netfilter),
+    "nbd": Feature(_kernel_module("nbd", "the writable nbd_send_request tracepoint")),
+    "rc-loopback": Feature(_kernel_module("rc-loopback", "a LIRC device to receive IR on")),
+    "lirc programs": Feature(_built_in(pybpf.ProgType.LIRC_MODE2, "CONFIG_BPF_LIRC_MODE2")),
 }
 
 

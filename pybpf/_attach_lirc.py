@@ -1,0 +1,62 @@
+"""Attaching an infrared decoder (LIRC_MODE2) to a LIRC device.
+
+A mixin of ``Program``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import TYPE_CHECKING, Any
+
+from pybpf._errors import BPFFileNotFoundError, check
+from pybpf._ffi import lib
+from pybpf._link import Link
+from pybpf._types import AttachType
+
+__all__ = ["LircAttach"]
+
+
+class LircAttach:
+    """Program methods for LIRC devices (see ``Program``)."""
+
+    _ptr: Any
+    _name: str
+
+    if TYPE_CHECKING:  # Program's
+
+        @property
+        def fd(self) -> int: ...
+
+        def _own(self, link: Link) -> Link: ...
+
+    def attach_lirc(self, device: str | os.PathLike[str] | int) -> Link:
+        """Attach a ``SEC("lirc_mode2")`` program to a LIRC device
+        (``/dev/lirc0``, or an open fd of one): it runs on every raw IR
+        sample the device receives.  Closing the link detaches it."""
+        prog_fd = self.fd
+        if isinstance(device, int):
+            lirc_fd, what = os.dup(device), f"LIRC device fd {device}"
+        else:
+            path = os.fspath(device)
+            what = f"LIRC device {path}"
+            try:
+                lirc_fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            except FileNotFoundError:
+                raise BPFFileNotFoundError(errno.ENOENT, f"attach program '{self._name}': no {what}") from None
+        try:
+            check(
+                lib.bpf_prog_attach(prog_fd, lirc_fd, AttachType.LIRC_MODE2, 0),
+                f"attach program '{self._name}' to {what}",
+            )
+        except BaseException:
+            os.close(lirc_fd)
+            raise
+
+        def detach() -> None:
+            try:
+                lib.bpf_prog_detach2(prog_fd, lirc_fd, AttachType.LIRC_MODE2)  # fails only if the device went away
+            finally:
+                os.close(lirc_fd)
+
+        return self._own(Link(what=f"'{self._name}' -> {what}", detach=detach, program=self))
