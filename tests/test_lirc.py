@@ -33,8 +33,8 @@ def _loopback_lirc() -> str:
     pytest.fail("rc-loopback is loaded but has no LIRC device")
 
 
-@requires_kernel_feature("lirc programs", min="4.18")
 @requires_kernel_feature("rc-loopback", min="4.18")
+@requires_kernel_feature("lirc programs", min="4.18")  # checked first
 def test_lirc_mode2_counts_the_samples_the_device_receives() -> None:
     device = _loopback_lirc()
     with pybpf.load(pybpf.shipped("lirc_mode2")) as obj:
