@@ -28,7 +28,7 @@ from pybpf._errors import (
 from pybpf._fdmaps import FdArray, ProgArray, SockMap, socket_cookie
 from pybpf._ffi import libbpf_version
 from pybpf._keyless import BloomFilter, QueueMap
-from pybpf._link import IterLink, Link
+from pybpf._link import IterLink, Link, LinkInfo
 from pybpf._lpm import LPMTrie
 from pybpf._map import Map, MapInfo, maps, possible_cpus
 from pybpf._mapinmap import MapOfMaps
@@ -36,11 +36,12 @@ from pybpf._mmap import MappedArray
 from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted
 from pybpf._object import BPFObject, load
 from pybpf._perfbuf import PerfBuffer
-from pybpf._program import Program, TestRunResult
+from pybpf._program import Program, ProgramInfo, TestRunResult
 from pybpf._redirect import CpuMap, CpuMapValue, DevMap, DevMapValue
 from pybpf._ringbuf import RingBuffer
 from pybpf._shipped import shipped, shipped_names
 from pybpf._stacks import BuildIdFrame, StackTraceMap
+from pybpf._stats import StatsSession, enable_stats
 from pybpf._storage import LocalStorage
 from pybpf._types import (
     ANY,
@@ -48,6 +49,7 @@ from pybpf._types import (
     F_LOCK,
     NOEXIST,
     AttachType,
+    LinkType,
     MapFlags,
     MapType,
     PerfEventType,
@@ -90,6 +92,8 @@ __all__ = [
     "LPMTrie",
     "IterLink",
     "Link",
+    "LinkInfo",
+    "LinkType",
     "Map",
     "MapFlags",
     "MapInfo",
@@ -106,15 +110,18 @@ __all__ = [
     "ProgType",
     "QueueMap",
     "Program",
+    "ProgramInfo",
     "Record",
     "RingBuffer",
     "SockMap",
     "SoftwareEvent",
     "StackTraceMap",
+    "StatsSession",
     "TestRunResult",
     "UpdateFlags",
     "VerifierError",
     "XskSocket",
+    "enable_stats",
     "features",
     "bpffs_mounted",
     "cgroup_kinds",

@@ -49,6 +49,8 @@ class CgroupAttach:
 
     if TYPE_CHECKING:  # Program's
 
+        def _live_ptr(self) -> Any: ...
+
         @property
         def fd(self) -> int: ...
 
@@ -85,7 +87,7 @@ class CgroupAttach:
 
     def _attach_cgroup_fd(self, prog_fd: int, cgroup_fd: int, attach_type: AttachType | None, what: str) -> Link:
         if attach_type is None:
-            return self._link(lambda: lib.bpf_program__attach_cgroup(self._ptr, cgroup_fd), what)
+            return self._link(lambda: lib.bpf_program__attach_cgroup(self._live_ptr(), cgroup_fd), what)
         what = f"{what} ({_short_name(attach_type)})"
         fd = check(
             lib.bpf_link_create(prog_fd, cgroup_fd, attach_type, ffi.NULL), f"attach program '{self._name}' to {what}"

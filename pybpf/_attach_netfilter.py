@@ -40,6 +40,8 @@ class NetfilterAttach:
 
     if TYPE_CHECKING:  # Program's
 
+        def _live_ptr(self) -> Any: ...
+
         @property
         def fd(self) -> int: ...
 
@@ -70,4 +72,4 @@ class NetfilterAttach:
         opts.flags = _IP_DEFRAG if defrag else 0
         ip = "ipv4" if family == socket.AF_INET else "ipv6"
         what = f"netfilter {ip} {hook.name.lower()} priority {priority}"
-        return self._link(lambda: lib.bpf_program__attach_netfilter(self._ptr, opts), what)
+        return self._link(lambda: lib.bpf_program__attach_netfilter(self._live_ptr(), opts), what)

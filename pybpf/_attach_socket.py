@@ -46,6 +46,8 @@ class SocketAttach:
 
         def _own(self, link: Link) -> Link: ...
 
+        def _expected_attach_type(self) -> int: ...
+
     def attach_socket(self, sock: socket.socket) -> Link:
         """Attach a socket filter (``SEC("socket")``) to ``sock``
         (``SO_ATTACH_BPF``): it sees every packet the socket receives and
@@ -90,7 +92,7 @@ class SocketAttach:
         prog_fd = self.fd
         if sockmap.type not in (MapType.SOCKMAP, MapType.SOCKHASH):
             raise BPFValueError(errno.EINVAL, f"attach program '{self._name}': map '{sockmap.name}' is not a sockmap")
-        attach_type = _sockmap_attach_type(kind, lib.bpf_program__expected_attach_type(self._ptr), self._name)
+        attach_type = _sockmap_attach_type(kind, self._expected_attach_type(), self._name)
         map_fd = sockmap.fd
         name = next(k for k, v in _SOCKMAP_KINDS.items() if v == attach_type)
         what = f"sockmap '{sockmap.name}' ({name})"

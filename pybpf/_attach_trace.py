@@ -32,6 +32,8 @@ class TraceAttach:
 
     if TYPE_CHECKING:  # Program's
 
+        def _live_ptr(self) -> Any: ...
+
         @property
         def fd(self) -> int: ...
 
@@ -54,7 +56,7 @@ class TraceAttach:
         self.fd  # noqa: B018 - a clear error for a closed or unloaded program, before libbpf's
         self._require_tracefs()
         return self._link(
-            lambda: lib.bpf_program__attach_tracepoint(self._ptr, category.encode(), name.encode()),
+            lambda: lib.bpf_program__attach_tracepoint(self._live_ptr(), category.encode(), name.encode()),
             f"tracepoint {category}:{name}",
         )
 
@@ -62,7 +64,7 @@ class TraceAttach:
         """Attach to the raw tracepoint ``name`` (e.g. ``sys_enter``); closing the link detaches."""
         self.fd  # noqa: B018
         return self._link(
-            lambda: lib.bpf_program__attach_raw_tracepoint(self._ptr, name.encode()), f"raw tracepoint {name}"
+            lambda: lib.bpf_program__attach_raw_tracepoint(self._live_ptr(), name.encode()), f"raw tracepoint {name}"
         )
 
     def attach_kprobe(self, symbol: str, *, retprobe: bool = False, offset: int = 0, cookie: int = 0) -> Link:
@@ -79,7 +81,7 @@ class TraceAttach:
         kind = "kretprobe" if retprobe else "kprobe"
         where = f"{symbol}+{offset:#x}" if offset else symbol
         return self._link(
-            lambda: lib.bpf_program__attach_kprobe_opts(self._ptr, symbol.encode(), opts),
+            lambda: lib.bpf_program__attach_kprobe_opts(self._live_ptr(), symbol.encode(), opts),
             f"{kind} {where}",
             features.kprobes,
         )
@@ -118,7 +120,7 @@ class TraceAttach:
         where = f"{path}:{function if isinstance(function, str) else hex(function)}"
         target_pid = -1 if pid is None else pid
         return self._link(
-            lambda: lib.bpf_program__attach_uprobe_opts(self._ptr, target_pid, path.encode(), offset, opts),
+            lambda: lib.bpf_program__attach_uprobe_opts(self._live_ptr(), target_pid, path.encode(), offset, opts),
             f"{kind} {where}" + (f" (pid {pid})" if pid is not None else ""),
         )
 
@@ -174,7 +176,7 @@ class TraceAttach:
             f"attach program '{self._name}' to {what}: open the event",
         )
         try:
-            return self._link(lambda: lib.bpf_program__attach_perf_event(self._ptr, pfd), what)
+            return self._link(lambda: lib.bpf_program__attach_perf_event(self._live_ptr(), pfd), what)
         except BaseException:
             os.close(pfd)  # the link owns it only once made
             raise
@@ -195,7 +197,7 @@ class TraceAttach:
             opts.link_info = info
             opts.link_info_len = ffi.sizeof("union bpf_iter_link_info")
             what += f" of map '{map.name}'"
-        link = self._link(lambda: lib.bpf_program__attach_iter(self._ptr, opts), what, kind=IterLink)
+        link = self._link(lambda: lib.bpf_program__attach_iter(self._live_ptr(), opts), what, kind=IterLink)
         assert isinstance(link, IterLink)
         return link
 
@@ -205,7 +207,7 @@ class TraceAttach:
         names, through a BPF trampoline.  Closing the link detaches it."""
         self.fd  # noqa: B018
         what = f"trampoline of {self.attach_target}"
-        return self._link(lambda: lib.bpf_program__attach_trace(self._ptr), what, features.trampolines)
+        return self._link(lambda: lib.bpf_program__attach_trace(self._live_ptr()), what, features.trampolines)
 
     def attach_lsm(self) -> Link:
         """Attach an LSM program to the security hook its section names
@@ -214,7 +216,9 @@ class TraceAttach:
         warns (``RuntimeWarning``).  Closing the link detaches it."""
         self.fd  # noqa: B018
         link = self._link(
-            lambda: lib.bpf_program__attach_lsm(self._ptr), f"LSM hook {self.attach_target}", features.trampolines
+            lambda: lib.bpf_program__attach_lsm(self._live_ptr()),
+            f"LSM hook {self.attach_target}",
+            features.trampolines,
         )
         lsm = features.bpf_lsm()
         if not lsm and lsm.forbidden:

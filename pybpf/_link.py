@@ -11,13 +11,15 @@ import os
 import warnings
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pybpf._errors import BPFValueError, check, closed_error, error_for
-from pybpf._ffi import lib
+from pybpf._ffi import ffi, lib
 from pybpf._mounts import require_bpffs
+from pybpf._types import LinkType
 
-__all__ = ["IterLink", "Link"]
+__all__ = ["IterLink", "Link", "LinkInfo"]
 
 
 def _destroy_leaked(ptr: Any, fd: int, detach: Callable[[], None] | None, what: str) -> None:
@@ -32,6 +34,26 @@ def _release(ptr: Any, fd: int, detach: Callable[[], None] | None) -> None:
         lib.bpf_link__destroy(ptr)  # closes the fd: detaches unless pinned
     elif fd >= 0:
         os.close(fd)
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """What the kernel reports about a link (``Link.info()``)."""
+
+    id: int
+    type: LinkType | int
+    prog_id: int
+    """The id of the program it attaches (``Program.from_id`` opens it)."""
+
+
+def _fd_kind(fd: int) -> str:
+    """ "link", "map" or "prog", from the kernel's fdinfo of a BPF fd."""
+    with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as f:
+        for line in f:
+            for kind in ("link", "map", "prog"):
+                if line.startswith(f"{kind}_type:"):
+                    return kind
+    return "object"
 
 
 class Link:
@@ -88,6 +110,36 @@ class Link:
         self._ptr = None
         self._fd = -1
         self._program = self._obj = None
+
+    @classmethod
+    def from_pinned(cls, path: str | os.PathLike[str]) -> Link:
+        """Open the link pinned at ``path``: ``close()`` releases this handle
+        and leaves the program attached (the pin holds it); removing the pin
+        file, once no handle is open, detaches it."""
+        path = os.fspath(path)
+        fd = check(lib.bpf_obj_get(path.encode()), f"open pinned link {path}")
+        kind = _fd_kind(fd)
+        if kind != "link":
+            os.close(fd)
+            raise BPFValueError(errno.EINVAL, f"open pinned link {path}: it is a BPF {kind}, not a link")
+        return cls(fd=fd, what=f"pinned at {path}")
+
+    def info(self) -> LinkInfo:
+        """What the kernel reports about the link: its id, type and program."""
+        info = ffi.new("struct bpf_link_info *")
+        size = ffi.new("__u32 *", ffi.sizeof("struct bpf_link_info"))
+        check(lib.bpf_obj_get_info_by_fd(self.fd, info, size), f"read info of link {self._what}")
+        kind = info.type
+        return LinkInfo(
+            id=info.id, type=LinkType(kind) if kind in LinkType._value2member_map_ else kind, prog_id=info.prog_id
+        )
+
+    def update(self, program: Any) -> None:
+        """Replace the attached program with ``program`` in one step (no
+        moment without a program), where the link type allows it (XDP, tc,
+        cgroup, netns, iterators, ...; EOPNOTSUPP elsewhere)."""
+        check(lib.bpf_link_update(self.fd, program.fd, ffi.NULL), f"update link {self._what} to '{program.name}'")
+        self._program = program  # the new program must outlive the link
 
     def pin(self, path: str | os.PathLike[str]) -> None:
         """Pin the link on a bpffs: the program stays attached after ``close()``

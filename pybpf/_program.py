@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +22,10 @@ from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, closed_err
 from pybpf._ffi import ffi, lib, log_capture
 from pybpf._interfaces import ifindex_of
 from pybpf._link import Link
-from pybpf._types import ProgType
+from pybpf._mounts import require_bpffs
+from pybpf._types import AttachType, ProgType
 
-__all__ = ["Program", "TestRunResult"]
+__all__ = ["Program", "ProgramInfo", "TestRunResult"]
 
 _XDP_MODES = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
 
@@ -42,10 +45,73 @@ class TestRunResult:
     of the ``ctx`` passed in (None without one)."""
 
 
+@dataclass(frozen=True)
+class ProgramInfo:
+    """What the kernel reports about a loaded program (``Program.info()``)."""
+
+    id: int
+    name: str
+    type: ProgType | int
+    tag: str
+    """The hash of the program's instructions, as ``bpftool prog`` shows it."""
+    run_count: int
+    """Runs counted while ``pybpf.enable_stats()`` was on."""
+    run_time_ns: int
+    """Time spent in those runs."""
+    verified_instructions: int
+    """Instructions the verifier processed (0 before 5.16)."""
+    map_ids: tuple[int, ...]
+    translated_size: int
+    """Bytes of the translated (xlated) program."""
+    jited_size: int
+    load_time_ns: int
+    """When it was loaded, in nanoseconds since boot."""
+
+
+def _prog_info(fd: int, what: str) -> ProgramInfo:
+    info = ffi.new("struct bpf_prog_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_prog_info"))
+    check(lib.bpf_obj_get_info_by_fd(fd, info, size), f"read info of {what}")
+    count = info.nr_map_ids
+    ids = ffi.new("__u32[]", max(count, 1))
+    if count:  # a second call for the ids: the kernel fills what we point it at
+        again = ffi.new("struct bpf_prog_info *")
+        again.nr_map_ids = count
+        again.map_ids = ffi.cast("__u64", ids)
+        size[0] = ffi.sizeof("struct bpf_prog_info")
+        check(lib.bpf_obj_get_info_by_fd(fd, again, size), f"read map ids of {what}")
+        count = min(count, again.nr_map_ids)
+    kind = info.type
+    return ProgramInfo(
+        id=info.id,
+        name=ffi.string(info.name).decode(errors="replace"),
+        type=ProgType(kind) if kind in ProgType._value2member_map_ else kind,
+        tag=bytes(ffi.buffer(info.tag, 8)).hex(),
+        run_count=info.run_cnt,
+        run_time_ns=info.run_time_ns,
+        verified_instructions=info.verified_insns,
+        map_ids=tuple(ids[i] for i in range(count)),
+        translated_size=info.xlated_prog_len,
+        jited_size=info.jited_prog_len,
+        load_time_ns=info.load_time,
+    )
+
+
+def _close_leaked(fd: int, name: str) -> None:
+    os.close(fd)  # first: the warning may be turned into an exception
+    warnings.warn(f"pybpf: program '{name}' was not closed; closed it", ResourceWarning, stacklevel=2)
+
+
 class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach, RouteAttach, LircAttach):
-    """A program of a ``BPFObject`` (a view: the object owns it).
+    """A program of a ``BPFObject`` (a view: the object owns it), or one
+    opened from the kernel with ``from_pinned`` / ``from_id`` (an owning
+    handle: ``close()`` it).
 
     Attach methods return a ``Link``; closing the link detaches the program.
+    A program opened from the kernel has no libbpf object behind it: the
+    attach methods built on the kernel's own calls work (XDP, tc, cgroups
+    with ``kind=``, sockets, sockmaps, netfilter, routes), those that need
+    libbpf's view of the object (by section, kprobes, tracepoints ...) say so.
     """
 
     def __init__(self, obj: Any, ptr: Any) -> None:
@@ -54,6 +120,73 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
         self._name = ffi.string(lib.bpf_program__name(ptr)).decode()
         self._section = ffi.string(lib.bpf_program__section_name(ptr)).decode()
         self._target = ""
+        self._own_fd = -1
+        self._info_type = 0  # the kernel's word on the type, for a program opened from it
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+
+    @classmethod
+    def from_pinned(cls, path: str | os.PathLike[str]) -> Program:
+        """Open the program pinned at ``path`` on a bpffs (an owning handle)."""
+        path = os.fspath(path)
+        fd = check(lib.bpf_obj_get(path.encode()), f"open pinned program {path}")
+        return cls._from_fd(fd, f"pinned at {path}")
+
+    @classmethod
+    def from_id(cls, prog_id: int) -> Program:
+        """Open a loaded program by its kernel id (an owning handle)."""
+        fd = check(lib.bpf_prog_get_fd_by_id(prog_id), f"open program id {prog_id}")
+        return cls._from_fd(fd, f"id {prog_id}")
+
+    @classmethod
+    def _from_fd(cls, fd: int, where: str) -> Program:
+        try:
+            info = _prog_info(fd, f"program {where}")
+        except BaseException:
+            os.close(fd)
+            raise
+        prog = cls.__new__(cls)
+        prog._obj = prog._ptr = None
+        prog._name = info.name or f"<{where}>"
+        prog._section = ""
+        prog._target = ""
+        prog._own_fd = fd
+        prog._info_type = info.type
+        prog._finalizer = weakref.finalize(prog, _close_leaked, fd, prog._name)
+        return prog
+
+    @property
+    def closed(self) -> bool:
+        """Whether the program can no longer be used (its handle or its object was closed)."""
+        if self._obj is None:
+            return self._finalizer is None or not self._finalizer.alive
+        return bool(self._obj.closed)
+
+    def close(self) -> None:
+        """Release a program opened from the kernel (it stays loaded while
+        pinned or attached).  A program of an object closes with its object:
+        this does nothing for it.  Idempotent."""
+        if self._obj is None and self._finalizer is not None and self._finalizer.detach() is not None:
+            os.close(self._own_fd)
+            self._own_fd = -1
+
+    def __enter__(self) -> Program:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the loaded program on a bpffs: it stays loaded after this
+        process exits, until the pin file is removed."""
+        path = os.fspath(path)
+        require_bpffs(path, f"pin program '{self._name}'")
+        check(lib.bpf_obj_pin(self.fd, path.encode()), f"pin program '{self._name}' at {path}")
+
+    def info(self) -> ProgramInfo:
+        """What the kernel reports about the loaded program: id, tag, run
+        statistics (counted while ``pybpf.enable_stats()`` is on), verified
+        instructions, the maps it uses."""
+        return _prog_info(self.fd, f"program '{self._name}'")
 
     @property
     def name(self) -> str:
@@ -67,12 +200,46 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
 
     @property
     def type(self) -> ProgType:
-        """The program type libbpf derived from the section."""
-        value = lib.bpf_program__type(self._live_ptr())
+        """The program type: derived by libbpf from the section unless set
+        before load (``prog.type = ProgType.SCHED_CLS``)."""
+        value = self._info_type if self._obj is None else lib.bpf_program__type(self._live_ptr())
         try:
             return ProgType(value)
         except ValueError:
             return ProgType.UNSPEC
+
+    @type.setter
+    def type(self, kind: ProgType) -> None:
+        ptr = self._unloaded_ptr("type")
+        check(lib.bpf_program__set_type(ptr, int(kind)), f"set type of program '{self._name}'")
+
+    @property
+    def expected_attach_type(self) -> AttachType | int:
+        """The hook the kernel verifies the program for (``AttachType``):
+        from the section unless set before load."""
+        value = self._expected_attach_type()
+        return AttachType(value) if value in AttachType._value2member_map_ else value
+
+    @expected_attach_type.setter
+    def expected_attach_type(self, kind: AttachType) -> None:
+        ptr = self._unloaded_ptr("expected_attach_type")
+        check(lib.bpf_program__set_expected_attach_type(ptr, int(kind)), f"set attach type of program '{self._name}'")
+
+    def _expected_attach_type(self) -> int:
+        """The expected attach type, -1 when only the kernel knows it (a program opened from a pin)."""
+        return -1 if self._obj is None else int(lib.bpf_program__expected_attach_type(self._live_ptr()))
+
+    @property
+    def log_level(self) -> int:
+        """The verifier log level for ``load()`` (0 none, 1 the log, 2 with
+        every state, 4 statistics); settable before load.  The log of a
+        program the verifier accepts is then in the ``pybpf.libbpf`` logger."""
+        return int(lib.bpf_program__log_level(self._live_ptr()))
+
+    @log_level.setter
+    def log_level(self, level: int) -> None:
+        ptr = self._unloaded_ptr("log_level")
+        check(lib.bpf_program__set_log_level(ptr, level), f"set log level of program '{self._name}'")
 
     @property
     def autoload(self) -> bool:
@@ -81,9 +248,15 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
 
     @autoload.setter
     def autoload(self, value: bool) -> None:
+        ptr = self._unloaded_ptr("autoload")
+        check(lib.bpf_program__set_autoload(ptr, bool(value)), f"set autoload of program '{self._name}'")
+
+    def _unloaded_ptr(self, setting: str) -> Any:
+        """The libbpf program, for a setting that only exists before load."""
+        ptr = self._live_ptr()
         if self._obj.loaded:
-            raise BPFValueError(errno.EINVAL, f"program '{self._name}': autoload can only be set before load()")
-        check(lib.bpf_program__set_autoload(self._live_ptr(), bool(value)), f"set autoload of program '{self._name}'")
+            raise BPFValueError(errno.EINVAL, f"program '{self._name}': {setting} can only be set before load()")
+        return ptr
 
     @property
     def attach_target(self) -> str:
@@ -94,10 +267,9 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
 
     @attach_target.setter
     def attach_target(self, function: str) -> None:
-        if self._obj.loaded:
-            raise BPFValueError(errno.EINVAL, f"program '{self._name}': attach_target can only be set before load()")
+        ptr = self._unloaded_ptr("attach_target")
         check(
-            lib.bpf_program__set_attach_target(self._live_ptr(), 0, function.encode()),
+            lib.bpf_program__set_attach_target(ptr, 0, function.encode()),
             f"set attach target of program '{self._name}' to {function!r}",
             hints={errno.ESRCH: "the kernel's BTF has no such function"},  # libbpf's "not found" here
         )
@@ -106,6 +278,10 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
     @property
     def fd(self) -> int:
         """The loaded program's file descriptor (borrowed)."""
+        if self._obj is None:
+            if self.closed:
+                raise closed_error("program", self._name)
+            return self._own_fd
         ptr = self._live_ptr()
         fd = lib.bpf_program__fd(ptr)
         if fd < 0:
@@ -117,12 +293,16 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
     @property
     def id(self) -> int:
         """The loaded program's kernel id (what PROG_ARRAY and redirect maps report)."""
-        info = ffi.new("struct bpf_prog_info *")
-        size = ffi.new("__u32 *", ffi.sizeof("struct bpf_prog_info"))
-        check(lib.bpf_obj_get_info_by_fd(self.fd, info, size), f"read info of program '{self._name}'")
-        return int(info.id)
+        return self.info().id
 
     def _live_ptr(self) -> Any:
+        if self._obj is None:
+            raise BPFValueError(
+                errno.EINVAL,
+                f"program '{self._name}' was opened from the kernel, not from its object: this needs libbpf's "
+                "view of the object (its section and settings); attach through the kernel's own calls instead "
+                "(attach_xdp, attach_tc, attach_cgroup(kind=...), attach_socket, attach_sockmap(kind=...) ...)",
+            )
         if self._obj.closed:
             raise closed_error("program", self._name)
         return self._ptr
@@ -157,8 +337,9 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
         return self._own(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))
 
     def _own(self, link: Link) -> Link:
-        """Hand a new link to the object, which detaches it when it closes."""
-        return self._obj._track(link)  # type: ignore[no-any-return]
+        """Hand a new link to the object, which detaches it when it closes
+        (a program opened from the kernel leaves it to the caller)."""
+        return link if self._obj is None else self._obj._track(link)
 
     def attach(self) -> Link:
         """Attach where the section name says (``tracepoint/cat/name``, ``raw_tp/x``,
@@ -171,7 +352,7 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
             probe = features.trampolines
         elif self._section.startswith(("kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/")):
             probe = features.kprobes
-        return self._link(lambda: lib.bpf_program__attach(self._ptr), f"section {self._section!r}", probe)
+        return self._link(lambda: lib.bpf_program__attach(self._live_ptr()), f"section {self._section!r}", probe)
 
     def attach_xdp(self, interface: str | int, *, mode: str = "auto") -> Link:
         """Attach to an interface's XDP hook through a BPF link.
@@ -187,11 +368,9 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
             raise BPFValueError(errno.EINVAL, f"XDP mode {mode!r}: use one of {', '.join(_XDP_MODES)}") from None
         ifindex = ifindex_of(interface)
         what = f"XDP on {interface!r} ({mode})"
-        if flags == 0:
-            return self._link(lambda: lib.bpf_program__attach_xdp(self._ptr, ifindex), what)
         opts = ffi.new("struct bpf_link_create_opts *")
         opts.sz = ffi.sizeof("struct bpf_link_create_opts")
-        opts.flags = flags
+        opts.flags = flags  # 0: native where the driver has it, else generic
         fd = check(lib.bpf_link_create(prog_fd, ifindex, lib.BPF_XDP, opts), f"attach program '{self._name}' to {what}")
         return self._link_fd(fd, what)
 
@@ -204,7 +383,7 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
         """
         self.fd  # noqa: B018
         if isinstance(netns, int):
-            return self._link(lambda: lib.bpf_program__attach_netns(self._ptr, netns), f"netns fd {netns}")
+            return self._link(lambda: lib.bpf_program__attach_netns(self._live_ptr(), netns), f"netns fd {netns}")
         if netns is None:
             path = "/proc/thread-self/ns/net"
         else:
@@ -216,7 +395,7 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
         except FileNotFoundError:
             raise BPFFileNotFoundError(errno.ENOENT, f"no network namespace {netns!r} ({path})") from None
         try:
-            return self._link(lambda: lib.bpf_program__attach_netns(self._ptr, fd), f"netns {path}")
+            return self._link(lambda: lib.bpf_program__attach_netns(self._live_ptr(), fd), f"netns {path}")
         finally:
             os.close(fd)  # the link holds the namespace now
 

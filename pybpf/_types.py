@@ -15,6 +15,7 @@ __all__ = [
     "F_LOCK",
     "NOEXIST",
     "AttachType",
+    "LinkType",
     "PerfEventType",
     "SoftwareEvent",
     "MapFlags",
@@ -179,6 +180,26 @@ class AttachType(enum.IntEnum):
     LINK_TYPE_UNSPEC = 0
     LINK_TYPE_RAW_TRACEPOINT = 1
     LINK_TYPE_TRACING = 2
+
+
+class LinkType(enum.IntEnum):
+    """``enum bpf_link_type``: what kind of attachment a link is."""
+
+    UNSPEC = 0
+    RAW_TRACEPOINT = 1
+    TRACING = 2
+    CGROUP = 3
+    ITER = 4
+    NETNS = 5
+    XDP = 6
+    PERF_EVENT = 7
+    KPROBE_MULTI = 8
+    STRUCT_OPS = 9
+    NETFILTER = 10
+    TCX = 11
+    UPROBE_MULTI = 12
+    NETKIT = 13
+    SOCKMAP = 14
 
 
 class PerfEventType(enum.IntEnum):

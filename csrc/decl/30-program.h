@@ -6,6 +6,10 @@ enum bpf_prog_type bpf_program__type(const struct bpf_program *prog);
 enum bpf_attach_type bpf_program__expected_attach_type(const struct bpf_program *prog);
 bool bpf_program__autoload(const struct bpf_program *prog);
 int bpf_program__set_autoload(struct bpf_program *prog, bool autoload);
+int bpf_program__set_type(struct bpf_program *prog, enum bpf_prog_type type);
+int bpf_program__set_expected_attach_type(struct bpf_program *prog, enum bpf_attach_type type);
+__u32 bpf_program__log_level(const struct bpf_program *prog);
+int bpf_program__set_log_level(struct bpf_program *prog, __u32 log_level);
 int bpf_program__set_attach_target(struct bpf_program *prog, int attach_prog_fd, const char *attach_func_name);
 
 struct bpf_test_run_opts {
@@ -33,6 +37,16 @@ int bpf_prog_get_fd_by_id(__u32 id);
 struct bpf_prog_info {
     __u32 type;
     __u32 id;
+    __u8 tag[8];
+    __u32 jited_prog_len;
+    __u32 xlated_prog_len;
+    __u64 load_time;
+    __u32 nr_map_ids;
+    __u64 map_ids;
+    char name[16];
+    __u64 run_time_ns;
+    __u64 run_cnt;
+    __u32 verified_insns;
     ...;
 };
 
@@ -47,3 +61,7 @@ struct bpf_prog_load_opts {
 int bpf_prog_load(enum bpf_prog_type prog_type, const char *prog_name, const char *license,
                   const struct bpf_insn *insns, size_t insn_cnt, struct bpf_prog_load_opts *opts);
 int libbpf_find_vmlinux_btf_id(const char *name, enum bpf_attach_type attach_type);
+
+/* Run-time statistics for every program, while the returned fd is open. */
+enum bpf_stats_type { BPF_STATS_RUN_TIME = 0 };
+int bpf_enable_stats(enum bpf_stats_type type);

@@ -106,3 +106,12 @@ struct bpf_link *bpf_program__attach_netfilter(const struct bpf_program *prog, c
 
 /* STRUCT_OPS maps: registering one with the kernel. */
 struct bpf_link *bpf_map__attach_struct_ops(const struct bpf_map *map);
+
+/* What the kernel says of a link; replacing its program. */
+struct bpf_link_info {
+    __u32 type;
+    __u32 id;
+    __u32 prog_id;
+    ...;
+};
+int bpf_link_update(int link_fd, int new_prog_fd, const void *opts);
