@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
 
-.PHONY: all deps venv install demo test test-nokernel test-oldest-libbpf bench clean vm-install vm-test vm-shell
+.PHONY: all deps venv install demo test test-nokernel test-oldest-libbpf bench clean vm-install vm-test vm-shell program-types
 
 all: install
 
@@ -43,6 +43,10 @@ vm-install: venv
 
 vm-test: vm-install
 	$(VENV)/bin/python tests/vm/run.py --kernels "$(KERNELS)" $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
+# Every program type on the host and in each VM kernel: docs/program-types.md.
+program-types: vm-install
+	$(VENV)/bin/python tests/vm/run.py --program-types
 
 vm-shell: vm-install
 	$(VENV)/bin/python tests/vm/run.py --shell $(KERNEL)

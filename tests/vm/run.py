@@ -37,6 +37,7 @@ ROOT = kernels.ROOT
 VENV_BIN = ROOT / ".venv" / "bin"
 GUEST = Path(__file__).resolve().parent / "guest.sh"
 MATRIX = ROOT / "docs" / "kernel-matrix.md"
+PROGRAM_TYPES = ROOT / "docs" / "program-types.md"
 VNG_OPTIONS = ["--disable-kvm", "--cpus", "1", "--memory", "2G"]
 TIMEOUT = 30 * 60  # seconds per kernel: the suite takes about two minutes under TCG
 
@@ -51,6 +52,7 @@ class Result:
     modules: dict[str, collections.Counter[str]] = field(default_factory=dict)
     skips: list[tuple[str, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # test id -> (outcome, skip reason)
     log: str = ""
 
     def total(self, outcome: str) -> int:
@@ -105,15 +107,30 @@ def build_test_objects(out: Path) -> None:
 
 
 def run_suite(kernel: kernels.Kernel, objects: Path, pytest_args: list[str]) -> Result:
+    """Boot ``kernel`` and run the suite in it."""
     share = Path(tempfile.mkdtemp(prefix=f"pybpf-vm-{kernel.series}-"))
     shutil.copytree(objects, share / "objects")  # the share is visible in the guest for sure
-    result = Result(kernel)
     start = time.monotonic()
-    command = " ".join(
-        ["env", f"PYBPF_TEST_OBJECTS={share / 'objects'}", "sh", str(GUEST), str(ROOT), str(share), *pytest_args]
-    )
-    boot(kernel, command=command, share=share, log=share / "console.log")
-    result.seconds = time.monotonic() - start
+    boot(kernel, command=" ".join(_guest_command(share, pytest_args)), share=share, log=share / "console.log")
+    return _collect(Result(kernel, seconds=time.monotonic() - start), share)
+
+
+def run_host(objects: Path, pytest_args: list[str]) -> Result:
+    """Run the same suite, the same way, on the running kernel."""
+    share = Path(tempfile.mkdtemp(prefix="pybpf-vm-host-"))
+    shutil.copytree(objects, share / "objects")
+    host = kernels.Kernel(series="host", release=os.uname().release, version="(running)", tree=Path("/"))
+    start = time.monotonic()
+    subprocess.run(_guest_command(share, pytest_args), check=False)
+    return _collect(Result(host, seconds=time.monotonic() - start), share)
+
+
+def _guest_command(share: Path, pytest_args: list[str]) -> list[str]:
+    return ["env", f"PYBPF_TEST_OBJECTS={share / 'objects'}", "sh", str(GUEST), str(ROOT), str(share), *pytest_args]
+
+
+def _collect(result: Result, share: Path) -> Result:
+    """Read what guest.sh left in ``share``; remove it unless the run failed."""
     rc = share / "rc"
     result.rc = int(rc.read_text()) if rc.exists() else None
     junit = share / "junit.xml"
@@ -124,7 +141,7 @@ def run_suite(kernel: kernels.Kernel, objects: Path, pytest_args: list[str]) -> 
     if result.ok:
         shutil.rmtree(share)
     else:
-        print(f"vm {kernel.series}: logs kept in {share}", file=sys.stderr)
+        print(f"vm {result.kernel.series}: logs kept in {share}", file=sys.stderr)
     return result
 
 
@@ -145,11 +162,14 @@ def _read_junit(path: Path, result: Result) -> None:
         if skipped is not None:
             counts["skipped"] += 1
             result.skips.append((test, skipped.get("message", "")))
+            result.outcomes[test] = ("skipped", skipped.get("message", ""))
         elif case.find("failure") is not None or case.find("error") is not None:
             counts["failed"] += 1
             result.failures.append(test)
+            result.outcomes[test] = ("failed", "")
         else:
             counts["passed"] += 1
+            result.outcomes[test] = ("passed", "")
 
 
 def render(results: list[Result]) -> str:
@@ -185,23 +205,86 @@ def render(results: list[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _type_cell(result: Result, tests: tuple[str, ...]) -> tuple[str, str]:
+    """("passed" / "failed" / "skipped" / "not run", the first skip reason) over a type's tests."""
+    outcomes = [(o, why) for test, (o, why) in result.outcomes.items() if any(test.startswith(t) for t in tests)]
+    if not outcomes:
+        return "not run", ""
+    for wanted in ("failed", "skipped"):
+        for outcome, why in outcomes:
+            if outcome == wanted:
+                return outcome, why
+    return "passed", ""
+
+
+def render_program_types(results: list[Result]) -> str:
+    """docs/program-types.md: per program type and kernel, what the suite showed."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import program_types
+
+    lines = [
+        "# Program types",
+        "",
+        f"Written by `make program-types` (tests/vm/run.py --program-types) on {datetime.date.today()}: the tests",
+        "named in tests/program_types.py, run on the host and in each VM kernel.  Every type has a shipped",
+        "program that calls `bpf_map_lookup_elem` on a map it shares with Python.  **attached** means its",
+        "tests loaded it, attached it the way the kernel attaches it, triggered it for real and checked what",
+        "it recorded; **+test_run** that its `BPF_PROG_TEST_RUN` test passed too.",
+        "",
+        "| type | program | attach | " + " | ".join(r.kernel.release for r in results) + " |",
+        "|---|---|---|" + "---|" * len(results),
+    ]
+    reasons: dict[str, int] = {}
+    for name, row in program_types.TYPES.items():
+        cells = []
+        for r in results:
+            outcome, why = _type_cell(r, row.tests)
+            if outcome == "passed":
+                cell = "attached"
+                if row.test_run:
+                    run, _ = _type_cell(r, row.test_run)
+                    cell += " +test_run" if run == "passed" else f" (test_run {run})"
+            elif outcome == "skipped":
+                note = reasons.setdefault(why, len(reasons) + 1)
+                cell = f"skipped [{note}]"
+            else:
+                cell = f"**{outcome}**"
+            cells.append(cell)
+        lines.append(f"| {name} | {row.programs} | {row.attach} | " + " | ".join(cells) + " |")
+    lines += ["", "Skip reasons:", ""]
+    lines += [f"{number}. {why}" for why, number in reasons.items()] or ["None."]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--kernels", default=" ".join(kernels.DEFAULT), help="kernel series, space separated")
     parser.add_argument("--shell", metavar="KERNEL", help="boot this kernel with an interactive shell")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="guests booted at once")
     parser.add_argument("--no-matrix", action="store_true", help="do not rewrite docs/kernel-matrix.md")
+    parser.add_argument(
+        "--program-types",
+        action="store_true",
+        help="run the program-type tests on the host and the kernels; write docs/program-types.md",
+    )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest in the guests (after --)")
     args = parser.parse_args(argv)
     if args.shell:
         boot(kernels.fetch(args.shell), command=None, share=None, log=None)
         return 0
     series = args.kernels.split()
+    pytest_args = list(args.pytest_args)
+    if args.program_types:
+        sys.path.insert(0, str(ROOT / "tests"))
+        import program_types
+
+        pytest_args += program_types.modules()
     fetched = [kernels.fetch(s) for s in series]  # one at a time: they share the apt cache
     with tempfile.TemporaryDirectory(prefix="pybpf-vm-objects-") as objects:
         build_test_objects(Path(objects))
+        host = [run_host(Path(objects), pytest_args)] if args.program_types else []
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            results = list(pool.map(lambda k: run_suite(k, Path(objects), args.pytest_args), fetched))
+            results = host + list(pool.map(lambda k: run_suite(k, Path(objects), pytest_args), fetched))
     print(f"{'kernel':<28}{'passed':>8}{'failed':>8}{'skipped':>9}{'min':>6}")
     for r in results:
         print(
@@ -212,9 +295,12 @@ def main(argv: list[str]) -> int:
         if not r.ok:
             print(f"--- {r.kernel.release}: rc={r.rc}, failed: {', '.join(r.failures) or '(no results)'}")
             print("\n".join(r.log.splitlines()[-40:]))
-    if not args.no_matrix and not args.pytest_args and series == list(kernels.DEFAULT):
+    if not args.no_matrix and not pytest_args and series == list(kernels.DEFAULT):
         MATRIX.write_text(render(results))
         print(f"wrote {MATRIX.relative_to(ROOT)}")
+    if args.program_types and not args.pytest_args and series == list(kernels.DEFAULT):
+        PROGRAM_TYPES.write_text(render_program_types(results))
+        print(f"wrote {PROGRAM_TYPES.relative_to(ROOT)}")
     return 0 if all(r.ok for r in results) else 1
 
 
