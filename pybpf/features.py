@@ -20,7 +20,9 @@ from pybpf._types import AttachType, MapType, ProgType
 
 __all__ = [
     "Support",
+    "attach_type",
     "bpf_lsm",
+    "helper",
     "kernel_release",
     "kernel_version",
     "kprobes",
@@ -35,6 +37,8 @@ LSM_LIST = "/sys/kernel/security/lsm"
 _TRACEFS_KPROBES = ("/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events")
 # mov64 r0, 0; exit: the smallest program every type accepts.
 _RETURN_ZERO = bytes([0xB7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])
+# How verifiers refuse a helper: unknown id, or not for this program type (old and new wording).
+_HELPER_REFUSALS = ("invalid func", "unknown func", "cannot use helper")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,49 @@ def map_type(kind: MapType) -> bool:
 def program_type(kind: ProgType) -> bool:
     """Whether the kernel can load programs of type ``kind`` (libbpf's probe)."""
     return bool(check(lib.libbpf_probe_bpf_prog_type(int(kind), ffi.NULL), f"probe program type {kind.name}"))
+
+
+@functools.lru_cache(maxsize=None)
+def helper(program: ProgType, helper_id: int) -> bool:
+    """Whether programs of type ``program`` may call helper ``helper_id``
+    (``BPF_FUNC_*``, e.g. 1 for bpf_map_lookup_elem).
+
+    Loads a program that only calls the helper and reads the verifier's
+    answer: a helper it refuses is named in the log before any argument is
+    checked.  (libbpf's own probe misreads the wording newer kernels use.)
+    Types that load only against a kernel function (tracing, LSM, ...) are
+    left to libbpf's probe.
+    """
+    if program in (ProgType.TRACING, ProgType.LSM, ProgType.EXT, ProgType.STRUCT_OPS):
+        return bool(check(lib.libbpf_probe_bpf_helper(int(program), helper_id, ffi.NULL), f"probe helper {helper_id}"))
+    call = bytes([0x85, 0, 0, 0]) + helper_id.to_bytes(4, "little")  # call helper_id
+    insns = ffi.from_buffer(call + _RETURN_ZERO)
+    log = ffi.new("char[]", 4096)
+    opts = ffi.new("struct bpf_prog_load_opts *")
+    opts.sz = ffi.sizeof("struct bpf_prog_load_opts")
+    opts.log_buf, opts.log_size, opts.log_level = log, 4096, 1
+    try:
+        fd = check(
+            lib.bpf_prog_load(int(program), b"pybpf_probe", b"GPL", ffi.cast("struct bpf_insn *", insns), 3, opts),
+            f"probe helper {helper_id}",
+        )
+    except BPFError:
+        text = ffi.string(log).decode(errors="replace")
+        return not any(refusal in text for refusal in _HELPER_REFUSALS)
+    os.close(fd)
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def attach_type(kind: AttachType | int) -> bool:
+    """Whether the kernel knows the attach type ``kind`` (its table maps it
+    to a program type): BPF_PROG_ATTACH checks that before it looks at the
+    fds it is given, and says EINVAL for a type it does not know."""
+    try:
+        check(lib.bpf_prog_attach(-1, -1, int(kind), 0), f"probe attach type {kind}")
+    except BPFError as e:
+        return e.errno == errno.EBADF  # the fds were looked at: the type is known
+    return True  # cannot happen with fd -1
 
 
 def kernel_release() -> str:

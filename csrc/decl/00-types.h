@@ -17,3 +17,4 @@ struct btf;
 enum bpf_map_type { BPF_MAP_TYPE_UNSPEC, ... };
 enum bpf_prog_type { BPF_PROG_TYPE_UNSPEC, ... };
 enum bpf_attach_type { BPF_CGROUP_INET_INGRESS, BPF_XDP, ... };
+enum bpf_func_id { BPF_FUNC_unspec, ... };

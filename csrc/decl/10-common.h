@@ -9,6 +9,7 @@ __u32 libbpf_minor_version(void);
 /* What the running kernel supports: 1 yes, 0 no, <0 the probe failed. */
 int libbpf_probe_bpf_map_type(enum bpf_map_type map_type, const void *opts);
 int libbpf_probe_bpf_prog_type(enum bpf_prog_type prog_type, const void *opts);
+int libbpf_probe_bpf_helper(enum bpf_prog_type prog_type, enum bpf_func_id helper_id, const void *opts);
 
 /* The va_list trampoline (csrc/helpers.c) formats each message and hands it
    to this Python callback. */

@@ -56,6 +56,9 @@ struct bpf_prog_load_opts {
     size_t sz;
     __u32 expected_attach_type;
     __u32 attach_btf_id;
+    __u32 log_level;
+    __u32 log_size;
+    char *log_buf;
     ...;
 };
 int bpf_prog_load(enum bpf_prog_type prog_type, const char *prog_name, const char *license,

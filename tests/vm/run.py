@@ -29,6 +29,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kernels  # noqa: E402 - this directory is not a package
@@ -205,16 +206,32 @@ def render(results: list[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _type_cell(result: Result, tests: tuple[str, ...]) -> tuple[str, str]:
-    """("passed" / "failed" / "skipped" / "not run", the first skip reason) over a type's tests."""
-    outcomes = [(o, why) for test, (o, why) in result.outcomes.items() if any(test.startswith(t) for t in tests)]
+def _outcomes(result: Result, tests: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(outcome, skip reason without the kernel release) of each test of a type."""
+    suffix = f" ({result.kernel.release})"
+    return [
+        (outcome, why.removesuffix(suffix))
+        for test, (outcome, why) in result.outcomes.items()
+        if any(test.startswith(prefix) for prefix in tests)
+    ]
+
+
+def _type_cell(result: Result, row: Any, reasons: dict[str, int]) -> str:
+    """One type on one kernel: attached (+test_run), partly, skipped with a reason, or failed."""
+    outcomes = _outcomes(result, row.tests)
+    kinds = {outcome for outcome, _ in outcomes}
     if not outcomes:
-        return "not run", ""
-    for wanted in ("failed", "skipped"):
-        for outcome, why in outcomes:
-            if outcome == wanted:
-                return outcome, why
-    return "passed", ""
+        return "**not run**"
+    if "failed" in kinds:
+        return "**failed**"
+    notes = "".join(f" [{reasons.setdefault(why, len(reasons) + 1)}]" for o, why in outcomes if o == "skipped")
+    if "passed" not in kinds:
+        return f"skipped{notes}"
+    cell = "attached" if not notes else f"attached (some tests skipped{notes})"
+    if row.test_run:
+        runs = {outcome for outcome, _ in _outcomes(result, row.test_run)}
+        cell += " +test_run" if runs == {"passed"} else f" (test_run {'/'.join(sorted(runs)) or 'not run'})"
+    return cell
 
 
 def render_program_types(results: list[Result]) -> str:
@@ -236,20 +253,7 @@ def render_program_types(results: list[Result]) -> str:
     ]
     reasons: dict[str, int] = {}
     for name, row in program_types.TYPES.items():
-        cells = []
-        for r in results:
-            outcome, why = _type_cell(r, row.tests)
-            if outcome == "passed":
-                cell = "attached"
-                if row.test_run:
-                    run, _ = _type_cell(r, row.test_run)
-                    cell += " +test_run" if run == "passed" else f" (test_run {run})"
-            elif outcome == "skipped":
-                note = reasons.setdefault(why, len(reasons) + 1)
-                cell = f"skipped [{note}]"
-            else:
-                cell = f"**{outcome}**"
-            cells.append(cell)
+        cells = [_type_cell(r, row, reasons) for r in results]
         lines.append(f"| {name} | {row.programs} | {row.attach} | " + " | ".join(cells) + " |")
     lines += ["", "Skip reasons:", ""]
     lines += [f"{number}. {why}" for why, number in reasons.items()] or ["None."]
