@@ -27,6 +27,7 @@ from pybpf._types import AttachType, ProgType
 
 __all__ = ["Program", "ProgramInfo", "TestRunResult"]
 
+_RUN_ONCE = frozenset({ProgType.SYSCALL, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE})
 _XDP_MODES = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
 
 
@@ -411,7 +412,9 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
         ``obj.btf_type("struct args")(...)``): the ``__sk_buff`` fields of a
         packet program, or the whole argument of a ``SEC("syscall")``
         program, which is run this way only.  The context the program left
-        comes back as ``ctx_out``, in the same type.
+        comes back as ``ctx_out``, in the same type.  SYSCALL and raw
+        tracepoint programs run once, on ``ctx`` only (a raw tracepoint's
+        arguments as u64s); only the syscall program's context comes back.
         """
         opts = ffi.new("struct bpf_test_run_opts *")
         opts.sz = ffi.sizeof("struct bpf_test_run_opts")
@@ -426,25 +429,29 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
         ctx_bytes = b"" if ctx is None else bytes(ctx)
         ctx_in = ffi.new("char[]", ctx_bytes or b"\0")
         ctx_out = ffi.new("char[]", max(len(ctx_bytes), 1))
-        syscall = self.type == ProgType.SYSCALL
-        if syscall:
-            # The kernel runs these once and writes the context back in place.
+        kind = self.type
+        once = kind in _RUN_ONCE
+        if once:
+            # The kernel runs these once, on the context alone, and takes no
+            # output buffer; a syscall program's context comes back in place.
             if repeat != 1 or data:
-                raise BPFValueError(errno.EINVAL, f"program '{self._name}': a syscall program runs once, on ctx only")
+                raise BPFValueError(
+                    errno.EINVAL, f"program '{self._name}': a {kind.name} program runs once, on ctx only"
+                )
             ctx_out = ctx_in
             repeat = 0
         if ctx_bytes:
             opts.ctx_in = ctx_in
             opts.ctx_size_in = len(ctx_bytes)
-            if not syscall:
+            if not once:
                 opts.ctx_out = ctx_out
                 opts.ctx_size_out = len(ctx_bytes)
         opts.repeat = repeat
         check(lib.bpf_prog_test_run_opts(self.fd, opts), f"test_run program '{self._name}'")
-        if syscall:
-            opts.ctx_size_out = len(ctx_bytes)
+        if once:
+            opts.ctx_size_out = len(ctx_bytes) if kind == ProgType.SYSCALL else 0
         returned = None
-        if ctx is not None:
+        if ctx is not None and (not once or kind == ProgType.SYSCALL):
             raw = ffi.buffer(ctx_out, min(opts.ctx_size_out, len(ctx_bytes)))[:]
             returned = raw if isinstance(ctx, (bytes, bytearray, memoryview)) else type(ctx).from_buffer_copy(raw)
         return TestRunResult(

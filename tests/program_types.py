@@ -88,6 +88,7 @@ TYPES: dict[str, Row] = {
         "lwt_hooks/count_in",
         "attach_route",
         (T + "test_lwt_hooks.py::test_in_counts_what_the_namespace_forwards",),
+        (T + "test_lwt_hooks.py::test_lwt_test_run",),
     ),
     "LWT_OUT": Row(
         "lwt_hooks/count_out",
@@ -120,6 +121,7 @@ TYPES: dict[str, Row] = {
         "raw_tracepoints/count_syscall",
         "attach_raw_tracepoint",
         (T + "test_raw_tracepoints.py::test_sys_enter_counts_a_childs_syscalls",),
+        (T + "test_raw_tracepoints.py::test_raw_tracepoint_test_run_with_its_arguments",),
     ),
     "RAW_TRACEPOINT_WRITABLE": Row(
         "raw_tracepoints/watch_nbd",
@@ -130,17 +132,19 @@ TYPES: dict[str, Row] = {
         "tc_hooks/act_on_udp",
         "attach_tc_action",
         (T + "test_tc_hooks.py::test_action_counts_and_drops_by_port",),
+        (T + "test_tc_hooks.py::test_classifier_and_action_test_run[act_on_udp",),
     ),
     "SCHED_CLS": Row(
         "tc_hooks/classify_udp",
         "attach_tc",
         (T + "test_tc_hooks.py::test_classifier_counts_and_drops_by_port",),
-        (T + "test_tc_hooks.py::test_classifier_test_run",),
+        (T + "test_tc_hooks.py::test_classifier_and_action_test_run[classify_udp",),
     ),
     "SK_LOOKUP": Row(
         "sk_steer/steer",
         "attach_netns",
         (T + "test_sockmap.py::test_tcp_connection_steered_to_sockmap_listener",),
+        (T + "test_sockmap.py::test_sk_lookup_test_run",),
     ),
     "SK_MSG": Row(
         "socket_hooks/msg_verdict",

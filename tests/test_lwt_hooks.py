@@ -105,7 +105,9 @@ def test_lwt_test_run(lwt: pybpf.BPFObject) -> None:
     lwt.maps["hooks"][HOOK_XMIT] = {"drop": 1}
     assert lwt.programs["count_xmit"].test_run(frame).retval == 2  # BPF_DROP
     assert lwt.programs["count_out"].test_run(frame, repeat=3).retval == 0  # BPF_OK
+    assert lwt.programs["count_in"].test_run(frame).retval == 0
     assert lwt.maps["hooks"][HOOK_OUT].bytes == 3 * (len(frame) - 14)
+    assert lwt.maps["hooks"][HOOK_IN].packets == 1
 
 
 def test_attach_route_errors(lwt: pybpf.BPFObject) -> None:

@@ -47,6 +47,18 @@ def test_sys_enter_counts_a_childs_syscalls(raw_tps: pybpf.BPFObject) -> None:
     assert raw_tps.maps["syscalls"][child.pid] == CALLS
 
 
+@pytest.mark.skipif(platform.machine() not in GETPPID, reason="getppid number unknown on this architecture")
+def test_raw_tracepoint_test_run_with_its_arguments(raw_tps: pybpf.BPFObject) -> None:
+    """test_run hands the program the tracepoint's u64 arguments, in this process."""
+    me, nr = os.getpid(), GETPPID[platform.machine()]
+    raw_tps.maps["watched"][me] = nr
+    raw_tps.maps["syscalls"][me] = 0
+    prog = raw_tps.programs["count_syscall"]
+    assert prog.test_run(ctx=struct.pack("QQ", 0, nr)).retval == 0
+    prog.test_run(ctx=struct.pack("QQ", 0, nr + 1))  # another syscall: not counted
+    assert raw_tps.maps["syscalls"][me] == 1
+
+
 # -- NBD: a block device whose server is this test ---------------------------
 
 NBD_SET_SOCK, NBD_SET_BLKSIZE, NBD_DO_IT, NBD_CLEAR_SOCK = 0xAB00, 0xAB01, 0xAB03, 0xAB04

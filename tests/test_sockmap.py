@@ -106,6 +106,22 @@ def test_listed_port_with_empty_slot_is_counted_and_refused(steer: pybpf.BPFObje
     assert steer.maps["stats"][NO_SOCKET] == 1 and steer.maps["stats"][ASSIGNED] == 0
 
 
+def test_sk_lookup_test_run(steer: pybpf.BPFObject) -> None:
+    """test_run hands sk_lookup a lookup context: a listed port with an empty slot is counted."""
+    lookup = steer.btf_type("struct bpf_sk_lookup")
+    steer.maps["ports"][STEERED_PORT] = (STEER_SOCKMAP, 5)
+    ctx = lookup(
+        family=socket.AF_INET,
+        protocol=socket.IPPROTO_TCP,
+        remote_ip4=socket.htonl(0x7F000001),
+        remote_port=socket.htons(40000),
+        local_ip4=socket.htonl(0x7F000001),
+        local_port=STEERED_PORT,
+    )
+    assert steer.programs["steer"].test_run(ctx=ctx, repeat=2).retval == 1  # SK_PASS
+    assert steer.maps["stats"][NO_SOCKET] == 2
+
+
 def test_attach_netns_errors(steer: pybpf.BPFObject) -> None:
     with pytest.raises(FileNotFoundError, match="no network namespace"):
         steer.programs["steer"].attach_netns(f"pybpf-missing-{uuid.uuid4().hex[:8]}")

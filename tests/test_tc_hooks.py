@@ -105,8 +105,9 @@ def test_action_counts_and_drops_by_port(tc_hooks: pybpf.BPFObject, veth: VethPa
     assert not _tc_filters(veth, "ingress") and not _has_clsact(veth)
 
 
-def test_classifier_test_run(tc_hooks: pybpf.BPFObject) -> None:
-    prog = tc_hooks.programs["classify_udp"]
+@pytest.mark.parametrize("program", ["classify_udp", "act_on_udp"])
+def test_classifier_and_action_test_run(tc_hooks: pybpf.BPFObject, program: str) -> None:
+    prog = tc_hooks.programs[program]
     assert prog.test_run(packets.udp4(dport=DROPPED), repeat=2).retval == 2  # TC_ACT_SHOT
     assert prog.test_run(packets.udp4(dport=1)).retval == 0xFFFFFFFF  # TC_ACT_UNSPEC, as the u32 it is
     assert tc_hooks.maps["udp_ports"][DROPPED].packets == 2
