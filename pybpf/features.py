@@ -37,6 +37,8 @@ LSM_LIST = "/sys/kernel/security/lsm"
 _TRACEFS_KPROBES = ("/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events")
 # mov64 r0, 0; exit: the smallest program every type accepts.
 _RETURN_ZERO = bytes([0xB7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])
+# Program types that load only for their one attach type (libbpf knows this for the types it knows).
+_EXPECTED_ATTACH = {ProgType.NETFILTER: AttachType.NETFILTER}
 # How verifiers refuse a helper: unknown id, or not for this program type (old and new wording).
 _HELPER_REFUSALS = ("invalid func", "unknown func", "cannot use helper")
 
@@ -66,8 +68,21 @@ def map_type(kind: MapType) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def program_type(kind: ProgType) -> bool:
-    """Whether the kernel can load programs of type ``kind`` (libbpf's probe)."""
-    return bool(check(lib.libbpf_probe_bpf_prog_type(int(kind), ffi.NULL), f"probe program type {kind.name}"))
+    """Whether the kernel can load programs of type ``kind``: libbpf's
+    probe, or, for a type newer than the libbpf pybpf was built with, a
+    return-0 program of the type loaded here."""
+    ret = lib.libbpf_probe_bpf_prog_type(int(kind), ffi.NULL)
+    if ret != -errno.EOPNOTSUPP:
+        return bool(check(ret, f"probe program type {kind.name}"))
+    opts = ffi.new("struct bpf_prog_load_opts *")
+    opts.sz = ffi.sizeof("struct bpf_prog_load_opts")
+    opts.expected_attach_type = _EXPECTED_ATTACH.get(kind, 0)
+    insns = ffi.cast("struct bpf_insn *", ffi.from_buffer(_RETURN_ZERO))
+    fd = lib.bpf_prog_load(int(kind), b"pybpf_probe", b"GPL", insns, 2, opts)
+    if fd < 0:
+        return False
+    os.close(fd)
+    return True
 
 
 @functools.lru_cache(maxsize=None)
