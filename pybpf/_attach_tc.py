@@ -43,11 +43,15 @@ class _InNamespace:
     def __call__(self, call: Callable[[], Any]) -> Any:
         from pyroute2 import netns  # pyroute2 does the setns(); imported only when needed
 
-        netns.pushns(self._fd)
+        back = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)  # this thread's, not the process's
         try:
-            return call()
+            netns.setns(self._fd)
+            try:
+                return call()
+            finally:
+                netns.setns(back)
         finally:
-            netns.popns()
+            os.close(back)
 
     def close(self) -> None:
         os.close(self._fd)

@@ -47,7 +47,7 @@ class LinkInfo:
 
 
 def _fd_kind(fd: int) -> str:
-    """ "link", "map" or "prog", from the kernel's fdinfo of a BPF fd."""
+    """What a BPF fd holds ("link", "map" or "prog"), from the kernel's fdinfo."""
     with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as f:
         for line in f:
             for kind in ("link", "map", "prog"):
