@@ -36,3 +36,21 @@ def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str], bpffs: str) ->
         "Map REUSEPORT_SOCKARRAY True",
     ):
         assert expected in out
+
+
+def test_programs_md_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each example prints what its comment says; those marked `# needs: X`
+    run where ``pybpf.features.X()`` allows them."""
+    import pybpf
+
+    text = (ROOT / "docs" / "programs.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 7
+    for block in blocks:
+        needs = re.match(r"# needs: (\w+)\n", block)
+        if needs and not getattr(pybpf.features, needs.group(1))():
+            continue
+        exec(compile("import pybpf\n" + block, "docs/programs.md", "exec"), {})
+        printed = capsys.readouterr().out.splitlines()
+        expected = [line[2:] for line in block.splitlines() if line.startswith("# ") and not line.startswith("# needs")]
+        assert printed == expected, block
