@@ -224,7 +224,8 @@ def _type_cell(result: Result, row: Any, reasons: dict[str, int]) -> str:
         return "**not run**"
     if "failed" in kinds:
         return "**failed**"
-    notes = "".join(f" [{reasons.setdefault(why, len(reasons) + 1)}]" for o, why in outcomes if o == "skipped")
+    numbers = [reasons.setdefault(why, len(reasons) + 1) for outcome, why in outcomes if outcome == "skipped"]
+    notes = "".join(f" [{number}]" for number in sorted(set(numbers)))
     if "passed" not in kinds:
         return f"skipped{notes}"
     cell = "attached" if not notes else f"attached (some tests skipped{notes})"
