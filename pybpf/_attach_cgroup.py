@@ -23,6 +23,8 @@ __all__ = ["CgroupAttach", "cgroup_kinds"]
 
 def _short_name(kind: AttachType) -> str:
     """``connect4`` for CGROUP_INET4_CONNECT, ``egress`` for CGROUP_INET_EGRESS ..."""
+    if not kind.name.startswith("CGROUP_"):
+        return kind.name.lower()
     name = kind.name[len("CGROUP_") :].lower()
     versioned = re.fullmatch(r"(?:inet|udp)([46])_(\w+)", name)
     if versioned:

@@ -86,7 +86,10 @@ class RouteAttach:
         prog_fd = self.fd
         if self.type != ProgType.LWT_SEG6LOCAL:
             raise BPFValueError(errno.EINVAL, f"program '{self._name}' is {self.type.name}, not lwt_seg6local")
-        address = ipaddress.IPv6Address(sid)
+        try:
+            address = ipaddress.IPv6Address(sid)
+        except ValueError as e:
+            raise BPFValueError(errno.EINVAL, f"segment {sid!r}: {e}") from None
         route: dict[str, Any] = {
             "dst": f"{address}/128",
             "oif": ifindex_of(interface),

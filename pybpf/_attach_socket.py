@@ -108,6 +108,10 @@ class SocketAttach:
 
 def _sockmap_attach_type(kind: str | AttachType | None, expected: int, prog: str) -> AttachType:
     if isinstance(kind, AttachType):
+        if kind not in _SOCKMAP_KINDS.values():
+            raise BPFValueError(
+                errno.EINVAL, f"{kind.name} is not a sockmap hook: use one of {', '.join(_SOCKMAP_KINDS)}"
+            )
         return kind
     if kind is None:
         if expected in _SOCKMAP_KINDS.values():

@@ -115,5 +115,7 @@ def test_attach_route_errors(lwt: pybpf.BPFObject) -> None:
         lwt.programs["count_seg6local"].attach_route("10.0.0.0/8", "lo")
     with pytest.raises(ValueError, match="not lwt_seg6local"):
         lwt.programs["count_out"].attach_seg6local("fc00::1", "lo")
+    with pytest.raises(ValueError, match="segment '10.0.0.1'"):
+        lwt.programs["count_seg6local"].attach_seg6local("10.0.0.1", "lo")
     with pytest.raises(ValueError, match="route destination 'nowhere'"):
         lwt.programs["count_out"].attach_route("nowhere", "lo")

@@ -149,3 +149,5 @@ def test_attach_sockmap_errors(hooks: pybpf.BPFObject) -> None:
         hooks.programs["msg_verdict"].attach_sockmap(hooks.maps["by_port"])
     with pytest.raises(ValueError, match="unknown sockmap hook 'sideways'"):
         hooks.programs["msg_verdict"].attach_sockmap(hooks.maps["socks"], kind="sideways")
+    with pytest.raises(ValueError, match="CGROUP_DEVICE is not a sockmap hook"):
+        hooks.programs["msg_verdict"].attach_sockmap(hooks.maps["socks"], kind=pybpf.AttachType.CGROUP_DEVICE)
