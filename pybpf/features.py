@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from pybpf._btf import BTF
-from pybpf._errors import BPFError, check, check_ptr
+from pybpf._errors import BPFError, NotSupportedError, check, check_ptr
 from pybpf._ffi import ffi, lib
 from pybpf._types import AttachType, MapType, ProgType
 
@@ -71,15 +71,17 @@ def program_type(kind: ProgType) -> bool:
     """Whether the kernel can load programs of type ``kind``: libbpf's
     probe, or, for a type newer than the libbpf pybpf was built with, a
     return-0 program of the type loaded here."""
-    ret = lib.libbpf_probe_bpf_prog_type(int(kind), ffi.NULL)
-    if ret != -errno.EOPNOTSUPP:
-        return bool(check(ret, f"probe program type {kind.name}"))
+    try:
+        return bool(check(lib.libbpf_probe_bpf_prog_type(int(kind), ffi.NULL), f"probe program type {kind.name}"))
+    except NotSupportedError:
+        pass  # a type this libbpf does not know
     opts = ffi.new("struct bpf_prog_load_opts *")
     opts.sz = ffi.sizeof("struct bpf_prog_load_opts")
     opts.expected_attach_type = _EXPECTED_ATTACH.get(kind, 0)
     insns = ffi.cast("struct bpf_insn *", ffi.from_buffer(_RETURN_ZERO))
-    fd = lib.bpf_prog_load(int(kind), b"pybpf_probe", b"GPL", insns, 2, opts)
-    if fd < 0:
+    try:
+        fd = check(lib.bpf_prog_load(int(kind), b"pybpf_probe", b"GPL", insns, 2, opts), f"load a {kind.name} probe")
+    except BPFError:
         return False
     os.close(fd)
     return True
