@@ -13,6 +13,7 @@ them the veth pair and any XDP program attached to it).
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,12 +26,17 @@ __all__ = ["VethPair", "inside"]
 
 @contextlib.contextmanager
 def inside(name: str) -> Iterator[None]:
-    """Run the block in network namespace ``name`` (this thread only), then return."""
-    _netns.pushns(name)
+    """Run the block in network namespace ``name`` (this thread only), then
+    return to the namespace this thread was in (not the process's)."""
+    back = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        yield
+        _netns.setns(name, flags=0)  # flags=0: an existing namespace only
+        try:
+            yield
+        finally:
+            _netns.setns(back)
     finally:
-        _netns.popns()
+        os.close(back)
 
 
 class VethPair:
