@@ -9,9 +9,8 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+from pybpf._attach_base import AttachBase
 from pybpf._errors import BPFFileNotFoundError, BPFValueError, check
 from pybpf._ffi import ffi, lib
 from pybpf._link import Link
@@ -43,22 +42,8 @@ def cgroup_kinds() -> list[str]:
     return sorted(_KINDS)
 
 
-class CgroupAttach:
+class CgroupAttach(AttachBase):
     """Program methods for cgroup hooks (see ``Program``)."""
-
-    _ptr: Any
-    _name: str
-
-    if TYPE_CHECKING:  # Program's
-
-        def _live_ptr(self) -> Any: ...
-
-        @property
-        def fd(self) -> int: ...
-
-        def _link(self, attach: Callable[[], Any], what: str, probe: Any = None) -> Link: ...
-
-        def _link_fd(self, fd: int, what: str) -> Link: ...
 
     def attach_cgroup(self, cgroup: str | os.PathLike[str] | int, *, kind: str | AttachType | None = None) -> Link:
         """Attach to a cgroup v2 directory (a path, or an open fd of one): the

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Any
 
+from pybpf._attach_base import AttachBase
 from pybpf._errors import BPFFileNotFoundError, check
 from pybpf._ffi import lib
 from pybpf._link import Link
@@ -17,18 +17,8 @@ from pybpf._types import AttachType
 __all__ = ["LircAttach"]
 
 
-class LircAttach:
+class LircAttach(AttachBase):
     """Program methods for LIRC devices (see ``Program``)."""
-
-    _ptr: Any
-    _name: str
-
-    if TYPE_CHECKING:  # Program's
-
-        @property
-        def fd(self) -> int: ...
-
-        def _own(self, link: Link) -> Link: ...
 
     def attach_lirc(self, device: str | os.PathLike[str] | int) -> Link:
         """Attach a ``SEC("lirc_mode2")`` program to a LIRC device

@@ -9,9 +9,8 @@ from __future__ import annotations
 import enum
 import errno
 import socket
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+from pybpf._attach_base import AttachBase
 from pybpf._errors import BPFValueError, NotSupportedError
 from pybpf._ffi import HAS_NETFILTER, ffi, lib, libbpf_version
 from pybpf._link import Link
@@ -32,20 +31,8 @@ class NfHook(enum.IntEnum):
     POST_ROUTING = 4
 
 
-class NetfilterAttach:
+class NetfilterAttach(AttachBase):
     """Program methods for netfilter hooks (see ``Program``)."""
-
-    _ptr: Any
-    _name: str
-
-    if TYPE_CHECKING:  # Program's
-
-        def _live_ptr(self) -> Any: ...
-
-        @property
-        def fd(self) -> int: ...
-
-        def _link(self, attach: Callable[[], Any], what: str, probe: Any = None) -> Link: ...
 
     def attach_netfilter(self, family: int, hook: NfHook | int, priority: int, *, defrag: bool = False) -> Link:
         """Attach a netfilter program (``SEC("netfilter")``) to ``hook`` of

@@ -11,8 +11,9 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pybpf._attach_base import AttachBase
 from pybpf._errors import BPFValueError, error_for
 from pybpf._interfaces import ifindex_of
 from pybpf._link import Link
@@ -23,21 +24,8 @@ __all__ = ["RouteAttach"]
 _LWT_HOOKS = {ProgType.LWT_IN: "in", ProgType.LWT_OUT: "out", ProgType.LWT_XMIT: "xmit"}
 
 
-class RouteAttach:
+class RouteAttach(AttachBase):
     """Program methods for route hooks (see ``Program``)."""
-
-    _ptr: Any
-    _name: str
-
-    if TYPE_CHECKING:  # Program's
-
-        @property
-        def fd(self) -> int: ...
-
-        @property
-        def type(self) -> ProgType: ...
-
-        def _own(self, link: Link) -> Link: ...
 
     def attach_route(
         self,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pybpf._attach_base import AttachBase
 from pybpf._errors import BPFValueError, check, error_for
 from pybpf._ffi import lib
 from pybpf._link import Link
@@ -33,20 +34,8 @@ _SOCKMAP_KINDS = {
 }
 
 
-class SocketAttach:
+class SocketAttach(AttachBase):
     """Program methods for socket hooks (see ``Program``)."""
-
-    _ptr: Any
-    _name: str
-
-    if TYPE_CHECKING:  # Program's
-
-        @property
-        def fd(self) -> int: ...
-
-        def _own(self, link: Link) -> Link: ...
-
-        def _expected_attach_type(self) -> int: ...
 
     def attach_socket(self, sock: socket.socket) -> Link:
         """Attach a socket filter (``SEC("socket")``) to ``sock``

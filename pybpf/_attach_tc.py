@@ -12,8 +12,9 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pybpf._attach_base import AttachBase
 from pybpf._errors import BPFError, BPFValueError, check, error_for
 from pybpf._ffi import ffi, lib
 from pybpf._interfaces import ifindex_of
@@ -57,20 +58,8 @@ class _InNamespace:
         os.close(self._fd)
 
 
-class TcAttach:
+class TcAttach(AttachBase):
     """Program methods for tc hooks (see ``Program``)."""
-
-    _ptr: Any
-    _name: str
-
-    if TYPE_CHECKING:  # Program's
-
-        @property
-        def fd(self) -> int: ...
-
-        def _link_fd(self, fd: int, what: str) -> Link: ...
-
-        def _own(self, link: Link) -> Link: ...
 
     def attach_tc(self, interface: str | int, direction: str = "ingress") -> Link:
         """Attach a classifier (``SEC("tc")``, SCHED_CLS) to ``interface``'s

@@ -11,10 +11,10 @@ from __future__ import annotations
 import errno
 import os
 import warnings
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pybpf import features
+from pybpf._attach_base import AttachBase
 from pybpf._errors import BPFFileNotFoundError, BPFValueError, check
 from pybpf._ffi import ffi, lib
 from pybpf._link import IterLink, Link
@@ -24,32 +24,8 @@ from pybpf._types import PerfEventType, SoftwareEvent
 __all__ = ["TraceAttach"]
 
 
-class TraceAttach:
+class TraceAttach(AttachBase):
     """Program methods for the tracing hooks (see ``Program``)."""
-
-    _ptr: Any
-    _name: str
-
-    if TYPE_CHECKING:  # Program's
-
-        def _live_ptr(self) -> Any: ...
-
-        @property
-        def fd(self) -> int: ...
-
-        @property
-        def attach_target(self) -> str: ...
-
-        def _link(
-            self,
-            attach: Callable[[], Any],
-            what: str,
-            probe: Callable[[], features.Support] | None = None,
-            *,
-            kind: Callable[..., Link] = Link,
-        ) -> Link: ...
-
-        def _own(self, link: Link) -> Link: ...
 
     def attach_tracepoint(self, category: str, name: str) -> Link:
         """Attach to the tracepoint ``category:name`` (needs tracefs); closing the link detaches."""

@@ -6,7 +6,6 @@ import errno
 import os
 import warnings
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,8 @@ from pybpf._attach_route import RouteAttach
 from pybpf._attach_socket import SocketAttach
 from pybpf._attach_tc import TcAttach
 from pybpf._attach_trace import TraceAttach
-from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, closed_error, error_for, with_details
-from pybpf._ffi import ffi, lib, log_capture
+from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, closed_error
+from pybpf._ffi import ffi, lib
 from pybpf._interfaces import ifindex_of
 from pybpf._link import Link
 from pybpf._mounts import require_bpffs
@@ -312,35 +311,6 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
         return f"<pybpf.Program '{self._name}' section={self._section!r}>"
 
     # -- attaching ------------------------------------------------------------
-
-    def _link(
-        self,
-        attach: Callable[[], Any],
-        what: str,
-        probe: Callable[[], features.Support] | None = None,
-        *,
-        kind: Callable[..., Link] = Link,
-    ) -> Link:
-        """Run libbpf's ``attach()`` and own the link it returns (a ``kind``).
-        A failure says what libbpf reported, or what ``probe`` found the kernel lacks."""
-        with log_capture() as cap:
-            ptr = attach()
-        if ptr == ffi.NULL:
-            err = ffi.errno or errno.EINVAL
-            support = probe() if probe is not None else None
-            hint = support.reason if support is not None and not support else None
-            exc = error_for(err, f"attach program '{self._name}' to {what}", hint=hint)
-            raise exc if hint else with_details(exc, cap.messages, program_lines=True)
-        return self._own(kind(ptr=ptr, what=f"'{self._name}' -> {what}", program=self))
-
-    def _link_fd(self, fd: int, what: str) -> Link:
-        """Own a link fd from bpf_link_create."""
-        return self._own(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))
-
-    def _own(self, link: Link) -> Link:
-        """Hand a new link to the object, which detaches it when it closes
-        (a program opened from the kernel leaves it to the caller)."""
-        return link if self._obj is None else self._obj._track(link)
 
     def attach(self) -> Link:
         """Attach where the section name says (``tracepoint/cat/name``, ``raw_tp/x``,
