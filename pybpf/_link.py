@@ -19,7 +19,7 @@ from pybpf._ffi import ffi, lib
 from pybpf._mounts import require_bpffs
 from pybpf._types import LinkType
 
-__all__ = ["IterLink", "Link", "LinkInfo"]
+__all__ = ["IterLink", "Link", "LinkInfo", "bpf_fd_kind"]
 
 
 def _destroy_leaked(ptr: Any, fd: int, detach: Callable[[], None] | None, what: str) -> None:
@@ -46,7 +46,7 @@ class LinkInfo:
     """The id of the program it attaches (``Program.from_id`` opens it)."""
 
 
-def _fd_kind(fd: int) -> str:
+def bpf_fd_kind(fd: int) -> str:
     """What a BPF fd holds ("link", "map" or "prog"), from the kernel's fdinfo."""
     with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as f:
         for line in f:
@@ -118,7 +118,7 @@ class Link:
         file, once no handle is open, detaches it."""
         path = os.fspath(path)
         fd = check(lib.bpf_obj_get(path.encode()), f"open pinned link {path}")
-        kind = _fd_kind(fd)
+        kind = bpf_fd_kind(fd)
         if kind != "link":
             os.close(fd)
             raise BPFValueError(errno.EINVAL, f"open pinned link {path}: it is a BPF {kind}, not a link")

@@ -20,7 +20,7 @@ from pybpf._attach_trace import TraceAttach
 from pybpf._errors import BPFFileNotFoundError, BPFValueError, check, closed_error
 from pybpf._ffi import ffi, lib
 from pybpf._interfaces import ifindex_of
-from pybpf._link import Link
+from pybpf._link import Link, bpf_fd_kind
 from pybpf._mounts import require_bpffs
 from pybpf._types import AttachType, ProgType
 
@@ -140,6 +140,9 @@ class Program(TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach
     @classmethod
     def _from_fd(cls, fd: int, where: str) -> Program:
         try:
+            kind = bpf_fd_kind(fd)
+            if kind != "prog":
+                raise BPFValueError(errno.EINVAL, f"open program {where}: it is a BPF {kind}, not a program")
             info = _prog_info(fd, f"program {where}")
         except BaseException:
             os.close(fd)

@@ -109,6 +109,10 @@ def test_program_from_pin_and_from_id(pin_dir: Path, veth: VethPair) -> None:
         gc.collect()
     with pytest.raises(FileNotFoundError):
         pybpf.Program.from_pinned(pin_dir / "missing")
+    with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
+        obj.maps["proto_stats"].pin(pin_dir / "map")
+    with pytest.raises(ValueError, match="is a BPF map, not a program"):
+        pybpf.Program.from_pinned(pin_dir / "map")
 
 
 def test_link_from_pin_info_and_atomic_update(pin_dir: Path, veth: VethPair) -> None:
