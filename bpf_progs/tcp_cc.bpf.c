@@ -2,7 +2,8 @@
 /* A TCP congestion control written as STRUCT_OPS programs: Reno through the
  * kernel's own kfuncs, plus a count of every callback in `calls`, which
  * Python reads.  Register it with Map.attach_struct_ops() on `pybpf_cc`; a
- * socket then selects it with setsockopt(TCP_CONGESTION, name). */
+ * socket then selects it with setsockopt(TCP_CONGESTION, name).  The name is
+ * kernel-wide: rename a copy before load (Map.struct_ops, libbpf 1.4+). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

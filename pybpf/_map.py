@@ -18,6 +18,7 @@ kernel has them for the map type, and fall back to one key at a time.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import itertools
 import os
@@ -839,6 +840,45 @@ class Map(MutableMapping[Any, Any]):
         )
 
     # -- struct_ops -----------------------------------------------------------
+
+    @property
+    def struct_ops(self) -> Any:
+        """A copy of the struct this STRUCT_OPS map registers, as the object
+        declares it (a BTF-typed record), read before ``load()``.  Assign a
+        changed copy back to set its plain fields, e.g. a congestion
+        control's ``name``, so that several loaded copies do not collide in
+        the kernel; leave the function pointer fields alone (libbpf fills
+        them).  Needs libbpf >= 1.4."""
+        image = self._struct_ops_image()
+        ctype = self._btf.ctype(self._btf_ids[1]) if self._btf is not None else None
+        if ctype is None or ctypes.sizeof(ctype) != len(image):
+            return bytes(image)
+        return ctype.from_buffer_copy(image)
+
+    @struct_ops.setter
+    def struct_ops(self, value: Any) -> None:
+        image = self._struct_ops_image()
+        data = bytes(value)
+        if len(data) != len(image):
+            raise BPFValueError(errno.EINVAL, f"map '{self._name}': the struct is {len(image)} bytes, not {len(data)}")
+        image[:] = data
+
+    def _struct_ops_image(self) -> Any:
+        """libbpf's copy of the struct, which load() turns into the kernel's."""
+        if self._type != MapType.STRUCT_OPS:
+            raise BPFValueError(errno.EINVAL, f"map '{self._name}' is {self._type.name}, not STRUCT_OPS")
+        if self._closed:
+            raise closed_error("map", self._name)
+        if self._spec is None:
+            raise BPFValueError(errno.EINVAL, f"map '{self._name}': its struct can only be read and set before load()")
+        size = ffi.new("size_t *")
+        ptr = lib.bpf_map__initial_value(self._spec, size)
+        if ptr == ffi.NULL:
+            major, minor = lib.libbpf_major_version(), lib.libbpf_minor_version()
+            raise NotSupportedError(
+                errno.EOPNOTSUPP, f"map '{self._name}': struct_ops data needs libbpf >= 1.4 (this is {major}.{minor})"
+            )
+        return ffi.buffer(ptr, size[0])
 
     def attach_struct_ops(self) -> Link:
         """Register this STRUCT_OPS map of a loaded object with the kernel (a
