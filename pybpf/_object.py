@@ -225,10 +225,14 @@ class BPFObject:
     def _refusal_reason(self, prog: str) -> str | None:
         """What the feature probes know about why the kernel refused ``prog``."""
         program = self.programs.get(prog)
-        if program is not None and program.type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
-            support = features.trampolines()
+        if program is None or program.type == ProgType.UNSPEC:
+            return None
+        if program.type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
+            support = features.trampolines()  # first: a blocked trampoline fails the type probe too
             if not support:
                 return support.reason
+        if not features.program_type(program.type):
+            return f"this kernel has no {program.type.name} programs (too old, or built without them)"
         return None
 
     # -- access -----------------------------------------------------------------

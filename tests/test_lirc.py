@@ -60,3 +60,12 @@ def test_attach_lirc_to_a_missing_device() -> None:
     with pybpf.load(pybpf.shipped("lirc_mode2")) as obj:
         with pytest.raises(FileNotFoundError, match="no LIRC device /dev/lirc-pybpf-none"):
             obj.programs["count_samples"].attach_lirc("/dev/lirc-pybpf-none")
+
+
+def test_loading_where_the_kernel_has_no_lirc_programs_says_so() -> None:
+    """Both sides: the load works where LIRC_MODE2 exists, and says why not elsewhere."""
+    if pybpf.features.program_type(pybpf.ProgType.LIRC_MODE2):
+        pybpf.load(pybpf.shipped("lirc_mode2")).close()
+        return
+    with pytest.raises(pybpf.BPFError, match="this kernel has no LIRC_MODE2 programs"):
+        pybpf.load(pybpf.shipped("lirc_mode2"))
