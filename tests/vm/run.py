@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import kernels  # noqa: E402 - this directory is not a package
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests/: program_types
+import kernels  # noqa: E402 - these directories are not packages
+import program_types  # noqa: E402
 
 ROOT = kernels.ROOT
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -237,9 +239,6 @@ def _type_cell(result: Result, row: Any, reasons: dict[str, int]) -> str:
 
 def render_program_types(results: list[Result]) -> str:
     """docs/program-types.md: per program type and kernel, what the suite showed."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    import program_types
-
     lines = [
         "# Program types",
         "",
@@ -280,9 +279,6 @@ def main(argv: list[str]) -> int:
     series = args.kernels.split()
     pytest_args = list(args.pytest_args)
     if args.program_types:
-        sys.path.insert(0, str(ROOT / "tests"))
-        import program_types
-
         pytest_args += program_types.modules()
     fetched = [kernels.fetch(s) for s in series]  # one at a time: they share the apt cache
     with tempfile.TemporaryDirectory(prefix="pybpf-vm-objects-") as objects:
