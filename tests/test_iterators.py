@@ -20,9 +20,14 @@ def _comm(pid: int) -> str:
 
 
 def test_task_iterator_lists_the_watched_processes() -> None:
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # The child prints once it runs: only then has exec set its comm, which
+    # Popen's return does not guarantee (the kernel may close the exec status
+    # pipe before renaming the task).
+    code = "import time; print('up', flush=True); time.sleep(60)"
+    sleeper = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     me = os.getpid()
     try:
+        assert sleeper.stdout is not None and sleeper.stdout.readline() == "up\n"
         expected = {f"{me} {_comm(me)} 7", f"{sleeper.pid} {_comm(sleeper.pid)} 9"}
         with pybpf.load(pybpf.shipped("task_iter")) as obj:
             notes = obj.maps["notes"]
@@ -34,7 +39,7 @@ def test_task_iterator_lists_the_watched_processes() -> None:
                 second = it.lines()  # each read is a new pass over the tasks
     finally:
         sleeper.kill()
-        sleeper.wait()
+        sleeper.communicate()
     assert sorted(first) == sorted(expected)
     assert second == [f"{me} {_comm(me)} 7"]
     with pytest.raises(ValueError, match="closed"):
