@@ -2,7 +2,9 @@
 # Build pybpf against the oldest libbpf the distribution offers (>= 1.1, the
 # supported minimum) and run the test suite with it, so the PYBPF_HAS_* gates
 # are exercised on both sides.  The packages are unpacked, not installed:
-# nothing on the system changes.  Extra arguments go to pytest.
+# nothing on the system changes, and the scratch directory is removed at the
+# end unless PYBPF_OLD_LIBBPF_DIR names one to keep.  Extra arguments go to
+# pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${PYBPF_OLD_LIBBPF_DIR:-${TMPDIR:-/tmp}/pybpf-oldest-libbpf}"
@@ -18,6 +20,7 @@ if dpkg --compare-versions "$upstream" lt 1.1; then
     exit 0
 fi
 rm -rf "$work"
+if [ -z "${PYBPF_OLD_LIBBPF_DIR:-}" ]; then trap 'rm -rf "$work"' EXIT; fi
 mkdir -p "$work/debs" "$work/root"
 chmod 777 "$work/debs"  # apt's download sandbox user writes here
 (cd "$work/debs" && apt-get download -q "libbpf-dev=$oldest" "libbpf1=$oldest")
