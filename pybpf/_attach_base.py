@@ -65,6 +65,29 @@ class AttachBase:
         """Own a link fd from bpf_link_create."""
         return self._own(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self))
 
+    def _link_detach(self, detach: Callable[[], None], what: str) -> Link:
+        """Own an attachment the kernel keeps without a BPF link (a tc filter,
+        a route, a socket option): closing the link runs ``detach``."""
+        return self._own(Link(what=f"'{self._name}' -> {what}", detach=detach, program=self))
+
+    def _netlink_link(self, ipr: Any, remove: Callable[[], None], gone: tuple[int, ...], what: str) -> Link:
+        """Own what ``ipr`` (an IPRoute bound to the attachment's namespace,
+        now owned by the link) added: closing the link runs ``remove``, takes
+        the errnos in ``gone`` as already removed (with its interface), and
+        closes ``ipr``."""
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        def detach() -> None:
+            try:
+                remove()
+            except NetlinkError as e:
+                if e.code not in gone:
+                    raise
+            finally:
+                ipr.close()
+
+        return self._link_detach(detach, what)
+
     def _own(self, link: Link) -> Link:
         """Hand a new link to the object, which detaches it when it closes
         (a program opened from the kernel leaves it to the caller)."""

@@ -49,4 +49,4 @@ class LircAttach(AttachBase):
             finally:
                 os.close(lirc_fd)
 
-        return self._own(Link(what=f"'{self._name}' -> {what}", detach=detach, program=self))
+        return self._link_detach(detach, what)

@@ -102,17 +102,8 @@ class RouteAttach(AttachBase):
             ipr.close()
             raise
         keys = {k: route[k] for k in ("dst", "oif", "family", "table") if k in route}
-
-        def detach() -> None:
-            try:
-                ipr.route("del", **keys)
-            except NetlinkError as e:
-                if e.code not in (errno.ESRCH, errno.ENODEV, errno.ENOENT):  # gone with its interface
-                    raise
-            finally:
-                ipr.close()
-
-        return self._own(Link(what=f"'{self._name}' -> {what}", detach=detach, program=self))
+        gone = (errno.ESRCH, errno.ENODEV, errno.ENOENT)
+        return self._netlink_link(ipr, lambda: ipr.route("del", **keys), gone, what)
 
 
 def _network(destination: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -70,7 +70,7 @@ class SocketAttach(AttachBase):
                 if e.errno not in (errno.ENOENT, errno.EBADF, errno.ENOPROTOOPT):
                     raise
 
-        return self._own(Link(what=f"'{self._name}' -> {what}", detach=detach, program=self))
+        return self._link_detach(detach, what)
 
     def attach_sockmap(self, sockmap: Any, kind: str | AttachType | None = None) -> Link:
         """Attach an ``sk_skb`` or ``sk_msg`` program to a SOCKMAP or
@@ -92,7 +92,7 @@ class SocketAttach(AttachBase):
             if not sockmap.closed:
                 lib.bpf_prog_detach2(prog_fd, map_fd, attach_type)
 
-        return self._own(Link(what=f"'{self._name}' -> {what}", detach=detach, program=self))
+        return self._link_detach(detach, what)
 
 
 def _sockmap_attach_type(kind: str | AttachType | None, expected: int, prog: str) -> AttachType:

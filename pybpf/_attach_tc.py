@@ -119,7 +119,7 @@ class TcAttach(AttachBase):
             finally:
                 namespace.close()
 
-        return self._own(Link(what=f"'{self._name}' -> {what} (cls_bpf)", detach=detach, program=self))
+        return self._link_detach(detach, f"{what} (cls_bpf)")
 
     def attach_tc_action(self, interface: str | int, direction: str = "ingress") -> Link:
         """Run an action program (``SEC("action")``, SCHED_ACT) on every
@@ -155,18 +155,12 @@ class TcAttach(AttachBase):
             ipr.close()
             raise
 
-        def detach() -> None:
-            try:
-                ipr.tc("del-filter", "matchall", ifindex, parent=_CLSACT_PARENT[direction], prio=priority)
-                if created:
-                    _drop_empty_clsact(ifindex, ipr)
-            except NetlinkError as e:
-                if e.code not in (errno.ENOENT, errno.ENODEV, errno.EINVAL):  # gone with its interface
-                    raise
-            finally:
-                ipr.close()
+        def remove() -> None:
+            ipr.tc("del-filter", "matchall", ifindex, parent=_CLSACT_PARENT[direction], prio=priority)
+            if created:
+                _drop_empty_clsact(ifindex, ipr)
 
-        return self._own(Link(what=f"'{self._name}' -> {what}", detach=detach, program=self))
+        return self._netlink_link(ipr, remove, (errno.ENOENT, errno.ENODEV, errno.EINVAL), what)
 
 
 def _add_matchall(ipr: Any, ifindex: int, direction: str, prog_fd: int, name: str) -> int:

@@ -144,7 +144,7 @@ class TraceAttach(AttachBase):
             for link in links:
                 link.close()
 
-        return self._own(Link(what=f"'{self._name}' -> {what} on every CPU", detach=close_all, program=self))
+        return self._link_detach(close_all, f"{what} on every CPU")
 
     def _perf_link(self, event_type: int, config: int, period: int, freq: bool, pid: int, cpu: int, what: str) -> Link:
         pfd = check(
