@@ -16,6 +16,19 @@ struct rule {
 	__u32 _pad;
 };
 
+/* The rule for `key` in `rules`, with one more packet or message of `bytes`
+ * counted; NULL when Python set none. */
+static __always_inline struct rule *match(void *rules, __u32 key, __u32 bytes)
+{
+	struct rule *r = bpf_map_lookup_elem(rules, &key);
+
+	if (r) {
+		__sync_fetch_and_add(&r->seen, 1);
+		__sync_fetch_and_add(&r->bytes, bytes);
+	}
+	return r;
+}
+
 /* Socket filter: datagrams by length (skb->len: the UDP header and payload). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -27,14 +40,9 @@ struct {
 SEC("socket")
 int filter_by_length(struct __sk_buff *skb)
 {
-	__u32 len = skb->len;
-	struct rule *r = bpf_map_lookup_elem(&lengths, &len);
+	struct rule *r = match(&lengths, skb->len, skb->len);
 
-	if (!r)
-		return skb->len;
-	__sync_fetch_and_add(&r->seen, 1);
-	__sync_fetch_and_add(&r->bytes, len);
-	return r->drop ? 0 : skb->len;  /* bytes to keep: 0 drops */
+	return r && r->drop ? 0 : skb->len;  /* bytes to keep: 0 drops */
 }
 
 /* Reuseport: the first byte of the datagram picks a slot of `choices`, whose value
@@ -99,27 +107,17 @@ struct {
 SEC("sk_skb/stream_verdict")
 int stream_verdict(struct __sk_buff *skb)
 {
-	__u32 port = skb->local_port;
-	struct rule *r = bpf_map_lookup_elem(&by_port, &port);
+	struct rule *r = match(&by_port, skb->local_port, skb->len);
 
-	if (!r)
-		return SK_PASS;
-	__sync_fetch_and_add(&r->seen, 1);
-	__sync_fetch_and_add(&r->bytes, skb->len);
-	return r->drop ? SK_DROP : SK_PASS;
+	return r && r->drop ? SK_DROP : SK_PASS;
 }
 
 SEC("sk_msg")
 int msg_verdict(struct sk_msg_md *msg)
 {
-	__u32 port = msg->local_port;
-	struct rule *r = bpf_map_lookup_elem(&by_port, &port);
+	struct rule *r = match(&by_port, msg->local_port, msg->size);
 
-	if (!r)
-		return SK_PASS;
-	__sync_fetch_and_add(&r->seen, 1);
-	__sync_fetch_and_add(&r->bytes, msg->size);
-	return r->drop ? SK_DROP : SK_PASS;
+	return r && r->drop ? SK_DROP : SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";
