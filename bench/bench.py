@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pybpf
-from pybpf._events import Batch
-from pybpf._ffi import ffi, lib
+from pybpf._core.ffi import ffi, lib
+from pybpf._events.reader import Batch
 
 HERE = Path(__file__).resolve().parent
 

@@ -47,8 +47,8 @@ def build() -> FFI:
     libs = _pkg_config("--libs", package="libxdp") + _pkg_config("--libs")
     ffibuilder.set_source(
         "pybpf._libbpf",
-        # helpers.c includes the libbpf headers the gates test.
-        "\n".join((HERE / name).read_text() for name in ("helpers.c", "gates.c")),
+        # helpers/ in name order (00-includes.c first: the libbpf headers the gates test too).
+        "\n".join(path.read_text() for path in [*sorted((HERE / "helpers").glob("*.c")), HERE / "gates.c"]),
         extra_compile_args=[*cflags, "-O2"],
         libraries=[flag[2:] for flag in libs if flag.startswith("-l")],
         library_dirs=[flag[2:] for flag in libs if flag.startswith("-L")],

@@ -9,41 +9,11 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
 """
 
 from pybpf import features
-from pybpf._attach_cgroup import cgroup_kinds
-from pybpf._attach_netfilter import NfHook
-from pybpf._btf import Record
-from pybpf._codecs import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
-from pybpf._data import GlobalData
-from pybpf._errors import (
-    BPFError,
-    BPFFileExistsError,
-    BPFFileNotFoundError,
-    BPFIndexError,
-    BPFKeyError,
-    BPFPermissionError,
-    BPFValueError,
-    NotSupportedError,
-    VerifierError,
-)
-from pybpf._fdmaps import FdArray, ProgArray, SockMap, socket_cookie
-from pybpf._ffi import libbpf_version
-from pybpf._keyless import BloomFilter, QueueMap
-from pybpf._link import IterLink, Link, LinkInfo
-from pybpf._lpm import LPMTrie
-from pybpf._map import Map, MapInfo, maps, possible_cpus
-from pybpf._mapinmap import MapOfMaps
-from pybpf._mmap import MappedArray
-from pybpf._mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted
-from pybpf._object import BPFObject, load
-from pybpf._perfbuf import PerfBuffer
-from pybpf._program import Program, ProgramInfo, TestRunResult
-from pybpf._redirect import CpuMap, CpuMapValue, DevMap, DevMapValue
-from pybpf._ringbuf import RingBuffer
-from pybpf._shipped import shipped, shipped_names
-from pybpf._stacks import BuildIdFrame, StackTraceMap
-from pybpf._stats import StatsSession, enable_stats
-from pybpf._storage import LocalStorage
-from pybpf._types import (
+from pybpf._attach.cgroup import cgroup_kinds
+from pybpf._attach.netfilter import NfHook
+from pybpf._codecs.btf import Record
+from pybpf._codecs.codec import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
+from pybpf._core.enums import (
     ANY,
     EXIST,
     F_LOCK,
@@ -57,7 +27,40 @@ from pybpf._types import (
     SoftwareEvent,
     UpdateFlags,
 )
-from pybpf._xsk import XskSocket
+from pybpf._core.errors import (
+    BPFError,
+    BPFFileExistsError,
+    BPFFileNotFoundError,
+    BPFIndexError,
+    BPFKeyError,
+    BPFPermissionError,
+    BPFValueError,
+    NotSupportedError,
+    VerifierError,
+)
+from pybpf._core.ffi import libbpf_version
+from pybpf._core.mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted
+from pybpf._events.perfbuf import PerfBuffer
+from pybpf._events.ringbuf import RingBuffer
+from pybpf._events.xsk import XskSocket
+from pybpf._maps.base import MapBase
+from pybpf._maps.fdmaps import FdArray, ProgArray, SockMap, socket_cookie
+from pybpf._maps.info import MapInfo, maps, possible_cpus
+from pybpf._maps.keyless import BloomFilter, KeylessMap, QueueMap
+from pybpf._maps.lpm import LPMTrie
+from pybpf._maps.map import Map
+from pybpf._maps.mapinmap import MapOfMaps
+from pybpf._maps.mmap import MappedArray
+from pybpf._maps.redirect import CpuMap, CpuMapValue, DevMap, DevMapValue
+from pybpf._maps.stacks import BuildIdFrame, StackTraceMap
+from pybpf._maps.storage import LocalStorage
+from pybpf._maps.structops import StructOpsMap
+from pybpf._object.data import GlobalData
+from pybpf._object.link import IterLink, Link, LinkInfo
+from pybpf._object.object import BPFObject, load
+from pybpf._object.program import Program, ProgramInfo, TestRunResult
+from pybpf._object.shipped import shipped, shipped_names
+from pybpf._object.stats import StatsSession, enable_stats
 
 __version__ = "0.1.0"
 
@@ -91,10 +94,12 @@ __all__ = [
     "LocalStorage",
     "LPMTrie",
     "IterLink",
+    "KeylessMap",
     "Link",
     "LinkInfo",
     "LinkType",
     "Map",
+    "MapBase",
     "MapFlags",
     "MapInfo",
     "MapOfMaps",
@@ -117,6 +122,7 @@ __all__ = [
     "SoftwareEvent",
     "StackTraceMap",
     "StatsSession",
+    "StructOpsMap",
     "TestRunResult",
     "UpdateFlags",
     "VerifierError",
@@ -137,3 +143,11 @@ __all__ = [
     "socket_cookie",
     "tracefs_mounted",
 ]
+
+# Public classes and functions show as pybpf.X (reprs, help(), docs), not as
+# the private module that defines them.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or callable(_obj) and getattr(_obj, "__module__", "").startswith("pybpf._"):
+        _obj.__module__ = "pybpf"
+del _name, _obj

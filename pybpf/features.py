@@ -13,10 +13,10 @@ import os
 import re
 from dataclasses import dataclass
 
-from pybpf._btf import BTF
-from pybpf._errors import BPFError, NotSupportedError, check, check_ptr
-from pybpf._ffi import ffi, lib
-from pybpf._types import AttachType, MapType, ProgType
+from pybpf._codecs.btf import BTF
+from pybpf._core.enums import AttachType, MapType, ProgType
+from pybpf._core.errors import BPFError, NotSupportedError, call_ptr, check
+from pybpf._core.ffi import ffi, lib
 
 __all__ = [
     "Support",
@@ -220,7 +220,7 @@ def return_type(function: str) -> tuple[str, int, bool]:
     returned long up to 6.12, int later); a program reading a return value
     needs to know which.
     """
-    btf = BTF(check_ptr(lib.btf__load_vmlinux_btf(), "load the kernel's BTF"), owned=True)
+    btf = BTF(call_ptr(lib.btf__load_vmlinux_btf, "load the kernel's BTF"), owned=True)
     try:
         func_id = btf.find(f"func {function}")
         ret_id = btf.proto_return(func_id)

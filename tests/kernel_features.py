@@ -35,7 +35,7 @@ def _lsm() -> Support:
 
 
 def _netfilter() -> Support:
-    if not pybpf._ffi.HAS_NETFILTER:
+    if not pybpf._core.ffi.HAS_NETFILTER:
         major, minor = pybpf.libbpf_version()
         return Support(False, f"netfilter links need libbpf 1.2; this build has {major}.{minor}", forbidden=True)
     return Support(pybpf.features.program_type(pybpf.ProgType.NETFILTER), "no NETFILTER program type")

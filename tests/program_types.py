@@ -174,7 +174,7 @@ TYPES: dict[str, Row] = {
     ),
     "STRUCT_OPS": Row(
         "tcp_cc/pybpf_cc",
-        "Map.attach_struct_ops",
+        "StructOpsMap.attach_struct_ops",
         (T + "test_struct_ops.py::test_congestion_control_serves_the_connections_that_choose_it",),
     ),
     "SYSCALL": Row(

@@ -10,10 +10,10 @@ import sys
 import pytest
 
 import pybpf
-from pybpf._btf import BTF
-from pybpf._codecs import codec_for_ctype
-from pybpf._errors import check, error_for
-from pybpf._ffi import lib
+from pybpf._codecs.btf import BTF
+from pybpf._codecs.codec import codec_for_ctype
+from pybpf._core.errors import check, error_for
+from pybpf._core.ffi import lib
 
 
 def test_int_codec_roundtrip_and_range() -> None:

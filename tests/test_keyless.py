@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import MutableMapping
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,7 @@ from pybpf import MapType
 pytestmark = pytest.mark.kernel
 
 
-def _create(map_type: MapType, max_entries: int = 4, **kw: object) -> pybpf.Map:
+def _create(map_type: MapType, max_entries: int = 4, **kw: object) -> Any:
     return pybpf.Map.create(
         map_type,
         key_size=0,
@@ -50,11 +52,19 @@ def test_queue_full_and_exist_drops_oldest() -> None:
         assert q.drain() == []
 
 
-def test_queue_has_no_keys() -> None:
-    with _create(MapType.STACK) as q:
-        for use in (lambda: q[0], lambda: q.__setitem__(0, 1), lambda: len(q), lambda: list(q), lambda: q.pop(0)):
-            with pytest.raises(pybpf.NotSupportedError, match="has no keys; use push\\(\\), pop\\(\\), peek\\(\\)"):
-                use()
+def test_keyless_maps_offer_only_their_operations() -> None:
+    with _create(MapType.STACK) as q, _create(MapType.BLOOM_FILTER, max_entries=64) as bloom:
+        for m in (q, bloom):
+            assert isinstance(m, pybpf.KeylessMap) and isinstance(m, pybpf.MapBase)
+            assert not isinstance(m, (pybpf.Map, MutableMapping))
+            absent = ("items", "keys", "values", "get", "update_from", "pop_all", "__setitem__", "__len__")
+            assert not any(hasattr(m, name) for name in absent)
+            for use in (lambda k: k[0], len, list):
+                with pytest.raises(TypeError):
+                    use(m)
+            assert m.info().type == m.type  # the handle's operations remain
+        with pytest.raises(TypeError):
+            q.pop(0)
 
 
 def test_bloom_filter() -> None:
@@ -65,7 +75,7 @@ def test_bloom_filter() -> None:
         assert all(v in bloom for v in range(0, 200, 2))
         absent = sum(v in bloom for v in range(1, 200, 2))
         assert absent < 20  # false positives only, and few at this size
-        with pytest.raises(pybpf.NotSupportedError, match="use add\\(\\)"):
-            bloom[1] = 2
+        with pytest.raises(TypeError):
+            bloom[1] = 2  # type: ignore[index]
     with pytest.raises(ValueError):  # the kernel's limit: at most 15 hash functions
         _create(MapType.BLOOM_FILTER, map_extra=16)

@@ -146,14 +146,14 @@ def test_batch_grows_past_a_full_bucket() -> None:
     with _create(MapType.HASH, max_entries=4096) as m:
         for i in range(4096):
             m[i] = i
-        from pybpf import _map
+        from pybpf._maps import bulk
 
-        old = _map._BATCH_CHUNK
-        _map._BATCH_CHUNK = 1
+        old = bulk._BATCH_CHUNK
+        bulk._BATCH_CHUNK = 1
         try:
             assert dict(m.items()) == {i: i for i in range(4096)}
         finally:
-            _map._BATCH_CHUNK = old
+            bulk._BATCH_CHUNK = old
 
 
 @pytest.mark.parametrize("batch", [True, False])

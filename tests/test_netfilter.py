@@ -79,7 +79,7 @@ def test_netfilter_links_need_libbpf_1_2() -> None:
     the kernel judges (an XDP program is no netfilter program)."""
     with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         prog = obj.programs["xdp_count"]
-        if not pybpf._ffi.HAS_NETFILTER:
+        if not pybpf._core.ffi.HAS_NETFILTER:
             with pytest.raises(pybpf.NotSupportedError, match="libbpf >= 1.2"):
                 prog.attach_netfilter(socket.AF_INET, pybpf.NfHook.LOCAL_OUT, 0)
         else:

@@ -111,7 +111,7 @@ def test_program_from_pin_and_from_id(pin_dir: Path, veth: VethPair) -> None:
         pybpf.Program.from_pinned(pin_dir / "missing")
     with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         obj.maps["proto_stats"].pin(pin_dir / "map")
-    with pytest.raises(ValueError, match="is a BPF map, not a program"):
+    with pytest.raises(ValueError, match="is a map, not a program"):
         pybpf.Program.from_pinned(pin_dir / "map")
 
 
@@ -129,7 +129,7 @@ def test_link_from_pin_info_and_atomic_update(pin_dir: Path, veth: VethPair) -> 
             assert pinned.info().prog_id == old.id
             pinned.update(new)  # no moment without a program on the interface
             assert pinned.info().prog_id == new.id
-        with pytest.raises(ValueError, match="is a BPF map, not a link"):
+        with pytest.raises(ValueError, match="is a map, not a link"):
             first.maps["proto_stats"].pin(pin_dir / "map")
             pybpf.Link.from_pinned(pin_dir / "map")
         (pin_dir / "link").unlink()  # no pin, no handle: detached

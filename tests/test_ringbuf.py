@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import pybpf
-from pybpf._ffi import HAS_RING_API
+from pybpf._core.ffi import HAS_RING_API
 
 pytestmark = pytest.mark.kernel
 
@@ -91,9 +91,9 @@ def test_callback_exception_stops_poll_and_reraises(obj: pybpf.BPFObject) -> Non
 
 
 def test_small_batches_deliver_everything_in_order(obj: pybpf.BPFObject, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pybpf._ringbuf
+    import pybpf._events.ringbuf
 
-    monkeypatch.setattr(pybpf._ringbuf, "_BATCH_BYTES", 100)  # a few records per libbpf call
+    monkeypatch.setattr(pybpf._events.ringbuf, "_BATCH_BYTES", 100)  # a few records per libbpf call
     got: list[int] = []
     with pybpf.RingBuffer(obj.maps["events"], lambda e: got.append(e.seq), event_type="struct event") as rb:
         emit(obj, 50)

@@ -79,13 +79,29 @@ struct bpf_map_info {
 };
 int bpf_obj_get_info_by_fd(int bpf_fd, void *info, __u32 *info_len);
 
-/* Integer fast paths (csrc/helpers.c): keys and values travel by value, the
-   map by a handle from pybpf_handle() (-1 if the sizes do not fit 1..8 bytes).
+/* Map syscalls through the map's guard (csrc/helpers/30-map.c): -EBADF once
+   the map is closed, and close() waits for the calls in flight. */
+int pybpf_map_lookup(struct pybpf_guard *g, const void *key, void *value);
+int pybpf_map_update(struct pybpf_guard *g, const void *key, const void *value, __u64 flags);
+int pybpf_map_delete(struct pybpf_guard *g, const void *key);
+int pybpf_map_lookup_and_delete(struct pybpf_guard *g, const void *key, void *value);
+int pybpf_map_next_key(struct pybpf_guard *g, const void *key, void *next_key);
+int pybpf_map_lookup_batch(struct pybpf_guard *g, void *in_batch, void *out_batch, void *keys, void *values,
+                           __u32 *count, const struct bpf_map_batch_opts *opts);
+int pybpf_map_lookup_and_delete_batch(struct pybpf_guard *g, void *in_batch, void *out_batch, void *keys,
+                                      void *values, __u32 *count, const struct bpf_map_batch_opts *opts);
+int pybpf_map_update_batch(struct pybpf_guard *g, const void *keys, const void *values, __u32 *count,
+                           const struct bpf_map_batch_opts *opts);
+int pybpf_map_delete_batch(struct pybpf_guard *g, const void *keys, __u32 *count,
+                           const struct bpf_map_batch_opts *opts);
+
+/* Integer fast paths: keys and values travel by value, the map by its guard,
+   whose widths pybpf_guard_ints() sets (-1 if they do not fit 1..8 bytes).
    A failed lookup returns all ones (LLONG_MIN when signed) and sets
    pybpf_last_error() to -errno; a real value equal to that sets it to 0. */
-long long pybpf_handle(int fd, int key_size, int value_size);
-unsigned long long pybpf_lookup_uint(long long handle, unsigned long long key);
-long long pybpf_lookup_sint(long long handle, unsigned long long key);
+int pybpf_guard_ints(struct pybpf_guard *g, int key_size, int value_size);
+unsigned long long pybpf_lookup_uint(struct pybpf_guard *g, unsigned long long key);
+long long pybpf_lookup_sint(struct pybpf_guard *g, unsigned long long key);
 int pybpf_last_error(void);
-int pybpf_update_int(long long handle, unsigned long long key, unsigned long long value, __u64 flags);
-int pybpf_delete_int(long long handle, unsigned long long key);
+int pybpf_update_int(struct pybpf_guard *g, unsigned long long key, unsigned long long value, __u64 flags);
+int pybpf_delete_int(struct pybpf_guard *g, unsigned long long key);

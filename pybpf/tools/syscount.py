@@ -30,7 +30,7 @@ def tracefs() -> Iterator[None]:
         yield
     finally:
         if mounted:
-            subprocess.run(["umount", pybpf._mounts.TRACEFS_PATH], check=False)
+            subprocess.run(["umount", pybpf._core.mounts.TRACEFS_PATH], check=False)
 
 
 class SyscallCounter:

@@ -155,7 +155,7 @@ def fetch(series: str, *, refresh: bool = False, log: Callable[[str], object] = 
         subprocess.run(["dpkg", "-x", str(deb), str(tree)], check=True)
     shutil.rmtree(download)
     kernel = Kernel(series, release, version, tree)
-    kernel.vmlinuz, kernel.modules  # noqa: B018 - both must exist before the cache is trusted
+    kernel.vmlinuz, kernel.modules  # both must exist before the cache is trusted
     marker.write_text(f"{release} {version}\n")
     return kernel
 

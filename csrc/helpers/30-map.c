@@ -1,0 +1,180 @@
+/* Map syscalls through a guard (20-handle.c): each enters the map's guard,
+ * makes the syscall, and leaves; -EBADF once the map is closed.
+ *
+ * The integer fast paths take the key and value by value, so Python fills no
+ * shared buffer and the helpers are safe to call from several threads.  The
+ * guard carries the key and value widths (set by pybpf_guard_ints).
+ *
+ * A lookup returns the value.  On failure it returns a sentinel (all ones, or
+ * LLONG_MIN when signed) and records -errno for pybpf_last_error(); when a
+ * real value equals the sentinel it records 0.  Only the sentinel touches the
+ * thread-local, so the common path does not. */
+static __thread int pybpf_errno_tls;
+
+static int pybpf_last_error(void)
+{
+    return pybpf_errno_tls;
+}
+
+/* Enable the integer fast paths: 0, or -1 if a width is not 1..8 bytes. */
+static int pybpf_guard_ints(struct pybpf_guard *g, int key_size, int value_size)
+{
+    if (key_size < 1 || key_size > 8 || value_size < 1 || value_size > 8)
+        return -1;
+    g->key_size = key_size;
+    g->value_size = value_size;
+    return 0;
+}
+
+#define GUARDED(g, call)                           \
+    do {                                           \
+        int guarded_ret_ = pybpf_guard_enter(g);   \
+        if (guarded_ret_)                          \
+            return guarded_ret_;                   \
+        guarded_ret_ = (call);                     \
+        pybpf_guard_leave(g);                      \
+        return guarded_ret_;                       \
+    } while (0)
+
+static int pybpf_map_lookup(struct pybpf_guard *g, const void *key, void *value)
+{
+    GUARDED(g, bpf_map_lookup_elem(g->fd, key, value));
+}
+
+static int pybpf_map_update(struct pybpf_guard *g, const void *key, const void *value, __u64 flags)
+{
+    GUARDED(g, bpf_map_update_elem(g->fd, key, value, flags));
+}
+
+static int pybpf_map_delete(struct pybpf_guard *g, const void *key)
+{
+    GUARDED(g, bpf_map_delete_elem(g->fd, key));
+}
+
+static int pybpf_map_lookup_and_delete(struct pybpf_guard *g, const void *key, void *value)
+{
+    GUARDED(g, bpf_map_lookup_and_delete_elem(g->fd, key, value));
+}
+
+static int pybpf_map_next_key(struct pybpf_guard *g, const void *key, void *next_key)
+{
+    GUARDED(g, bpf_map_get_next_key(g->fd, key, next_key));
+}
+
+static int pybpf_map_lookup_batch(struct pybpf_guard *g, void *in_batch, void *out_batch, void *keys,
+                                  void *values, __u32 *count, const struct bpf_map_batch_opts *opts)
+{
+    GUARDED(g, bpf_map_lookup_batch(g->fd, in_batch, out_batch, keys, values, count, opts));
+}
+
+static int pybpf_map_lookup_and_delete_batch(struct pybpf_guard *g, void *in_batch, void *out_batch, void *keys,
+                                             void *values, __u32 *count, const struct bpf_map_batch_opts *opts)
+{
+    GUARDED(g, bpf_map_lookup_and_delete_batch(g->fd, in_batch, out_batch, keys, values, count, opts));
+}
+
+static int pybpf_map_update_batch(struct pybpf_guard *g, const void *keys, const void *values, __u32 *count,
+                                  const struct bpf_map_batch_opts *opts)
+{
+    GUARDED(g, bpf_map_update_batch(g->fd, keys, values, count, opts));
+}
+
+static int pybpf_map_delete_batch(struct pybpf_guard *g, const void *keys, __u32 *count,
+                                  const struct bpf_map_batch_opts *opts)
+{
+    GUARDED(g, bpf_map_delete_batch(g->fd, keys, count, opts));
+}
+
+/* Store an integer in its own width so the layout is right on either byte
+ * order; -ERANGE if it does not fit (Python then reports it through the codec). */
+static int pybpf_put_int(unsigned long long v, int size, void *out)
+{
+    if (size > 0 && size < 8 && (v >> (size * 8)) != 0)
+        return -ERANGE;
+    switch (size) {
+    case 1: { unsigned char x = (unsigned char)v; memcpy(out, &x, 1); return 0; }
+    case 2: { unsigned short x = (unsigned short)v; memcpy(out, &x, 2); return 0; }
+    case 4: { unsigned int x = (unsigned int)v; memcpy(out, &x, 4); return 0; }
+    case 8: memcpy(out, &v, 8); return 0;
+    default: return -EINVAL;
+    }
+}
+
+static unsigned long long pybpf_get_uint(const void *in, int size)
+{
+    switch (size) {
+    case 1: { unsigned char x; memcpy(&x, in, 1); return x; }
+    case 2: { unsigned short x; memcpy(&x, in, 2); return x; }
+    case 4: { unsigned int x; memcpy(&x, in, 4); return x; }
+    default: { unsigned long long x; memcpy(&x, in, 8); return x; }
+    }
+}
+
+static long long pybpf_get_sint(const void *in, int size)
+{
+    switch (size) {
+    case 1: { signed char x; memcpy(&x, in, 1); return x; }
+    case 2: { short x; memcpy(&x, in, 2); return x; }
+    case 4: { int x; memcpy(&x, in, 4); return x; }
+    default: { long long x; memcpy(&x, in, 8); return x; }
+    }
+}
+
+/* Look the key up into v; 0 or -errno. */
+static int pybpf_lookup_raw(struct pybpf_guard *g, unsigned long long key, unsigned long long *v)
+{
+    unsigned long long k;
+    int err = pybpf_put_int(key, g->key_size, &k);
+
+    return err ? err : pybpf_map_lookup(g, &k, v);
+}
+
+static unsigned long long pybpf_lookup_uint(struct pybpf_guard *g, unsigned long long key)
+{
+    unsigned long long v, out;
+    int err = pybpf_lookup_raw(g, key, &v);
+
+    if (err) {
+        pybpf_errno_tls = err;
+        return ~0ULL;
+    }
+    out = pybpf_get_uint(&v, g->value_size);
+    if (out == ~0ULL)
+        pybpf_errno_tls = 0;
+    return out;
+}
+
+static long long pybpf_lookup_sint(struct pybpf_guard *g, unsigned long long key)
+{
+    unsigned long long v;
+    long long out;
+    int err = pybpf_lookup_raw(g, key, &v);
+
+    if (err) {
+        pybpf_errno_tls = err;
+        return LLONG_MIN;
+    }
+    out = pybpf_get_sint(&v, g->value_size);
+    if (out == LLONG_MIN)
+        pybpf_errno_tls = 0;
+    return out;
+}
+
+static int pybpf_update_int(struct pybpf_guard *g, unsigned long long key, unsigned long long value, __u64 flags)
+{
+    unsigned long long k, v;
+    int err = pybpf_put_int(key, g->key_size, &k);
+
+    if (!err)
+        err = pybpf_put_int(value, g->value_size, &v);
+    return err ? err : pybpf_map_update(g, &k, &v, flags);
+}
+
+static int pybpf_delete_int(struct pybpf_guard *g, unsigned long long key)
+{
+    unsigned long long k;
+    int err = pybpf_put_int(key, g->key_size, &k);
+
+    return err ? err : pybpf_map_delete(g, &k);
+}
+

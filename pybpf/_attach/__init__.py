@@ -1,0 +1,4 @@
+"""One module per family of kernel hooks, each a mixin of ``Program``:
+``trace`` (tracepoints, kprobes, uprobes, perf events, fentry/LSM, iterators),
+``cgroup``, ``tc``, ``socket``, ``netfilter``, ``route`` (LWT, seg6local) and
+``lirc``; ``base`` turns what each attached into a ``Link``."""

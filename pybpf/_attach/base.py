@@ -1,0 +1,148 @@
+"""What the attach mixins of ``Program`` share: turning what the kernel or
+libbpf attached into a ``Link`` that the program's object owns, and the
+declarations (for the type checker) of what ``Program`` itself provides."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from pybpf import features
+from pybpf._core.errors import call_ptr
+from pybpf._object.link import Link
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
+
+    from pybpf._core.enums import ProgType
+    from pybpf._object.object import BPFObject
+    from pybpf._object.program import Program
+
+__all__ = ["AttachBase"]
+
+_THREAD_NETNS = "/proc/thread-self/ns/net"
+
+
+class AttachBase:
+    """The base of the attach mixins (``CgroupAttach``, ``TcAttach`` ...)."""
+
+    _obj: BPFObject | None  # the owning object; None for a program opened from the kernel
+    _ptr: Any
+    _name: str
+
+    if TYPE_CHECKING:  # Program's
+
+        @property
+        def fd(self) -> int: ...
+
+        @property
+        def type(self) -> ProgType: ...
+
+        @property
+        def attach_target(self) -> str: ...
+
+        def _live_ptr(self) -> Any: ...
+
+        def _expected_attach_type(self) -> int: ...
+
+        def _using(self) -> contextlib.AbstractContextManager[int]: ...
+
+    def _require_loaded(self) -> int:
+        """The program's fd: a clear error for a closed or unloaded program, before libbpf's."""
+        return self.fd
+
+    def _program(self) -> Program:
+        return self  # type: ignore[return-value]  # every mixin is a Program
+
+    def _link(
+        self,
+        attach: Callable[[], Any],
+        what: str,
+        probe: Callable[[], features.Support] | None = None,
+        *,
+        kind: type[Link] = Link,
+    ) -> Link:
+        """Run libbpf's ``attach()`` through the pointer funnel and own the
+        link it returns (a ``kind``).  A failure says what libbpf reported,
+        or what ``probe`` found the kernel lacks.  Closing the object waits
+        for the call."""
+
+        def reason() -> str | None:
+            support = probe() if probe is not None else None
+            return support.reason if support is not None and not support else None
+
+        with self._using():
+            ptr = call_ptr(attach, f"attach program '{self._name}' to {what}", hint=reason)
+        return self._keep(kind(ptr=ptr, what=f"'{self._name}' -> {what}", program=self._program()))
+
+    def _link_fd(self, fd: int, what: str) -> Link:
+        """Own a link fd from bpf_link_create."""
+        return self._keep(Link(fd=fd, what=f"'{self._name}' -> {what}", program=self._program()))
+
+    def _link_detach(self, detach: Callable[[], None], what: str) -> Link:
+        """Own an attachment the kernel keeps without a BPF link (a tc filter,
+        a route, a socket option): closing the link runs ``detach``."""
+        return self._keep(Link(what=f"'{self._name}' -> {what}", detach=detach, program=self._program()))
+
+    def _netns_link(self, detach: Callable[[], None], what: str) -> Link:
+        """Own an attachment made through netlink in this thread's network
+        namespace: closing the link runs ``detach`` back in that namespace,
+        from whichever thread closes it."""
+        netns = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+
+        def detach_there() -> None:
+            try:
+                with entered(netns):
+                    detach()
+            finally:
+                os.close(netns)
+
+        return self._link_detach(detach_there, what)
+
+    def _netlink_link(self, remove: Callable[[IPRoute], None], gone: tuple[int, ...], what: str) -> Link:
+        """Own what a pyroute2 request added in this thread's network
+        namespace: closing the link runs ``remove`` with a new IPRoute there,
+        and takes the errnos in ``gone`` as already removed (with its
+        interface).  No netlink socket stays open meanwhile, so none is
+        shared with a forked child."""
+        from pyroute2 import IPRoute
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        def detach() -> None:
+            try:
+                with IPRoute() as ipr:
+                    remove(ipr)
+            except NetlinkError as e:
+                if e.code not in gone:
+                    raise
+
+        return self._netns_link(detach, what)
+
+    def _keep(self, link: Link) -> Link:
+        """Hand a new link to the object, which detaches it when it closes
+        (a program opened from the kernel leaves it to the caller)."""
+        return link if self._obj is None else self._obj._track(link)
+
+
+@contextlib.contextmanager
+def entered(netns: int) -> Iterator[None]:
+    """Run the block in the network namespace ``netns`` (an open fd), in
+    this thread only; the thread then returns to its own namespace (not the
+    process's)."""
+    from pyroute2 import netns as pyroute2_netns  # does the setns(); imported only when needed
+
+    here, there = os.stat(_THREAD_NETNS), os.fstat(netns)
+    if (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
+        yield
+        return
+    back = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        pyroute2_netns.setns(netns)
+        try:
+            yield
+        finally:
+            pyroute2_netns.setns(back)
+    finally:
+        os.close(back)

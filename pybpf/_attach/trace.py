@@ -1,0 +1,229 @@
+"""Attaching tracing programs: tracepoints, raw tracepoints, kprobes,
+uprobes, perf events, iterators, BPF trampolines (fentry/fexit/fmod_ret) and
+LSM hooks.
+
+A mixin of ``Program``: each method returns a ``Link`` whose ``close()``
+detaches the program.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import warnings
+from typing import Any
+
+from pybpf import features
+from pybpf._attach.base import AttachBase
+from pybpf._core.enums import PerfEventType, SoftwareEvent
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, check
+from pybpf._core.ffi import ffi, lib
+from pybpf._core.mounts import TRACEFS_PATH, tracefs_mounted
+from pybpf._object.link import IterLink, Link
+
+__all__ = ["TraceAttach"]
+
+
+class TraceAttach(AttachBase):
+    """Program methods for the tracing hooks (see ``Program``)."""
+
+    def attach_tracepoint(self, category: str, name: str) -> Link:
+        """Attach to the tracepoint ``category:name`` (needs tracefs); closing the link detaches."""
+        self._require_loaded()
+        self._require_tracefs()
+        return self._link(
+            lambda: lib.bpf_program__attach_tracepoint(self._live_ptr(), category.encode(), name.encode()),
+            f"tracepoint {category}:{name}",
+        )
+
+    def attach_raw_tracepoint(self, name: str) -> Link:
+        """Attach to the raw tracepoint ``name`` (e.g. ``sys_enter``); closing the link detaches."""
+        self._require_loaded()
+        return self._link(
+            lambda: lib.bpf_program__attach_raw_tracepoint(self._live_ptr(), name.encode()), f"raw tracepoint {name}"
+        )
+
+    def attach_kprobe(self, symbol: str, *, retprobe: bool = False, offset: int = 0, cookie: int = 0) -> Link:
+        """Attach a kprobe (or, with ``retprobe``, a kretprobe) to the kernel
+        function ``symbol`` (+ ``offset`` bytes); ``cookie`` is what
+        ``bpf_get_attach_cookie`` returns in the program.  Closing the link
+        removes the probe."""
+        self._require_loaded()
+        opts = ffi.new("struct bpf_kprobe_opts *")
+        opts.sz = ffi.sizeof("struct bpf_kprobe_opts")
+        opts.retprobe = retprobe
+        opts.offset = offset
+        opts.bpf_cookie = cookie
+        kind = "kretprobe" if retprobe else "kprobe"
+        where = f"{symbol}+{offset:#x}" if offset else symbol
+        return self._link(
+            lambda: lib.bpf_program__attach_kprobe_opts(self._live_ptr(), symbol.encode(), opts),
+            f"{kind} {where}",
+            features.kprobes,
+        )
+
+    def attach_uprobe(
+        self,
+        binary: str | os.PathLike[str],
+        function: str | int,
+        *,
+        pid: int | None = None,
+        retprobe: bool = False,
+        cookie: int = 0,
+    ) -> Link:
+        """Attach a uprobe (or, with ``retprobe``, a uretprobe) to ``function``
+        in ``binary``: a symbol name, which libbpf finds in the file's ELF
+        symbols (a bare library name such as ``"libc.so.6"`` is looked up
+        where the dynamic linker would), or a byte offset into the file.
+        ``pid`` limits the probe to one process (None: every process running
+        the file); ``cookie`` is what ``bpf_get_attach_cookie`` returns.
+        Closing the link removes the probe."""
+        self._require_loaded()
+        path = os.fspath(binary)
+        if os.sep in path and not os.path.isfile(path):
+            raise BPFFileNotFoundError(errno.ENOENT, f"attach program '{self._name}': no file {path!r} to probe")
+        opts = ffi.new("struct bpf_uprobe_opts *")
+        opts.sz = ffi.sizeof("struct bpf_uprobe_opts")
+        opts.retprobe = retprobe
+        opts.bpf_cookie = cookie
+        offset = 0
+        if isinstance(function, str):
+            name = ffi.new("char[]", function.encode())  # read by libbpf during the call
+            opts.func_name = name
+        else:
+            offset = function
+        kind = "uretprobe" if retprobe else "uprobe"
+        where = f"{path}:{function if isinstance(function, str) else hex(function)}"
+        target_pid = -1 if pid is None else pid
+        return self._link(
+            lambda: lib.bpf_program__attach_uprobe_opts(self._live_ptr(), target_pid, path.encode(), offset, opts),
+            f"{kind} {where}" + (f" (pid {pid})" if pid is not None else ""),
+        )
+
+    def attach_perf_event(
+        self,
+        event_type: PerfEventType | int,
+        config: int,
+        *,
+        pid: int | None = None,
+        cpu: int | None = None,
+        sample_period: int | None = None,
+        sample_freq: int | None = None,
+    ) -> Link:
+        """Open a perf event and run the program (``SEC("perf_event")``) on
+        each of its samples: every ``sample_period`` events (default 1), or
+        ``sample_freq`` times a second.
+
+        With ``pid``, the event counts that process (on any CPU, or on
+        ``cpu``); without, every process on ``cpu``, or on each online CPU
+        (one event per CPU, one ``Link`` for all).  Software events
+        (``PerfEventType.SOFTWARE``, ``SoftwareEvent.PAGE_FAULTS`` ...) exist
+        everywhere; hardware ones need a PMU.  Closing the link closes the
+        events.
+        """
+        self._require_loaded()
+        if sample_period is not None and sample_freq is not None:
+            raise BPFValueError(errno.EINVAL, "give sample_period or sample_freq, not both")
+        freq = sample_freq is not None
+        period = sample_freq if sample_freq is not None else (sample_period or 1)
+        what = f"perf event {_perf_event_name(event_type, config)}"
+        if pid is not None or cpu is not None:
+            target_pid, target_cpu = (-1 if pid is None else pid), (-1 if cpu is None else cpu)
+            where = (f" of pid {pid}" if pid is not None else "") + (f" on CPU {cpu}" if cpu is not None else "")
+            return self._perf_link(int(event_type), config, period, freq, target_pid, target_cpu, what + where)
+        links: list[Link] = []
+        try:
+            for each in online_cpus():
+                links.append(self._perf_link(int(event_type), config, period, freq, -1, each, f"{what} on CPU {each}"))
+        except BaseException:
+            for link in links:
+                link.close()
+            raise
+
+        def close_all() -> None:
+            for link in links:
+                link.close()
+
+        return self._link_detach(close_all, f"{what} on every CPU")
+
+    def _perf_link(self, event_type: int, config: int, period: int, freq: bool, pid: int, cpu: int, what: str) -> Link:
+        pfd = check(
+            lib.pybpf_perf_event_open(event_type, config, period, freq, pid, cpu),
+            f"attach program '{self._name}' to {what}: open the event",
+        )
+        try:
+            return self._link(lambda: lib.bpf_program__attach_perf_event(self._live_ptr(), pfd), what)
+        except BaseException:
+            os.close(pfd)  # the link owns it only once made
+            raise
+
+    def attach_iter(self, *, map: Any = None) -> IterLink:  # noqa: A002 - the kernel's word
+        """Attach an iterator program (``SEC("iter/task")``, ``iter/bpf_map``
+        ...; ``map=`` for ``iter/bpf_map_elem``, the map to walk).  The
+        returned ``IterLink.read()`` runs one pass and returns what the
+        program wrote.  Closing the link detaches it."""
+        self._require_loaded()
+        opts = ffi.NULL
+        what = f"iterator {self.attach_target}"
+        if map is not None:
+            info = ffi.new("union bpf_iter_link_info *")
+            info.map.map_fd = map.fd
+            opts = ffi.new("struct bpf_iter_attach_opts *")
+            opts.sz = ffi.sizeof("struct bpf_iter_attach_opts")
+            opts.link_info = info
+            opts.link_info_len = ffi.sizeof("union bpf_iter_link_info")
+            what += f" of map '{map.name}'"
+        link = self._link(lambda: lib.bpf_program__attach_iter(self._live_ptr(), opts), what, kind=IterLink)
+        assert isinstance(link, IterLink)
+        return link
+
+    def attach_trace(self) -> Link:
+        """Attach an fentry, fexit or fmod_ret program (or a BTF tracepoint,
+        ``tp_btf``) to the kernel function its section or ``attach_target``
+        names, through a BPF trampoline.  Closing the link detaches it."""
+        self._require_loaded()
+        what = f"trampoline of {self.attach_target}"
+        return self._link(lambda: lib.bpf_program__attach_trace(self._live_ptr()), what, features.trampolines)
+
+    def attach_lsm(self) -> Link:
+        """Attach an LSM program to the security hook its section names
+        (``lsm/socket_create``).  The hook runs only where the BPF LSM is
+        enabled at boot (``lsm=...,bpf``); where it is known not to be, this
+        warns (``RuntimeWarning``).  Closing the link detaches it."""
+        self._require_loaded()
+        link = self._link(
+            lambda: lib.bpf_program__attach_lsm(self._live_ptr()),
+            f"LSM hook {self.attach_target}",
+            features.trampolines,
+        )
+        lsm = features.bpf_lsm()
+        if not lsm and lsm.forbidden:
+            warnings.warn(f"pybpf: program '{self._name}' attached but will not run: {lsm.reason}", RuntimeWarning, 2)
+        return link
+
+    @staticmethod
+    def _require_tracefs() -> None:
+        if not tracefs_mounted():
+            raise BPFFileNotFoundError(
+                errno.ENOENT,
+                f"tracefs is not mounted: tracepoints are found by name there. Mount it with "
+                f"pybpf.mount_tracefs() or `mount -t tracefs tracefs {TRACEFS_PATH}`",
+            )
+
+
+def online_cpus() -> list[int]:
+    """The CPUs that are online now (``/sys/devices/system/cpu/online``)."""
+    with open("/sys/devices/system/cpu/online", encoding="ascii") as f:
+        spec = f.read().strip()
+    cpus: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def _perf_event_name(event_type: PerfEventType | int, config: int) -> str:
+    if event_type == PerfEventType.SOFTWARE and config in SoftwareEvent._value2member_map_:
+        return f"software {SoftwareEvent(config).name.lower()}"
+    kind = PerfEventType(event_type).name.lower() if event_type in PerfEventType._value2member_map_ else event_type
+    return f"{kind} {config:#x}"

@@ -1,0 +1,380 @@
+"""BTF to ctypes: build Python types for map keys, values and global variables.
+
+Rules (docs/maps.md repeats them for users):
+
+* integers and enums of 1, 2, 4 or 8 bytes decode to ``int`` (signedness from BTF);
+* structs and unions become ``ctypes.Structure``/``Union`` subclasses with the
+  BTF field names at the BTF offsets (padding kept); they compare and hash by
+  content, so decoded keys work as ``dict`` keys;
+* arrays become ctypes arrays (``char[N]`` reads as ``bytes``);
+* pointers are 8-byte integers; typedefs and qualifiers are looked through;
+* bitfields are properties of their record that read and write the bits BTF
+  names (``int``, sign-extended when signed; ``bool`` for ``bool`` fields).
+  ctypes' own bitfields are not used: their layout rules are the compiler's
+  guess, BTF gives the exact bit offsets.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import operator
+import sys
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pybpf._core.errors import BPFKeyError, BPFValueError, call_ptr
+from pybpf._core.ffi import ffi, lib
+
+__all__ = ["BTF", "Record"]
+
+_KIND_WORDS = {
+    "struct": (lib.BTF_KIND_STRUCT,),
+    "union": (lib.BTF_KIND_UNION,),
+    "enum": (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64),
+    "func": (lib.BTF_KIND_FUNC,),
+}
+_ANY_NAMED = (
+    lib.BTF_KIND_STRUCT,
+    lib.BTF_KIND_UNION,
+    lib.BTF_KIND_TYPEDEF,
+    lib.BTF_KIND_ENUM,
+    lib.BTF_KIND_ENUM64,
+    lib.BTF_KIND_INT,
+)
+
+_SIGNED = {1: ctypes.c_int8, 2: ctypes.c_int16, 4: ctypes.c_int32, 8: ctypes.c_int64}
+_UNSIGNED = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
+_MODIFIERS = frozenset(
+    {lib.BTF_KIND_TYPEDEF, lib.BTF_KIND_VOLATILE, lib.BTF_KIND_CONST, lib.BTF_KIND_RESTRICT, lib.BTF_KIND_TYPE_TAG}
+)
+
+
+def _plain(value: Any) -> Any:
+    """A value made of Python builtins (tuples for arrays and records)."""
+    if isinstance(value, Record):
+        return value._astuple()
+    if isinstance(value, ctypes.Array):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _coerce(ctype: Any, value: Any) -> Any:
+    """Turn a sequence or dict into the ctypes array or record a field holds."""
+    if ctype is None or isinstance(value, ctype):
+        return value
+    if (
+        isinstance(ctype, type)
+        and issubclass(ctype, ctypes.Array)
+        and getattr(ctype, "_type_", None) is not ctypes.c_char
+    ):
+        if isinstance(value, (bytes, bytearray, list, tuple)):
+            return ctype(*(_coerce(ctype._type_, v) for v in value))
+    if isinstance(ctype, type) and issubclass(ctype, Record):
+        if isinstance(value, dict):
+            return ctype(**value)
+        if isinstance(value, (list, tuple)):
+            return ctype(*value)
+    return value
+
+
+def _bit_property(name: str, bit_offset: int, bits: int, kind: str) -> property:
+    """A property reading and writing ``bits`` bits at BTF bit offset ``bit_offset``.
+
+    BTF counts bit offsets in memory order: from the least significant bit of
+    the first byte on little-endian hosts, from the most significant on
+    big-endian ones.  Out-of-range values raise instead of being truncated."""
+    lo, hi = bit_offset // 8, (bit_offset + bits + 7) // 8
+    width = hi - lo
+    shift = bit_offset - lo * 8 if sys.byteorder == "little" else hi * 8 - bit_offset - bits
+    mask = (1 << bits) - 1
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if kind == "signed" else (0, mask)
+
+    def get(self: Any) -> Any:
+        raw = int.from_bytes(ctypes.string_at(ctypes.addressof(self) + lo, width), sys.byteorder)
+        value = (raw >> shift) & mask
+        if kind == "bool":
+            return bool(value)
+        if kind == "signed" and value > high:
+            value -= 1 << bits
+        return value
+
+    def set(self: Any, value: Any) -> None:
+        value = operator.index(value)
+        if not low <= value <= high:
+            raise BPFValueError(errno.ERANGE, f"{name} is a {bits}-bit field ({low}..{high}), got {value}")
+        address = ctypes.addressof(self) + lo
+        raw = int.from_bytes(ctypes.string_at(address, width), sys.byteorder)
+        raw = (raw & ~(mask << shift)) | ((value & mask) << shift)
+        ctypes.memmove(address, raw.to_bytes(width, sys.byteorder), width)
+
+    return property(get, set, doc=f"{kind} {bits}-bit field at bit {bit_offset}")
+
+
+class Record:
+    """Mixin of the ctypes structs and unions built from BTF.
+
+    Instances compare and hash by their bytes, print their fields, and convert
+    with ``_asdict()`` / ``_astuple()``.
+    """
+
+    _fields_: Any
+    _members_: tuple[str, ...] = ()  # declaration order, bitfields and anonymous members' fields included
+    _types_: ClassVar[Mapping[str, Any]] = {}  # field name -> ctypes type, for coercion
+    _bitfields_: ClassVar[Mapping[str, tuple[int, int, str]]] = {}  # name -> (bit offset, bits, kind)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Positional arguments fill the named fields, skipping padding; arrays and
+        # nested records may be given as sequences (or dicts for records).
+        names = self._names()
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} fields, got {len(args)}")
+        for name, value in zip(names, args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__}: field {name!r} given twice")
+            kwargs[name] = value
+        unknown = kwargs.keys() - set(names)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        types = self._types_
+        bits = {name: kwargs.pop(name) for name in self._bitfields_.keys() & kwargs.keys()}
+        for name, value in kwargs.items():
+            kwargs[name] = _coerce(types.get(name), value)
+        super().__init__(**kwargs)
+        for name, value in bits.items():
+            setattr(self, name, value)
+
+    def _names(self) -> tuple[str, ...]:
+        return self._members_
+
+    def _asdict(self) -> dict[str, Any]:
+        """The fields as a dict (nested records and arrays as tuples)."""
+        return {name: _plain(getattr(self, name)) for name in self._names()}
+
+    def _astuple(self) -> tuple[Any, ...]:
+        """The fields as a tuple, in declaration order."""
+        return tuple(_plain(getattr(self, name)) for name in self._names())
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return bool(bytes(self) == bytes(other))  # type: ignore[call-overload]
+        if isinstance(other, tuple):
+            return self._astuple() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(bytes(self))  # type: ignore[call-overload]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items())
+        return f"{type(self).__name__}({fields})"
+
+
+class BTF:
+    """A borrowed or owned ``struct btf`` and the ctypes built from it."""
+
+    def __init__(self, ptr: Any, *, owned: bool) -> None:
+        self._ptr = ptr
+        self._owned = owned
+        self._cache: dict[int, Any] = {}
+
+    @classmethod
+    def from_kernel(cls, btf_id: int) -> BTF:
+        """Load the BTF object ``btf_id`` that a live map or program refers to."""
+        ptr = call_ptr(lambda: lib.btf__load_from_kernel_by_id(btf_id), f"load BTF id {btf_id}")
+        return cls(ptr, owned=True)
+
+    @classmethod
+    def from_raw(cls, data: bytes) -> BTF:
+        """Parse raw BTF (the bytes of an object's ``.BTF`` section); libbpf copies them."""
+        ptr = call_ptr(lambda: lib.btf__new(data, len(data)), "parse raw BTF")
+        return cls(ptr, owned=True)
+
+    def close(self) -> None:
+        """Free the BTF if this object owns it."""
+        if self._owned and self._ptr is not None:
+            lib.btf__free(self._ptr)
+        self._ptr = None
+
+    def _type(self, type_id: int) -> Any:
+        t = lib.btf__type_by_id(self._ptr, type_id)
+        if t == ffi.NULL:
+            raise BPFValueError(22, f"BTF has no type id {type_id}")
+        return t
+
+    def name(self, type_id: int) -> str:
+        """The name of a type ('' when anonymous)."""
+        return self._name_at(self._type(type_id).name_off)
+
+    def _name_at(self, offset: int) -> str:
+        p = lib.btf__name_by_offset(self._ptr, offset)
+        return ffi.string(p).decode() if p != ffi.NULL else ""
+
+    def resolve(self, type_id: int) -> int:
+        """Follow typedefs and qualifiers to the underlying type id."""
+        for _ in range(64):  # bounded: BTF from the kernel is acyclic, but be safe
+            t = self._type(type_id)
+            if lib.btf_kind(t) not in _MODIFIERS:
+                return type_id
+            type_id = t.type
+        raise BPFValueError(22, "BTF modifier chain too long")
+
+    def int_info(self, type_id: int) -> tuple[int, bool] | None:
+        """(size, signed) if the type is a plain integer or enum, else None."""
+        t = self._type(self.resolve(type_id))
+        kind = lib.btf_kind(t)
+        if kind == lib.BTF_KIND_INT:
+            enc = lib.btf_int_encoding(t)
+            if t.size in _SIGNED and lib.btf_int_offset(t) == 0 and lib.btf_int_bits(t) == t.size * 8:
+                return t.size, bool(enc & lib.BTF_INT_SIGNED)
+        elif kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64) and t.size in _SIGNED:
+            return t.size, bool(lib.btf_kflag(t))
+        return None
+
+    def size(self, type_id: int) -> int:
+        """sizeof() of a type."""
+        return ctypes.sizeof(self.ctype(type_id))
+
+    def ctype(self, type_id: int) -> Any:
+        """The ctypes type for a BTF type id (cached)."""
+        cached = self._cache.get(type_id)
+        if cached is None:
+            cached = self._cache[type_id] = self._build(type_id)
+        return cached
+
+    def _build(self, type_id: int) -> Any:
+        t = self._type(type_id)
+        kind = lib.btf_kind(t)
+        if kind in _MODIFIERS or kind == lib.BTF_KIND_VAR:
+            return self.ctype(t.type)
+        if kind == lib.BTF_KIND_INT:
+            enc = lib.btf_int_encoding(t)
+            if enc & lib.BTF_INT_BOOL and t.size == 1:
+                return ctypes.c_bool
+            if t.size == 1 and (enc & lib.BTF_INT_CHAR or self._name_at(t.name_off) == "char"):
+                return ctypes.c_char  # clang marks plain char only as signed
+            table = _SIGNED if enc & lib.BTF_INT_SIGNED else _UNSIGNED
+            return table.get(t.size) or ctypes.c_uint8 * t.size
+        if kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64):
+            table = _SIGNED if lib.btf_kflag(t) else _UNSIGNED
+            return table.get(t.size) or ctypes.c_uint8 * t.size
+        if kind == lib.BTF_KIND_PTR:
+            return ctypes.c_uint64
+        if kind == lib.BTF_KIND_FLOAT:
+            return {4: ctypes.c_float, 8: ctypes.c_double}.get(t.size) or ctypes.c_uint8 * t.size
+        if kind == lib.BTF_KIND_ARRAY:
+            arr = lib.btf_array(t)
+            return self.ctype(arr.type) * arr.nelems
+        if kind in (lib.BTF_KIND_STRUCT, lib.BTF_KIND_UNION):
+            return self._record(type_id, t, kind == lib.BTF_KIND_UNION)
+        raise BPFValueError(22, f"BTF type id {type_id} (kind {kind}) has no value representation")
+
+    def _bitfield(self, type_id: int, bit_offset: int, bits: int) -> tuple[int, int, str] | None:
+        """(bit offset, bits, kind) of a member stored in part of its type's
+        bytes, or None for a whole-byte member.  ``bits`` is the member's
+        bitfield size (kflag structs); structs without kflag encode it in an
+        INT type's own bit offset and size instead."""
+        t = self._type(self.resolve(type_id))
+        kind = lib.btf_kind(t)
+        if kind == lib.BTF_KIND_INT:
+            enc = lib.btf_int_encoding(t)
+            word = "bool" if enc & lib.BTF_INT_BOOL else "signed" if enc & lib.BTF_INT_SIGNED else "unsigned"
+            if not bits and (lib.btf_int_offset(t) or lib.btf_int_bits(t) != t.size * 8):
+                bit_offset, bits = bit_offset + lib.btf_int_offset(t), lib.btf_int_bits(t)
+        elif kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64):
+            word = "signed" if lib.btf_kflag(t) else "unsigned"
+        elif bits:
+            raise BPFValueError(22, f"BTF type id {type_id} (kind {kind}) cannot be a bitfield")
+        return (bit_offset, bits, word) if bits else None
+
+    def _record(self, type_id: int, t: Any, union: bool) -> Any:
+        name = self._name_at(t.name_off) or f"anon_{type_id}"
+        members = lib.btf_members(t)
+        fields: list[tuple[str, Any]] = []
+        order: list[str] = []
+        types: dict[str, Any] = {}
+        anonymous: list[str] = []
+        bitfields: dict[str, tuple[int, int, str]] = {}
+        offset = 0
+        for i in range(lib.btf_vlen(t)):
+            bit_offset = lib.btf_member_bit_offset(t, i)
+            member_name = self._name_at(members[i].name_off)
+            bitfield = self._bitfield(members[i].type, bit_offset, lib.btf_member_bitfield_size(t, i))
+            if bitfield is not None:
+                if member_name:  # unnamed bitfields only pad; their bits stay in the padding
+                    bitfields[member_name] = bitfield
+                    order.append(member_name)
+                continue
+            member_type = self.ctype(members[i].type)
+            if member_name:
+                order.append(member_name)
+                types[member_name] = member_type
+            else:
+                member_name = f"_anon{i}"
+                if isinstance(member_type, type) and issubclass(member_type, Record):
+                    # Its fields read as this record's, as in C.  ctypes promotes
+                    # the ctypes fields; the bitfield properties are added here.
+                    anonymous.append(member_name)
+                    order.extend(member_type._members_)
+                    types.update(member_type._types_)
+                    for inner, (bit, bits, word) in member_type._bitfields_.items():
+                        bitfields[inner] = (bit_offset + bit, bits, word)
+                else:
+                    order.append(member_name)  # raw bytes: shown under a made-up name
+            start = bit_offset // 8
+            if not union and start > offset:
+                fields.append((f"_pad{len(fields)}", ctypes.c_uint8 * (start - offset)))
+            fields.append((member_name, member_type))
+            offset = max(offset, start + ctypes.sizeof(member_type))
+        if t.size > offset and not union:
+            fields.append((f"_pad{len(fields)}", ctypes.c_uint8 * (t.size - offset)))
+        elif t.size > offset:  # a union whose widest member is a bitfield
+            fields.append(("_pad", ctypes.c_uint8 * t.size))
+        base = ctypes.Union if union else ctypes.Structure
+        namespace: dict[str, Any] = {
+            "_pack_": 1,
+            "_fields_": fields,
+            "_anonymous_": anonymous,
+            "_members_": tuple(order),
+            "_types_": types,
+            "_bitfields_": bitfields,
+        }
+        for field, (bit, bits, word) in bitfields.items():
+            namespace[field] = _bit_property(f"{name}.{field}", bit, bits, word)
+        cls = type(name, (Record, base), namespace)
+        if ctypes.sizeof(cls) != t.size:
+            return ctypes.c_uint8 * t.size  # layout we cannot express: raw bytes
+        return cls
+
+    def find(self, name: str) -> int:
+        """The type id named ``name``: ``"struct event"``, ``"union u"``,
+        ``"enum e"``, ``"func f"``, or a bare name (struct, union, typedef, enum, int, in that order)."""
+        word, _, bare = name.strip().partition(" ")
+        kinds = _KIND_WORDS.get(word) if bare else None
+        if kinds is None:
+            kinds, bare = _ANY_NAMED, name.strip()
+        for kind in kinds:
+            type_id = lib.btf__find_by_name_kind(self._ptr, bare.encode(), kind)
+            if type_id > 0:
+                return int(type_id)
+        raise BPFKeyError(errno.ENOENT, f"BTF has no type named {name!r}")
+
+    def proto_return(self, func_id: int) -> int:
+        """The return type id of a function (0 for void)."""
+        proto = self._type(self._type(func_id).type)
+        if lib.btf_kind(proto) != lib.BTF_KIND_FUNC_PROTO:
+            raise BPFValueError(errno.EINVAL, f"BTF type {func_id} is not a function")
+        return int(proto.type)
+
+    def datasec(self, section: str) -> dict[str, tuple[int, int, int]]:
+        """Variables of a data section: name -> (type id, offset, size)."""
+        sec_id = lib.btf__find_by_name_kind(self._ptr, section.encode(), lib.BTF_KIND_DATASEC)
+        if sec_id < 0:
+            return {}
+        t = self._type(sec_id)
+        infos = lib.btf_var_secinfos(t)
+        out = {}
+        for i in range(lib.btf_vlen(t)):
+            var = self._type(infos[i].type)
+            out[self._name_at(var.name_off)] = (var.type, infos[i].offset, infos[i].size)
+        return out

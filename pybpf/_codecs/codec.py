@@ -1,0 +1,352 @@
+"""Codecs: turn Python values into a map's key/value bytes and back.
+
+A codec is chosen per map from its BTF (``pybpf._codecs.btf``), from ctypes types the
+caller gives, or falls back to raw ``bytes``.  ``IntCodec`` is what the hot
+path recognises: maps whose key and value are both plain integers skip the
+generic encode/decode entirely.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import struct
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from pybpf._core.errors import BPFValueError
+
+__all__ = [
+    "BytesCodec",
+    "Codec",
+    "CtypesCodec",
+    "FdCodec",
+    "IntCodec",
+    "LPMKey",
+    "LPMKeyCodec",
+    "PerCPUCodec",
+    "codec_for_ctype",
+]
+
+EINVAL = 22
+
+
+def _size_error(what: str, expected: int, got: int) -> BPFValueError:
+    return BPFValueError(EINVAL, f"{what} must be {expected} bytes, got {got}")
+
+
+class Codec:
+    """Encode one key or value to exactly ``size`` bytes, and decode it back."""
+
+    size: int
+    what: str = "value"
+    #: The ctypes type of one item (``Map.key_type``/``value_type`` report it).
+    ctype: Any = None
+
+    def encode(self, value: Any) -> bytes:
+        """The bytes of ``value``; ``ValueError`` (BPFValueError) if it does not fit."""
+        raise NotImplementedError
+
+    def decode(self, data: Any) -> Any:
+        """The Python value of ``size`` bytes of ``data`` (bytes or a buffer)."""
+        raise NotImplementedError
+
+    def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
+        """Decode ``count`` items laid out every ``stride`` bytes of ``buf``."""
+        view = memoryview(buf)
+        return [self.decode(view[i * stride : i * stride + self.size]) for i in range(count)]
+
+    def _bytes(self, value: Any) -> bytes | None:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            data = bytes(value)
+            if len(data) != self.size:
+                raise _size_error(self.what, self.size, len(data))
+            return data
+        return None
+
+
+class IntCodec(Codec):
+    """A C integer of 1, 2, 4 or 8 bytes as a Python ``int``."""
+
+    _FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+    def __init__(self, size: int, signed: bool, what: str = "value") -> None:
+        self.size = size
+        self.signed = signed
+        self.what = what
+        fmt = self._FORMATS[size]
+        self._struct = struct.Struct("=" + (fmt if signed else fmt.upper()))
+        self.cdecl = f"{'' if signed else 'u'}int{size * 8}_t"
+        self.ctype = getattr(ctypes, f"c_{'' if signed else 'u'}int{size * 8}")
+
+    def encode(self, value: Any) -> bytes:
+        raw = self._bytes(value)
+        if raw is not None:
+            return raw
+        try:
+            return self._struct.pack(value)
+        except struct.error as exc:
+            raise BPFValueError(EINVAL, f"{self.what} {value!r} does not fit a {self.cdecl}: {exc}") from None
+
+    def decode(self, data: Any) -> int:
+        return self._struct.unpack_from(data)[0]  # type: ignore[no-any-return]
+
+    def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
+        if stride % self.size == 0:  # every item aligned to its size: one cast, one strided copy
+            view = memoryview(buf).cast("B")[: count * stride]
+            items = view.cast(self._struct.format[1])[:: stride // self.size]  # type: ignore[call-overload]
+            return items.tolist()  # type: ignore[no-any-return]
+        return super().decode_many(buf, count, stride)
+
+
+class BytesCodec(Codec):
+    """Raw bytes, for maps without type information.
+
+    Also takes an ``int``, stored in native byte order as an unsigned integer of
+    the map's size, so ``m[1] = 2`` works on a map made by ``Map.create``.
+    """
+
+    def __init__(self, size: int, what: str = "value") -> None:
+        self.size = size
+        self.what = what
+        self.ctype = ctypes.c_uint8 * size
+
+    def encode(self, value: Any) -> bytes:
+        raw = self._bytes(value)
+        if raw is not None:
+            return raw
+        if isinstance(value, int):
+            try:
+                return value.to_bytes(self.size, sys.byteorder)
+            except OverflowError:
+                raise BPFValueError(EINVAL, f"{self.what} {value!r} does not fit {self.size} bytes") from None
+        raise BPFValueError(
+            EINVAL, f"{self.what} must be bytes of length {self.size} or an int, got {type(value).__name__}"
+        )
+
+    def decode(self, data: Any) -> bytes:
+        return bytes(data[: self.size])
+
+
+class CtypesCodec(Codec):
+    """A ctypes type: structs, unions and arrays (from BTF or from the caller).
+
+    Encodes an instance of the type, bytes of its size, a tuple/list of fields
+    or elements, or a dict of fields.  Decodes to an instance (a struct) or a
+    Python sequence (an array: ``bytes`` for ``char[N]``, else a list).
+    """
+
+    def __init__(self, ctype: Any, what: str = "value") -> None:
+        self.ctype = ctype
+        self.size = ctypes.sizeof(ctype)
+        self.what = what
+        self._array = issubclass(ctype, ctypes.Array)
+        self._chars = self._array and ctype._type_ is ctypes.c_char
+
+    def encode(self, value: Any) -> bytes:
+        raw = self._bytes(value)
+        if raw is not None:
+            return raw
+        if isinstance(value, self.ctype):
+            return bytes(value)
+        try:
+            if isinstance(value, Mapping):
+                obj = self.ctype(**value)
+            elif isinstance(value, Sequence) and not isinstance(value, str):
+                obj = self.ctype(*value)
+            else:
+                obj = self.ctype(value)
+        except (TypeError, ValueError, IndexError, RuntimeError) as exc:
+            raise BPFValueError(
+                EINVAL, f"cannot encode {value!r} as {self.what} of type {self.ctype.__name__}: {exc}"
+            ) from None
+        return bytes(obj)
+
+    def decode(self, data: Any) -> Any:
+        obj = self.ctype.from_buffer_copy(data[: self.size])
+        if self._chars:
+            return obj.raw
+        if self._array:
+            return list(obj)
+        return obj
+
+    def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
+        if self._array:
+            return super().decode_many(buf, count, stride)
+        copy = self.ctype.from_buffer_copy  # at an offset: no slice per item
+        return [copy(buf, offset) for offset in range(0, count * stride, stride)]
+
+
+class PerCPUCodec(Codec):
+    """One value per possible CPU, each slot rounded up to 8 bytes.
+
+    Decodes to a list with one item per possible CPU.  Encodes such a list, or
+    any single value, which is written to every CPU.
+    """
+
+    def __init__(self, inner: Codec, ncpus: int) -> None:
+        self.inner = inner
+        self.ncpus = ncpus
+        self.stride = (inner.size + 7) & ~7
+        self.size = self.stride * ncpus
+        self.what = inner.what
+
+    def encode(self, value: Any) -> bytes:
+        pad = b"\0" * (self.stride - self.inner.size)
+        if isinstance(value, list):
+            if len(value) != self.ncpus:
+                raise BPFValueError(
+                    EINVAL,
+                    f"per-CPU {self.what} needs {self.ncpus} items (one per possible CPU), got {len(value)}",
+                )
+            return b"".join(self.inner.encode(v) + pad for v in value)
+        return (self.inner.encode(value) + pad) * self.ncpus
+
+    def decode(self, data: Any) -> list[Any]:
+        return self.inner.decode_many(data, self.ncpus, self.stride)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class LPMKey(NamedTuple):
+    """An LPM_TRIE key whose data is not a 4- or 16-byte address."""
+
+    prefixlen: int
+    data: bytes
+
+
+class LPMKeyCodec(Codec):
+    """LPM_TRIE keys: a u32 prefix length (host order), then the data (network order).
+
+    Encodes an ``IPv4Network``/``IPv6Network`` (its prefix), an
+    ``IPv4Address``/``IPv6Address`` (all bits: the longest-prefix lookup), a
+    string of either, or ``(prefixlen, data)``.  Decodes to a network when the
+    data is 4 or 16 bytes, else to an :class:`LPMKey`.
+    """
+
+    def __init__(self, size: int, what: str = "key") -> None:
+        if size <= 4:
+            raise BPFValueError(
+                EINVAL, f"an LPM_TRIE key is a 4-byte prefix length plus data; {size} bytes is too small"
+            )
+        self.size = size
+        self.what = what
+        self.data_size = size - 4
+        self.ctype = type(
+            "lpm_key",
+            (ctypes.Structure,),
+            {"_fields_": [("prefixlen", ctypes.c_uint32), ("data", ctypes.c_uint8 * self.data_size)]},
+        )
+        self._network = {4: ipaddress.IPv4Network, 16: ipaddress.IPv6Network}.get(self.data_size)
+
+    def encode(self, value: Any) -> bytes:
+        raw = self._bytes(value)
+        if raw is not None:
+            return raw
+        if isinstance(value, str):
+            try:
+                value = ipaddress.ip_address(value)
+            except ValueError:
+                try:
+                    value = ipaddress.ip_network(value)
+                except ValueError as exc:
+                    raise BPFValueError(EINVAL, f"LPM {self.what} {value!r}: {exc}") from None
+        if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            prefixlen, data = value.prefixlen, value.network_address.packed
+        elif isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            prefixlen, data = value.max_prefixlen, value.packed
+        elif isinstance(value, tuple) and len(value) == 2:
+            prefixlen, data = value
+            if isinstance(data, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+                data = data.packed
+            data = bytes(data)
+        else:
+            raise BPFValueError(
+                EINVAL, f"LPM {self.what} must be an IP network, an IP address or (prefixlen, data), not {value!r}"
+            )
+        if len(data) != self.data_size:
+            raise BPFValueError(
+                EINVAL,
+                f"LPM {self.what} {value!r}: the map's keys hold {self.data_size} bytes of data, not {len(data)}",
+            )
+        if not isinstance(prefixlen, int) or not 0 <= prefixlen <= 8 * self.data_size:
+            raise BPFValueError(EINVAL, f"LPM {self.what} {value!r}: prefix length must be 0..{8 * self.data_size}")
+        return _U32.pack(prefixlen) + data
+
+    def decode(self, data: Any) -> IPNetwork | LPMKey:
+        prefixlen = _U32.unpack_from(data)[0]
+        raw = bytes(data[4 : self.size])
+        if self._network is not None and prefixlen <= 8 * self.data_size:
+            return self._network((raw, prefixlen), strict=False)  # type: ignore[return-value]
+        return LPMKey(prefixlen, raw)
+
+
+_U32 = struct.Struct("=I")
+
+
+def fd_of(value: Any) -> int | None:
+    """The file descriptor a Python object stands for: a ``Map``/``Program``
+    (``.fd``), a socket or file (``fileno()``), or an ``int``; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    fd = getattr(value, "fd", None)
+    if isinstance(fd, int):
+        return fd
+    fileno = getattr(value, "fileno", None)
+    if callable(fileno):
+        return int(fileno())
+    return None
+
+
+class FdCodec(Codec):
+    """Values of the fd-holding map types: a file descriptor goes in (of a map,
+    program, socket, cgroup ...: ``kind`` names it), something else comes out.
+
+    The kernel turns the fd into a reference to the object; what a user-space
+    lookup returns is the map type's choice (an id, a socket cookie), which
+    ``out`` converts.  ``out=None``: the kernel has no user-space lookup.
+    """
+
+    def __init__(self, size: int, kind: str, out: Any = None, what: str = "value") -> None:
+        self.size = size
+        self.kind = kind
+        self.what = what
+        self.out = out
+        self._struct = struct.Struct("=I" if size == 4 else "=Q")
+        self.ctype = ctypes.c_uint32 if size == 4 else ctypes.c_uint64
+
+    def encode(self, value: Any) -> bytes:
+        fd = fd_of(value)
+        if fd is None:
+            raise BPFValueError(EINVAL, f"this map's {self.what}s are {self.kind}s (or their fds), not {value!r}")
+        return self._struct.pack(fd)
+
+    def decode(self, data: Any) -> Any:
+        raw = self._struct.unpack_from(data)[0]
+        return raw if self.out is None else self.out(raw)
+
+
+def u32_key_codec(what: str, size: int) -> Codec | None:
+    """The keys of index- and id-keyed map types: a u32 read as an ``int``,
+    with or without BTF (None for values, or keys of another size)."""
+    return IntCodec(4, False, "key") if what == "key" and size == 4 else None
+
+
+def codec_for_ctype(ctype: Any, what: str) -> Codec:
+    """The codec for a ctypes type or a struct format string the caller gave."""
+    if isinstance(ctype, str):
+        fmt = struct.Struct(ctype)
+        body = fmt.format.lstrip("@=")
+        if len(body) == 1 and body in "bBhHiIlLqQ":
+            return IntCodec(fmt.size, body.islower(), what)
+        raise BPFValueError(EINVAL, f"format {ctype!r}: only one native integer is supported; use a ctypes type")
+    if ctype in (int,):
+        raise BPFValueError(EINVAL, "give a sized type such as ctypes.c_uint32, not int")
+    size = ctypes.sizeof(ctype)
+    if issubclass(ctype, ctypes._SimpleCData) and size in (1, 2, 4, 8) and ctype._type_ in "bBhHiIlLqQ":
+        return IntCodec(size, ctype._type_.islower(), what)
+    return CtypesCodec(ctype, what)

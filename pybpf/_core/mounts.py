@@ -1,0 +1,111 @@
+"""tracefs and bpffs: where they are mounted, and mounting them.
+
+Neither is mounted by default on many machines; tracepoint attach by name
+needs tracefs, pinning needs bpffs.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, raise_errno
+
+__all__ = [
+    "BPFFS_PATH",
+    "TRACEFS_PATH",
+    "bpffs_mounted",
+    "fs_type",
+    "mount_bpffs",
+    "mount_securityfs",
+    "mount_tracefs",
+    "require_bpffs",
+    "tracefs_mounted",
+]
+
+TRACEFS_PATH = "/sys/kernel/tracing"
+BPFFS_PATH = "/sys/fs/bpf"
+SECURITYFS_PATH = "/sys/kernel/security"
+_DEBUGFS_TRACING = "/sys/kernel/debug/tracing"
+
+
+def _mounts() -> list[tuple[str, str]]:
+    """(mount point, fs type) for this mount namespace, in mount order."""
+    out = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            point = fields[4].encode().decode("unicode_escape")
+            out.append((point, fields[sep + 1]))
+    return out
+
+
+def fs_type(path: str) -> str | None:
+    """The type of the file system that holds ``path`` (its last mount wins)."""
+    path = os.path.realpath(path)
+    best: tuple[int, str] | None = None
+    for point, kind in _mounts():
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) >= best[0]):
+            best = (len(point), kind)
+    return best[1] if best else None
+
+
+def tracefs_mounted() -> bool:
+    """Whether tracefs is reachable where libbpf looks for it."""
+    return any(os.path.isdir(os.path.join(p, "events")) for p in (TRACEFS_PATH, _DEBUGFS_TRACING))
+
+
+def bpffs_mounted(path: str = BPFFS_PATH) -> bool:
+    """Whether ``path`` lies on a bpffs."""
+    return fs_type(path) == "bpf"
+
+
+def _mount(source: str, target: str, fstype: str) -> None:
+    # os has no mount(2); the mount(8) tool is what every distribution ships.
+    import subprocess
+
+    os.makedirs(target, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", fstype, source, target], capture_output=True, text=True)
+    if proc.returncode != 0:
+        err = errno.EPERM if "permission" in proc.stderr.lower() else errno.EINVAL
+        raise_errno(err, f"mount {fstype} at {target}: {proc.stderr.strip()}")
+
+
+def mount_tracefs(path: str = TRACEFS_PATH) -> bool:
+    """Mount tracefs at ``path`` unless it is there; True if this call mounted it."""
+    if fs_type(path) == "tracefs":
+        return False
+    _mount("tracefs", path, "tracefs")
+    return True
+
+
+def mount_bpffs(path: str = BPFFS_PATH) -> bool:
+    """Mount bpffs at ``path`` unless it is there; True if this call mounted it."""
+    if bpffs_mounted(path):
+        return False
+    _mount("bpf", path, "bpf")
+    return True
+
+
+def mount_securityfs(path: str = SECURITYFS_PATH) -> bool:
+    """Mount securityfs at ``path`` unless it is there (it lists the active
+    LSMs, which ``pybpf.features.bpf_lsm`` reads); True if this call mounted it."""
+    if fs_type(path) == "securityfs":
+        return False
+    _mount("securityfs", path, "securityfs")
+    return True
+
+
+def require_bpffs(path: str, what: str) -> None:
+    """Raise a clear error unless ``path``'s directory is on a bpffs."""
+    parent = os.path.dirname(os.path.abspath(path)) or "/"
+    if not os.path.isdir(parent):
+        raise BPFFileNotFoundError(errno.ENOENT, f"{what}: directory {parent} does not exist")
+    if fs_type(parent) != "bpf":
+        raise BPFValueError(
+            errno.EINVAL,
+            f"{what}: {parent} is not on a bpffs; mount one with pybpf.mount_bpffs() "
+            f"or `mount -t bpf bpf {BPFFS_PATH}`",
+        )

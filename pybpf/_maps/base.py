@@ -1,0 +1,511 @@
+"""``MapBase``: what every BPF map has, keyed or not: its fd (an owned handle
+or a view of its object's), name, type and sizes, the codecs of its keys and
+values, pinning, the kernel's info, and the registry that gives each map
+type its class.
+
+``Map`` (keyed maps, a ``MutableMapping``) and ``KeylessMap`` (queues, stacks,
+bloom filters, fd arrays, ring buffers) derive from it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import threading
+from functools import partial
+from typing import Any, ClassVar, TypeVar
+
+from pybpf._codecs.btf import BTF
+from pybpf._codecs.codec import BytesCodec, Codec, IntCodec, PerCPUCodec, codec_for_ctype
+from pybpf._core.enums import MapFlags, MapType, UpdateFlags
+from pybpf._core.errors import BPFFileNotFoundError, BPFKeyError, BPFValueError, NotSupportedError, check, raise_errno
+from pybpf._core.fdinfo import require_bpf_fd_kind
+from pybpf._core.ffi import ffi, lib
+from pybpf._core.handle import OwnedHandle
+from pybpf._core.mounts import require_bpffs
+from pybpf._maps.info import MapInfo, info_of, map_info, possible_cpus
+from pybpf._maps.info import map_type as type_of
+from pybpf._maps.mmap import MappedArray
+
+__all__ = ["MapBase", "scratch"]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.]{0,15}$")
+# Created only with BPF_F_NO_PREALLOC: the kernel refuses them without it.
+_NO_PREALLOC_ONLY = frozenset(
+    int(t)
+    for t in (MapType.LPM_TRIE, MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapType.CGRP_STORAGE)
+)
+_tls = threading.local()
+
+M = TypeVar("M", bound="MapBase")
+
+
+def scratch(size: int) -> Any:
+    """A per-thread buffer of at least ``size`` bytes for one syscall's output.
+
+    Per thread because cffi releases the GIL during the syscall.
+    """
+    buf = getattr(_tls, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = _tls.buf = ffi.new("char[]", max(size, 256))
+    return buf
+
+
+class MapBase(OwnedHandle):
+    """What every BPF map has; see :class:`pybpf.Map` and :class:`pybpf.KeylessMap`.
+
+    Maps of a ``BPFObject`` are views owned by the object (closing the object
+    closes them).  ``create``, ``from_pinned`` and ``from_id`` return maps
+    that own their file descriptor: close them, or use ``with``.  Called on
+    ``Map`` (or ``MapBase``) they return the class registered for the map's
+    type (``LPMTrie``, ``QueueMap``, ...); called on a subclass, that class.
+    """
+
+    _kind = "map"
+    _by_type: ClassVar[dict[int, type[MapBase]]] = {}
+
+    def __init_subclass__(cls, map_types: tuple[MapType, ...] = (), **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for kind in map_types:
+            MapBase._by_type[int(kind)] = cls
+
+    @staticmethod
+    def class_for(kind: int) -> type[MapBase]:
+        """The class of maps of type ``kind``: a family's, or ``Map``."""
+        from pybpf._maps.map import Map  # the keyed default; it imports this module
+
+        return MapBase._by_type.get(int(kind), Map)
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        map_type: int,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        flags: int = 0,
+        fd: int = -1,
+        owned: bool = False,
+        owner: Any = None,
+        spec: Any = None,
+        btf: BTF | None = None,
+        btf_key_type_id: int = 0,
+        btf_value_type_id: int = 0,
+        key_type: Any = None,
+        value_type: Any = None,
+    ) -> None:
+        self._init_handle(f"'{name}'")
+        self._name = name
+        self._type = type_of(int(map_type))
+        self._key_size = key_size
+        self._value_size = value_size
+        self._max_entries = max_entries
+        self._flags = flags
+        self._fd = -1
+        self._owner = owner  # keeps the owning object (and its fds) alive
+        self._spec = spec  # struct bpf_map * while the object is not loaded
+        self._ptr = spec  # the object's struct bpf_map *, for as long as the object is open
+        self._pinned_at: str | None = None  # where pin() put a map of our own
+        self._btf = btf
+        self._btf_ids = (btf_key_type_id, btf_value_type_id)
+        self._user_types = (key_type, value_type)
+        self._fast = self._fast_update = False  # until _bind() sees the codecs
+        if fd >= 0:
+            self._bind(fd)
+            if owned:  # an fd is the process's own: closing a forked child's copy is all a child may do
+                self._own(partial(os.close, fd), forget=partial(os.close, fd))
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls: type[M],
+        map_type: MapType | int,
+        *,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        name: str = "",
+        flags: MapFlags | int = 0,
+        key_type: Any = None,
+        value_type: Any = None,
+        inner_map: MapBase | None = None,
+        map_extra: int = 0,
+    ) -> M:
+        """Create a new map in the kernel (``BPF_MAP_CREATE``); the caller owns it.
+
+        ``key_type``/``value_type`` (ctypes types or a one-integer struct format
+        such as ``"I"``) say how to read keys and values; without them they are
+        ``bytes``.  ``name`` is at most 15 characters of ``[A-Za-z0-9_.]``.
+        Types the kernel only creates unpreallocated (LPM_TRIE, the local
+        storages) get ``MapFlags.NO_PREALLOC`` added.  ``inner_map`` is the
+        template of an ARRAY_OF_MAPS/HASH_OF_MAPS: every map stored in it must
+        match its type, key and value sizes.  ``map_extra`` is the type's
+        extra parameter (BLOOM_FILTER: the number of hash functions, 1-15; 0
+        lets the kernel choose 5).
+        """
+        if not _NAME_RE.match(name):
+            raise BPFValueError(errno.EINVAL, f"map name {name!r}: at most 15 characters of [A-Za-z0-9_.]")
+        opts = ffi.new("struct bpf_map_create_opts *")
+        opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+        if int(map_type) in _NO_PREALLOC_ONLY:
+            flags = int(flags) | MapFlags.NO_PREALLOC
+        opts.map_flags = int(flags)
+        if inner_map is not None:
+            opts.inner_map_fd = inner_map.fd
+        opts.map_extra = map_extra
+        fd = check(
+            lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts),
+            f"create map '{name}' ({type_of(int(map_type)).name}, key {key_size} B, value {value_size} B, "
+            f"{max_entries} entries)",
+        )
+        return cls._from_owned_fd(fd, what=f"map '{name}'", key_type=key_type, value_type=value_type)
+
+    @classmethod
+    def from_pinned(cls: type[M], path: str | os.PathLike[str], *, key_type: Any = None, value_type: Any = None) -> M:
+        """Open the map pinned at ``path`` (a bpffs file); the caller owns the new fd."""
+        path = os.fspath(path)
+        fd = check(lib.bpf_obj_get(path.encode()), f"open pinned map {path}")
+        return cls._from_owned_fd(fd, what=path, key_type=key_type, value_type=value_type)
+
+    @classmethod
+    def from_id(cls: type[M], map_id: int, *, key_type: Any = None, value_type: Any = None) -> M:
+        """Open the live map with kernel id ``map_id``; the caller owns the new fd."""
+        fd = check(lib.bpf_map_get_fd_by_id(map_id), f"open map id {map_id}")
+        return cls._from_owned_fd(fd, what=f"map id {map_id}", key_type=key_type, value_type=value_type)
+
+    @classmethod
+    def _from_owned_fd(cls: type[M], fd: int, *, what: str, key_type: Any, value_type: Any) -> M:
+        try:
+            require_bpf_fd_kind(fd, "map", what)
+            info = map_info(fd, what)
+            btf = BTF.from_kernel(info.btf_id) if info.btf_id and (key_type is None or value_type is None) else None
+            kind = cls if cls not in _GENERIC else cls.class_for(info.type)
+            return kind(  # type: ignore[return-value]
+                name=ffi.string(info.name).decode(errors="replace"),
+                map_type=info.type,
+                key_size=info.key_size,
+                value_size=info.value_size,
+                max_entries=info.max_entries,
+                flags=info.map_flags,
+                fd=fd,
+                owned=True,
+                btf=btf,
+                btf_key_type_id=info.btf_key_type_id,
+                btf_value_type_id=info.btf_value_type_id,
+                key_type=key_type,
+                value_type=value_type,
+            )
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _bind(self, fd: int) -> None:
+        """Take the live fd and build the codecs and fast-path settings."""
+        self._kcodec = self._codec(self._user_types[0], self._btf_ids[0], self._key_size, "key")
+        value = self._codec(self._user_types[1], self._btf_ids[1], self._value_size, "value")
+        self._vcodec: Codec = PerCPUCodec(value, possible_cpus()) if self._type.is_percpu else value
+        self._vtotal = self._vcodec.size
+        kcodec, vcodec = self._kcodec, self._vcodec
+        fast = (
+            isinstance(kcodec, IntCodec)
+            and not kcodec.signed
+            and isinstance(vcodec, IntCodec)
+            and lib.pybpf_guard_ints(self._guard, self._key_size, self._value_size) == 0
+        )
+        self._fast = fast
+        self._fast_update = False
+        if fast:
+            signed = vcodec.signed  # type: ignore[union-attr]
+            self._lookup_int = lib.pybpf_lookup_sint if signed else lib.pybpf_lookup_uint
+            self._sentinel = -(1 << 63) if signed else (1 << 64) - 1
+            self._fast_update = not signed
+            self._update_int = lib.pybpf_update_int
+        self._guard.fd = fd
+        self._fd = fd
+        self._spec = None
+
+    def _default_codec(self, what: str, size: int) -> Codec | None:
+        """A codec the map type imposes over BTF (LPM keys, map references); None: BTF decides."""
+        return None
+
+    def _codec(self, user: Any, type_id: int, size: int, what: str) -> Codec:
+        if user is not None:
+            codec = codec_for_ctype(user, what)
+            if codec.size != size:
+                raise BPFValueError(
+                    errno.EINVAL,
+                    f"map '{self._name}': {what} type {user!r} is {codec.size} bytes, the map's {what}s are {size}",
+                )
+            return codec
+        imposed = self._default_codec(what, size)
+        if imposed is not None:
+            return imposed
+        if self._btf is not None and type_id:
+            ints = self._btf.int_info(type_id)
+            if ints is not None and ints[0] == size:
+                return IntCodec(ints[0], ints[1], what)
+            try:
+                codec = codec_for_ctype(self._btf.ctype(type_id), what)
+            except BPFValueError:  # e.g. a data section: read it through obj.rodata & co
+                return BytesCodec(size, what)
+            if codec.size == size:
+                return codec
+        return BytesCodec(size, what)
+
+    def set_types(self, *, key_type: Any = None, value_type: Any = None) -> None:
+        """Read and write keys/values as these types instead of what BTF says.
+
+        Each is a ctypes type or a one-integer struct format (``"I"``, ``"q"``);
+        ``None`` keeps the current choice.  The size must match the map's.
+        """
+        self._user_types = (
+            key_type if key_type is not None else self._user_types[0],
+            value_type if value_type is not None else self._user_types[1],
+        )
+        if self._fd >= 0:
+            self._bind(self._fd)
+        else:  # check the sizes now rather than at load
+            self._codec(self._user_types[0], 0, self._key_size, "key")
+            self._codec(self._user_types[1], 0, self._value_size, "value")
+
+    # -- lifetime -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release this map's fd (the kernel frees the map when nothing else
+        holds it).  Idempotent; calls in flight on other threads finish
+        first, later ones fail with "closed".  A map of a ``BPFObject`` is
+        closed with its object."""
+        super().close()
+
+    def _after_release(self) -> None:
+        self._fast = self._fast_update = False
+        self._fd = -1
+        if self._btf is not None and self._owner is None:
+            self._btf.close()
+        self._owner = None
+        self._spec = self._ptr = None
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"fd={self._fd}"
+        return (
+            f"<pybpf.{type(self).__name__} '{self._name}' {self._type.name} key={self._key_size}B "
+            f"value={self._value_size}B max_entries={self._max_entries} {state}>"
+        )
+
+    # -- attributes -----------------------------------------------------------
+
+    @property
+    def fd(self) -> int:
+        """The map's file descriptor (borrowed: do not close it)."""
+        self._require_live()
+        return self._fd
+
+    @property
+    def id(self) -> int:
+        """The kernel's id of the map (for ``Map.from_id`` and bpftool)."""
+        return self.info().id
+
+    @property
+    def name(self) -> str:
+        """The map's name (the kernel keeps 15 characters)."""
+        return self._name
+
+    @property
+    def type(self) -> MapType:
+        """The map type."""
+        return self._type
+
+    @property
+    def key_size(self) -> int:
+        """Size of a key in bytes."""
+        return self._key_size
+
+    @property
+    def value_size(self) -> int:
+        """Size of one value in bytes (of one CPU's slot for per-CPU maps)."""
+        return self._value_size
+
+    @property
+    def flags(self) -> int:
+        """The map's creation flags (``BPF_F_*``)."""
+        return self._flags
+
+    @property
+    def max_entries(self) -> int:
+        """The map's capacity; settable on an opened object's map before load."""
+        return self._max_entries
+
+    @max_entries.setter
+    def max_entries(self, value: int) -> None:
+        spec = self._unloaded_spec("max_entries")
+        check(lib.bpf_map__set_max_entries(spec, value), f"set max_entries of map '{self._name}'")
+        self._max_entries = lib.bpf_map__max_entries(spec)
+
+    @property
+    def autocreate(self) -> bool:
+        """Whether ``load()`` creates this map of an opened object (default True).
+
+        Set it to False before load for a map the running kernel cannot create
+        (see :mod:`pybpf.features`) and that no loaded program uses; after
+        load the object has no such map.
+        """
+        if self._spec is None:
+            return True
+        return bool(lib.bpf_map__autocreate(self._spec))
+
+    @autocreate.setter
+    def autocreate(self, value: bool) -> None:
+        spec = self._unloaded_spec("autocreate")
+        check(lib.bpf_map__set_autocreate(spec, bool(value)), f"set autocreate of map '{self._name}'")
+
+    def _unloaded_spec(self, setting: str) -> Any:
+        """libbpf's map, for a setting that exists only before load."""
+        if self._spec is None:
+            raise BPFValueError(
+                errno.EINVAL, f"map '{self._name}': {setting} can only be set on an opened object before load()"
+            )
+        return self._spec
+
+    @property
+    def key_type(self) -> Any:
+        """The ctypes type keys decode through (from BTF, the caller, or the map type)."""
+        return self.key_codec.ctype
+
+    @property
+    def value_type(self) -> Any:
+        """The ctypes type of one value (one CPU's slot for per-CPU maps)."""
+        codec = self.value_codec
+        return codec.inner.ctype if isinstance(codec, PerCPUCodec) else codec.ctype
+
+    @property
+    def key_codec(self) -> Codec:
+        """How keys are encoded and decoded."""
+        self._require_live()
+        return self._kcodec
+
+    @property
+    def value_codec(self) -> Codec:
+        """How values are encoded and decoded (a ``PerCPUCodec`` for per-CPU maps)."""
+        self._require_live()
+        return self._vcodec
+
+    # -- errors ---------------------------------------------------------------
+
+    def _require_live(self) -> None:
+        if self._guard.closed:
+            raise self._closed_error()
+        if self._fd < 0:
+            raise BPFValueError(errno.EBADF, f"map '{self._name}' is not loaded yet: call load() on its object first")
+
+    def _fail(self, ret: int, action: str, key: Any = None, flags: int = 0) -> None:
+        """Raise the error for a failed map syscall (slow path only)."""
+        self._require_live()
+        err = -ret
+        if err == errno.ENOENT and action == "look up":
+            raise BPFKeyError(err, f"map '{self._name}' has no key {key!r}")
+        what = f"{action} key {key!r} in map '{self._name}'" if key is not None else f"{action} map '{self._name}'"
+        if err == errno.EINVAL and action == "delete" and self._type.is_array:
+            what += f" ({self._type.name} elements always exist and cannot be deleted; write a zero value instead)"
+        elif err == errno.ENOENT and flags & UpdateFlags.EXIST:
+            raise BPFKeyError(err, f"{what}: no such key and flags=EXIST")
+        elif err == errno.EEXIST and flags & UpdateFlags.NOEXIST:
+            what += " with flags=NOEXIST"
+        elif err == errno.E2BIG and self._type.is_array:
+            what += f" (index out of range: max_entries is {self._max_entries})"
+        raise_errno(err, what, BPFKeyError if err == errno.ENOENT and action == "delete" else None)
+
+    # -- memory mapping -------------------------------------------------------
+
+    def mmap(self) -> MappedArray:
+        """Map the elements of a ``BPF_F_MMAPABLE`` ARRAY into this process.
+
+        Reads and writes through the returned :class:`MappedArray` are memory
+        accesses that BPF programs see at once (no syscall).  Create such a
+        map with ``flags=MapFlags.MMAPABLE`` (or ``BPF_F_MMAPABLE`` in C);
+        the object's ``.bss``/``.data``/``.rodata`` are mapped this way after
+        load.  The caller closes the view.
+        """
+        self._require_live()
+        if self._type != MapType.ARRAY or not self._flags & MapFlags.MMAPABLE:
+            raise NotSupportedError(
+                errno.EOPNOTSUPP,
+                f"map '{self._name}' ({self._type.name}, flags {self._flags:#x}) cannot be memory-mapped: "
+                "only ARRAY maps created with MapFlags.MMAPABLE can",
+            )
+        with self._use():
+            return MappedArray(
+                self._fd, count=self._max_entries, value_size=self._value_size, codec=self._vcodec, name=self._name
+            )
+
+    # -- pinning --------------------------------------------------------------
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the map at ``path`` on a bpffs, so it outlives this process.
+
+        The pin holds the map until :meth:`unpin` (or the file is removed).
+        """
+        path = os.fspath(path)
+        self._require_live()
+        require_bpffs(path, f"pin map '{self._name}'")
+        what = f"pin map '{self._name}' at {path}"
+        with self._use():
+            if self._ptr is not None:  # libbpf remembers it (pin_path, unpin)
+                check(lib.bpf_map__pin(self._ptr, path.encode()), what)
+            else:
+                check(lib.bpf_obj_pin(self._fd, path.encode()), what)
+                self._pinned_at = path
+
+    def unpin(self, path: str | os.PathLike[str] | None = None) -> None:
+        """Remove the pin at ``path`` (default: where this map was pinned).
+
+        The map itself lives on while anything else holds it.
+        """
+        self._require_live()
+        target = os.fspath(path) if path is not None else self.pin_path
+        if target is None:
+            raise BPFValueError(errno.EINVAL, f"map '{self._name}' is not pinned: give the path to unpin")
+        what = f"unpin map '{self._name}' from {target}"
+        if self._ptr is not None:
+            with self._use():
+                check(lib.bpf_map__unpin(self._ptr, os.fsencode(target)), what, enoent=BPFFileNotFoundError)
+            return
+        require_bpffs(target, what)
+        try:
+            os.unlink(target)
+        except FileNotFoundError:
+            raise BPFFileNotFoundError(errno.ENOENT, f"{what}: nothing is pinned there") from None
+        if target == self._pinned_at:
+            self._pinned_at = None
+
+    @property
+    def pin_path(self) -> str | None:
+        """Where the map is (or, before load, will be) pinned; None if nowhere."""
+        if self._ptr is None:
+            return self._pinned_at
+        with self._use():
+            raw = lib.bpf_map__pin_path(self._ptr)
+            return None if raw == ffi.NULL else ffi.string(raw).decode()
+
+    def set_pin_path(self, path: str | os.PathLike[str] | None) -> None:
+        """Before load: pin the map at ``path`` when the object loads, or, if a
+        compatible map is pinned there already, use that one instead (how
+        programs share a map).  An incompatible pinned map fails the load.
+        None cancels."""
+        spec = self._unloaded_spec("the pin path")
+        raw = ffi.NULL if path is None else os.fsencode(os.fspath(path))
+        check(lib.bpf_map__set_pin_path(spec, raw), f"set the pin path of map '{self._name}'")
+
+    # -- inspection -----------------------------------------------------------
+
+    def info(self) -> MapInfo:
+        """What the kernel says about the map now (``BPF_OBJ_GET_INFO_BY_FD``)."""
+        self._require_live()
+        with self._use():
+            return info_of(map_info(self._fd, f"map '{self._name}'"))
+
+
+# Classes whose constructors give the registered class of the map's type.
+_GENERIC: set[type[MapBase]] = {MapBase}

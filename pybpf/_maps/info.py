@@ -1,0 +1,99 @@
+"""What the kernel says about maps: ``MapInfo`` of one map, ``maps()`` for all
+of them, and the number of possible CPUs that sizes per-CPU values."""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from pybpf._core.enums import MapType
+from pybpf._core.errors import check
+from pybpf._core.ffi import ffi, lib
+
+__all__ = ["MapInfo", "map_info", "map_type", "maps", "possible_cpus"]
+
+_ncpus: int | None = None
+
+
+def possible_cpus() -> int:
+    """The number of possible CPUs: the number of slots of a per-CPU value."""
+    global _ncpus
+    if _ncpus is None:
+        _ncpus = check(lib.libbpf_num_possible_cpus(), "count possible CPUs")
+    return _ncpus
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    """The kernel's description of a live map (``struct bpf_map_info``)."""
+
+    id: int
+    name: str
+    type: MapType
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int
+    btf_id: int
+    """The id of the map's BTF object (0: none); ``btf_key_type_id`` and
+    ``btf_value_type_id`` are type ids in it."""
+    btf_key_type_id: int
+    btf_value_type_id: int
+
+
+def info_of(info: Any) -> MapInfo:
+    """A ``MapInfo`` of the kernel's ``struct bpf_map_info``."""
+    return MapInfo(
+        id=info.id,
+        name=ffi.string(info.name).decode(errors="replace"),
+        type=map_type(info.type),
+        key_size=info.key_size,
+        value_size=info.value_size,
+        max_entries=info.max_entries,
+        flags=info.map_flags,
+        btf_id=info.btf_id,
+        btf_key_type_id=info.btf_key_type_id,
+        btf_value_type_id=info.btf_value_type_id,
+    )
+
+
+def map_info(fd: int, what: str) -> Any:
+    """The kernel's ``struct bpf_map_info`` of a map fd."""
+    info = ffi.new("struct bpf_map_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
+    check(lib.bpf_obj_get_info_by_fd(fd, info, size), f"read info of {what}")
+    return info
+
+
+def map_type(value: int) -> MapType:
+    """The ``MapType`` of a kernel value (UNSPEC for a type newer than pybpf)."""
+    try:
+        return MapType(value)
+    except ValueError:
+        return MapType.UNSPEC
+
+
+def maps() -> list[MapInfo]:
+    """Every map in the kernel (all processes), by id: what ``bpftool map list`` shows.
+
+    Maps that go away while this runs are skipped.
+    """
+    out: list[MapInfo] = []
+    next_id = ffi.new("__u32 *")
+    current = 0
+    while True:
+        ret = lib.bpf_map_get_next_id(current, next_id)
+        if ret == -errno.ENOENT:
+            return out
+        check(ret, f"list maps after id {current}")
+        current = int(next_id[0])
+        fd = lib.bpf_map_get_fd_by_id(current)
+        if fd == -errno.ENOENT:
+            continue  # freed meanwhile
+        check(fd, f"open map id {current}")
+        try:
+            out.append(info_of(map_info(fd, f"map id {current}")))
+        finally:
+            os.close(fd)

@@ -1,0 +1,158 @@
+"""``Map``: a keyed BPF map as a Python ``MutableMapping``, with the kernel's semantics.
+
+Per map type (the kernel's rules, not dict's, where they differ):
+
+* HASH, LRU_HASH: a missing key raises ``KeyError``; ``len()`` counts entries;
+  LRU maps evict the least recently used entry when full instead of failing.
+* ARRAY: every index ``0..max_entries-1`` always exists, ``len()`` is
+  ``max_entries``; ``del`` raises ``BPFValueError`` (the kernel's EINVAL) and
+  ``clear()`` zeroes every element instead.
+* PERCPU_*: a value is a list with one item per *possible* CPU; writing takes
+  such a list or one value that is written to every CPU.
+
+Single lookups and updates are one ``bpf()`` syscall; maps whose key and value
+are plain integers take a fast path that builds no buffers in Python.  Whole-map
+operations live in :mod:`pybpf._maps.bulk`; what every map has (keyed or not)
+in :mod:`pybpf._maps.base`.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
+from typing import Any
+
+from pybpf._core.enums import UpdateFlags
+from pybpf._core.errors import BPFKeyError
+from pybpf._core.ffi import ffi, lib
+from pybpf._maps.base import _GENERIC, scratch
+from pybpf._maps.bulk import BulkOps
+
+__all__ = ["Map"]
+
+
+class _Items(ItemsView):  # type: ignore[type-arg]
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        return self._mapping._iter_items()  # type: ignore[attr-defined, no-any-return]
+
+
+class _Values(ValuesView):  # type: ignore[type-arg]
+    def __iter__(self) -> Iterator[Any]:
+        return (v for _, v in self._mapping._iter_items())  # type: ignore[attr-defined]
+
+
+class Map(BulkOps, MutableMapping[Any, Any]):
+    """A keyed BPF map: a ``MutableMapping`` with the kernel's semantics (see
+    the module docstring).
+
+    Maps of a ``BPFObject`` are views owned by the object (closing the object
+    closes them).  ``Map.create``, ``Map.from_pinned`` and ``Map.from_id``
+    return maps that own their file descriptor: close them, or use ``with``.
+    They give the class registered for the map's type (``LPMTrie``,
+    ``MapOfMaps``, ...; for the keyless types a ``KeylessMap`` such as
+    ``QueueMap``, which is not a ``Map``).
+    """
+
+    # -- single elements ------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Any:
+        if self._fast and type(key) is int:
+            try:
+                value = self._lookup_int(self._guard, key)
+            except OverflowError:
+                return self._lookup(key)
+            if value == self._sentinel:
+                ret = lib.pybpf_last_error()
+                if ret:
+                    if ret == -errno.ERANGE:
+                        return self._lookup(key)  # out of the key's range: let the codec say so
+                    self._fail(ret, "look up", key)
+            return value
+        return self._lookup(key)
+
+    def _lookup(self, key: Any) -> Any:
+        if self._fd < 0:
+            self._require_live()
+        raw = self._kcodec.encode(key)
+        buf = scratch(self._vtotal)
+        ret = lib.pybpf_map_lookup(self._guard, raw, buf)
+        if ret:
+            self._fail(ret, "look up", key)
+        return self._vcodec.decode(ffi.buffer(buf, self._vtotal))
+
+    def set(self, key: Any, value: Any, *, flags: UpdateFlags | int = UpdateFlags.ANY) -> None:
+        """Write ``key`` -> ``value`` with the kernel's update flags.
+
+        ``NOEXIST`` on an existing key raises ``FileExistsError``; ``EXIST`` on a
+        missing key raises ``KeyError``; ``F_LOCK`` needs a ``bpf_spin_lock`` in
+        the value (else ``ValueError``).  A full hash map raises E2BIG.
+        """
+        if self._fast_update and type(key) is int and type(value) is int:
+            try:
+                ret = self._update_int(self._guard, key, value, int(flags))
+            except OverflowError:
+                ret = -errno.ERANGE
+            if ret == 0:
+                return
+            if ret != -errno.ERANGE:
+                self._fail(ret, "update", key, flags)
+        self._update(key, value, int(flags))
+
+    def _update(self, key: Any, value: Any, flags: int) -> None:
+        """The generic update: encode through the codecs, then one syscall."""
+        if self._fd < 0:
+            self._require_live()
+        ret = lib.pybpf_map_update(self._guard, self._kcodec.encode(key), self._vcodec.encode(value), flags)
+        if ret:
+            self._fail(ret, "update", key, flags)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        # set()'s integer fast path inlined (one Python call less): the hot write.
+        if self._fast_update and type(key) is int and type(value) is int:
+            try:
+                ret = self._update_int(self._guard, key, value, 0)
+            except OverflowError:
+                ret = -errno.ERANGE
+            if ret == 0:
+                return
+            if ret != -errno.ERANGE:
+                self._fail(ret, "update", key)
+        self._update(key, value, 0)  # not plain ints, or out of range: the codecs decide
+
+    def __delitem__(self, key: Any) -> None:
+        if self._fast and type(key) is int:
+            try:
+                ret = lib.pybpf_delete_int(self._guard, key)
+            except OverflowError:
+                ret = -errno.ERANGE
+            if ret == 0:
+                return
+            if ret != -errno.ERANGE:
+                self._fail(ret, "delete", key)
+        if self._fd < 0:
+            self._require_live()
+        ret = lib.pybpf_map_delete(self._guard, self._kcodec.encode(key))
+        if ret:
+            self._fail(ret, "delete", key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]
+        except BPFKeyError:
+            return False
+        return True
+
+    def keys(self) -> KeysView[Any]:
+        """A view of the keys (see ``__iter__``)."""
+        return KeysView(self)
+
+    def items(self) -> ItemsView[Any, Any]:
+        """A view of (key, value) pairs read with batch syscalls where possible."""
+        return _Items(self)
+
+    def values(self) -> ValuesView[Any]:
+        """A view of the values read with batch syscalls where possible."""
+        return _Values(self)
+
+
+_GENERIC.add(Map)

@@ -1,0 +1,336 @@
+"""``BPFObject``: an ELF object of BPF programs and maps, opened then loaded.
+
+Two phases, as in libbpf: ``open`` parses the ELF (configure map sizes,
+``.rodata`` constants, autoload here), ``load`` creates the maps and loads the
+programs into the kernel.  ``close`` detaches every link made from the
+object's programs and releases all its kernel objects.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from collections.abc import Iterator, Mapping
+from functools import partial
+from typing import Any, TypeVar
+
+from pybpf import features
+from pybpf._codecs.btf import BTF
+from pybpf._core.enums import ProgType
+from pybpf._core.errors import (
+    BPFError,
+    BPFFileNotFoundError,
+    BPFKeyError,
+    BPFValueError,
+    VerifierError,
+    call_ptr,
+    error_for,
+    with_details,
+)
+from pybpf._core.ffi import ffi, lib, log_capture
+from pybpf._core.handle import OwnedHandle
+from pybpf._core.mounts import require_bpffs
+from pybpf._maps.base import MapBase
+from pybpf._object.data import GlobalData
+from pybpf._object.link import Link
+from pybpf._object.program import Program
+
+__all__ = ["BPFObject", "load"]
+
+_ELF_MAGIC = b"\x7fELF"
+_PROG_LOG = re.compile(r"prog '([^']+)': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LOAD LOG --", re.S)
+_PIN_MISMATCH = re.compile(r"couldn't reuse pinned map at '([^']+)'")
+_PROG_FAILED = re.compile(r"prog '([^']+)': (?:BPF program load failed|failed to load)")
+
+T = TypeVar("T")
+
+
+class _Named(Mapping[str, T]):
+    """A read-only name -> item mapping whose KeyError names what exists."""
+
+    def __init__(self, items: dict[str, T], kind: str, owner: str) -> None:
+        self._items = items
+        self._kind = kind
+        self._owner = owner
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            have = ", ".join(self._items) or "none"
+            raise BPFKeyError(
+                errno.ENOENT, f"object '{self._owner}' has no {self._kind} {name!r} ({self._kind}s: {have})"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"<{self._kind}s of '{self._owner}': {', '.join(self._items)}>"
+
+
+class BPFObject(OwnedHandle):
+    """A BPF ELF object: its programs, maps and global data.
+
+    Use ``BPFObject.open(path)``, configure, then ``load()``; or
+    ``pybpf.load(path)``.  Use it as a context manager, or ``close()`` it:
+    closing detaches the links made from its programs and frees its maps
+    (unless pinned or held elsewhere).  A forked child's ``close()`` detaches
+    nothing its parent attached.
+    """
+
+    _kind = "object"
+
+    def __init__(self, ptr: Any, path: str) -> None:
+        self._ptr = ptr
+        self._path = path
+        self._loaded = False
+        self._name = ffi.string(lib.bpf_object__name(ptr)).decode(errors="replace")
+        self._init_handle(f"'{self._name}'")
+        # Strong references: an attachment lives until its link or this object is closed.
+        self._links: set[Link] = set()
+        btf_ptr = lib.bpf_object__btf(ptr)
+        self._btf = BTF(btf_ptr, owned=False) if btf_ptr != ffi.NULL else None
+
+        maps: dict[str, MapBase] = {}
+        self._internal: dict[str, Any] = {}
+        m = lib.bpf_object__next_map(ptr, ffi.NULL)
+        while m != ffi.NULL:
+            name = ffi.string(lib.bpf_map__name(m)).decode(errors="replace")
+            maps[name] = MapBase.class_for(lib.bpf_map__type(m))(
+                name=name,
+                map_type=lib.bpf_map__type(m),
+                key_size=lib.bpf_map__key_size(m),
+                value_size=lib.bpf_map__value_size(m),
+                max_entries=lib.bpf_map__max_entries(m),
+                flags=lib.bpf_map__map_flags(m),
+                owner=self,
+                spec=m,
+                btf=self._btf,
+                btf_key_type_id=lib.bpf_map__btf_key_type_id(m),
+                btf_value_type_id=lib.bpf_map__btf_value_type_id(m),
+            )
+            if lib.bpf_map__is_internal(m):
+                # "<object prefix>.rodata"; ".rodata.str1.1" & co hold no variables
+                for sec in (".rodata", ".data", ".bss"):
+                    if name.endswith(sec):
+                        self._internal[sec] = maps[name]
+            m = lib.bpf_object__next_map(ptr, m)
+        self._maps = _Named(maps, "map", self._name)
+
+        programs: dict[str, Program] = {}
+        p = lib.bpf_object__next_program(ptr, ffi.NULL)
+        while p != ffi.NULL:
+            prog = Program(self, p)
+            programs[prog.name] = prog
+            p = lib.bpf_object__next_program(ptr, p)
+        self._programs = _Named(programs, "program", self._name)
+        self._sections = {
+            sec: GlobalData(self, sec, self._internal.get(sec), self._btf) for sec in (".rodata", ".data", ".bss")
+        }
+        # Last: if anything above raised, open() frees the object, not a finalizer too.
+        # A forked child leaves the object to its parent (its fds close when it exits).
+        self._own(partial(lib.bpf_object__close, ptr))
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], *, name: str | None = None, pin_root: str | os.PathLike[str] | None = None
+    ) -> BPFObject:
+        """Parse a BPF ELF object file; nothing reaches the kernel until ``load()``.
+
+        ``pin_root`` is the bpffs directory where maps declared with
+        ``__uint(pinning, LIBBPF_PIN_BY_NAME)`` are pinned under their names
+        at load, or reused if a compatible map is pinned there already
+        (default ``/sys/fs/bpf``).  An incompatible pinned map fails the load.
+        """
+        path = os.fspath(path)
+        what = f"open BPF object {path}"
+        try:
+            with open(path, "rb") as f:
+                magic = f.read(4)
+        except FileNotFoundError:
+            raise BPFFileNotFoundError(errno.ENOENT, f"{what}: no such file") from None
+        except IsADirectoryError:
+            raise BPFValueError(errno.EISDIR, f"{what}: is a directory") from None
+        if magic != _ELF_MAGIC:
+            raise BPFValueError(errno.ENOEXEC, f"{what}: not an ELF file (starts with {magic!r})")
+        opts = ffi.new("struct bpf_object_open_opts *")
+        opts.sz = ffi.sizeof("struct bpf_object_open_opts")
+        keep = ffi.new("char[]", name.encode()) if name else ffi.NULL
+        opts.object_name = keep
+        root = ffi.NULL
+        if pin_root is not None:
+            root_path = os.fspath(pin_root)
+            require_bpffs(os.path.join(root_path, "x"), f"{what}: pin root")
+            root = ffi.new("char[]", os.fsencode(root_path))
+        opts.pin_root_path = root
+        ptr = call_ptr(lambda: lib.bpf_object__open_file(path.encode(), opts), what, program_lines=False)
+        try:
+            return cls(ptr, path)
+        except BaseException:
+            lib.bpf_object__close(ptr)
+            raise
+
+    def load(self) -> BPFObject:
+        """Create the maps and load the programs into the kernel; returns ``self``.
+
+        A program the verifier refuses raises ``VerifierError`` with its log;
+        the object is closed after a failed load (libbpf cannot retry it).
+        """
+        self._require_open()
+        if self._loaded:
+            raise BPFValueError(errno.EALREADY, f"object '{self._name}' is loaded already")
+        with self._use(), log_capture() as cap:
+            ret = lib.bpf_object__load(self._ptr)
+        if ret:
+            exc = self._load_error(-ret, cap.messages)
+            self.close()
+            raise exc
+        self._loaded = True
+        for name, m in list(self._maps._items.items()):
+            if m.autocreate:
+                m._bind(lib.bpf_map__fd(m._spec))
+            else:  # not in the kernel: nothing to hand out
+                m.close()
+                del self._maps._items[name]
+        return self
+
+    def _load_error(self, err: int, messages: list[str]) -> BPFError:
+        text = "".join(messages)
+        failed = _PROG_FAILED.search(text)
+        logs = {name: body for name, body in _PROG_LOG.findall(text)}
+        if failed or logs:
+            prog = failed.group(1) if failed else next(iter(logs))
+            body = logs.get(prog, "")
+            base = error_for(err, f"load program '{prog}' of '{self._name}'", hint=self._refusal_reason(prog))
+            if body:
+                return VerifierError(err, str(base), prog, body.splitlines())
+            return with_details(base, messages)
+        mismatch = _PIN_MISMATCH.search(text)
+        if mismatch:
+            return BPFValueError(
+                err,
+                f"load object '{self._name}': the map pinned at {mismatch.group(1)} does not match the object's "
+                "declaration of it (type, key/value size, max_entries or flags); unpin it or use another pin root",
+            )
+        return with_details(error_for(err, f"load object '{self._name}'"), messages)
+
+    def _refusal_reason(self, prog: str) -> str | None:
+        """What the feature probes know about why the kernel refused ``prog``."""
+        program = self.programs.get(prog)
+        if program is None or program.type == ProgType.UNSPEC:
+            return None
+        if program.type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
+            support = features.trampolines()  # first: a blocked trampoline fails the type probe too
+            if not support:
+                return support.reason
+        if not features.program_type(program.type):
+            return f"this kernel has no {program.type.name} programs (too old, or built without them)"
+        return None
+
+    # -- access -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The object's name (from the file name unless given to ``open``)."""
+        return str(self._name)
+
+    @property
+    def path(self) -> str:
+        """The file the object was opened from."""
+        return self._path
+
+    @property
+    def loaded(self) -> bool:
+        """Whether ``load()`` succeeded."""
+        return self._loaded
+
+    @property
+    def maps(self) -> Mapping[str, Any]:
+        """The object's maps by name (internal ones too, e.g. ``xdp_coun.rodata``):
+        each a ``Map`` (keyed) or, for the keyless types, a ``KeylessMap``."""
+        self._require_open()
+        return self._maps
+
+    @property
+    def programs(self) -> Mapping[str, Program]:
+        """The object's programs by function name."""
+        self._require_open()
+        return self._programs
+
+    @property
+    def rodata(self) -> GlobalData:
+        """``const volatile`` globals (``.rodata``): set them before ``load()``."""
+        return self._sections[".rodata"]
+
+    @property
+    def data(self) -> GlobalData:
+        """Initialised globals (``.data``)."""
+        return self._sections[".data"]
+
+    @property
+    def bss(self) -> GlobalData:
+        """Zero-initialised globals (``.bss``)."""
+        return self._sections[".bss"]
+
+    def btf_type(self, name: str) -> Any:
+        """The ctypes type built from the object's BTF for ``name``
+        (``"struct event"``, or a bare type name); ``KeyError`` if absent.
+
+        Use it to decode what programs send (``RingBuffer(..., event_type=...)``
+        takes the name directly) or to build keys and values by hand.
+        """
+        self._require_open()
+        if self._btf is None:
+            raise BPFValueError(errno.ENOENT, f"object '{self._name}' has no BTF")
+        return self._btf.ctype(self._btf.find(name))
+
+    def _track(self, link: Link) -> Link:
+        self._links.add(link)
+        return link
+
+    def _untrack(self, link: Link) -> None:
+        self._links.discard(link)
+
+    # -- lifetime -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Detach every open link made from this object's programs, close its
+        maps and programs, and free the object.  Idempotent; waits for calls
+        in flight on other threads."""
+        super().close()
+
+    def _before_release(self) -> None:
+        for link in list(self._links):
+            link.close()  # each close() takes itself out of _links
+        for section in self._sections.values():
+            section._unmap()
+        for m in self._maps._items.values():
+            m.close()
+
+    def _after_release(self) -> None:
+        self._ptr = None
+
+    def __enter__(self) -> BPFObject:
+        return self
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "loaded" if self._loaded else "opened"
+        return f"<pybpf.BPFObject '{self._name}' {state}>"
+
+
+def load(
+    path: str | os.PathLike[str], *, name: str | None = None, pin_root: str | os.PathLike[str] | None = None
+) -> BPFObject:
+    """Open and load a BPF object in one step (closed again if load fails);
+    the arguments are ``BPFObject.open``'s."""
+    obj = BPFObject.open(path, name=name, pin_root=pin_root)
+    try:
+        return obj.load()
+    except BaseException:
+        obj.close()
+        raise
