@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
+LINT_TOOLS := ruff==0.17.6 mypy==2.4.1
 
-.PHONY: all deps venv install demo test test-nokernel test-oldest-libbpf bench clean vm-install vm-test vm-shell program-types
+.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf bench clean vm-install vm-test vm-shell program-types
 
 all: install
 
@@ -18,6 +19,14 @@ venv: $(VENV)/bin/python
 # Always rebuilds: the BPF objects depend on the running kernel's BTF headers.
 install: deps venv
 	$(PIP) install --quiet --disable-pip-version-check ".[test]"
+
+# The lint gate: ruff (lint and format) on the tree, mypy --strict on pybpf/.
+# Needs no build: pybpf/_libbpf.pyi stands in for the compiled module.
+lint: deps venv
+	$(PIP) install --quiet --disable-pip-version-check $(LINT_TOOLS)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --strict
 
 # The XDP counter on a throwaway veth pair with mixed traffic.
 demo: install

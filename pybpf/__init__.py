@@ -8,9 +8,13 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         print(obj.maps["proto_stats"][0])   # one value per possible CPU
 """
 
+import inspect
+
 from pybpf import features
 from pybpf._attach.cgroup import cgroup_kinds
 from pybpf._attach.netfilter import NfHook
+from pybpf._attach.socket import SockmapKind
+from pybpf._attach.tc import TcDirection
 from pybpf._codecs.btf import Record
 from pybpf._codecs.codec import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
 from pybpf._core.enums import (
@@ -42,7 +46,7 @@ from pybpf._core.ffi import libbpf_version
 from pybpf._core.mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted
 from pybpf._events.perfbuf import PerfBuffer
 from pybpf._events.ringbuf import RingBuffer
-from pybpf._events.xsk import XskSocket
+from pybpf._events.xsk import XskBindMode, XskSocket
 from pybpf._maps.base import MapBase
 from pybpf._maps.fdmaps import FdArray, ProgArray, SockMap, socket_cookie
 from pybpf._maps.info import MapInfo, maps, possible_cpus
@@ -58,7 +62,7 @@ from pybpf._maps.structops import StructOpsMap
 from pybpf._object.data import GlobalData
 from pybpf._object.link import IterLink, Link, LinkInfo
 from pybpf._object.object import BPFObject, load
-from pybpf._object.program import Program, ProgramInfo, TestRunResult
+from pybpf._object.program import Program, ProgramInfo, TestRunResult, XdpMode
 from pybpf._object.shipped import shipped, shipped_names
 from pybpf._object.stats import StatsSession, enable_stats
 
@@ -119,13 +123,17 @@ __all__ = [
     "Record",
     "RingBuffer",
     "SockMap",
+    "SockmapKind",
     "SoftwareEvent",
     "StackTraceMap",
     "StatsSession",
     "StructOpsMap",
+    "TcDirection",
     "TestRunResult",
     "UpdateFlags",
     "VerifierError",
+    "XdpMode",
+    "XskBindMode",
     "XskSocket",
     "enable_stats",
     "features",
@@ -148,6 +156,6 @@ __all__ = [
 # the private module that defines them.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) or callable(_obj) and getattr(_obj, "__module__", "").startswith("pybpf._"):
+    if (isinstance(_obj, type) or inspect.isfunction(_obj)) and _obj.__module__.startswith("pybpf._"):
         _obj.__module__ = "pybpf"
 del _name, _obj

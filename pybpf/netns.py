@@ -21,6 +21,8 @@ from typing import Any
 from pyroute2 import NetNS
 from pyroute2 import netns as _netns
 
+from pybpf._core.handle import current_generation, in_creating_process
+
 __all__ = ["VethPair", "inside"]
 
 
@@ -58,6 +60,7 @@ class VethPair:
         self.mac_a = ""
         self.mac_b = ""
         self._created: list[str] = []
+        self._generation = current_generation()
 
     def create(self) -> VethPair:
         """Create the namespaces and the pair; on failure remove what was made."""
@@ -108,7 +111,10 @@ class VethPair:
             return bool(xdp.get_attr("IFLA_XDP_PROG_ID") or 0)
 
     def close(self) -> None:
-        """Remove both namespaces (the veth pair goes with them). Idempotent."""
+        """Remove both namespaces (the veth pair goes with them). Idempotent.
+        A forked child leaves them to the parent that made them."""
+        if not in_creating_process(self._generation):
+            return
         while self._created:
             ns = self._created.pop()
             with contextlib.suppress(FileNotFoundError):

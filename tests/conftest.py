@@ -61,7 +61,7 @@ def _kernel_gate(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def test_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """tests/bpf/*.bpf.c and tests/helpers/*.c built by tests/objects.py:
+    """tests/bpf/*.bpf.c and tests/helpers/*.c built by tests/support/objects.py:
     name -> object or program (``"typed_maps"``, ``"uprobe_target"``).
 
     With ``PYBPF_TEST_OBJECTS=DIR`` the ones already built there are used

@@ -62,7 +62,7 @@ class AttachBase:
         what: str,
         probe: Callable[[], features.Support] | None = None,
         *,
-        kind: type[Link] = Link,
+        kind: Callable[..., Link] = Link,
     ) -> Link:
         """Run libbpf's ``attach()`` through the pointer funnel and own the
         link it returns (a ``kind``).  A failure says what libbpf reported,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Any
+from typing import Literal
 
 from pybpf._attach.base import AttachBase
 from pybpf._core.enums import AttachType, MapType
 from pybpf._core.errors import BPFValueError, check, error_for
 from pybpf._core.ffi import lib
+from pybpf._maps.base import MapBase
 from pybpf._object.link import Link
 
 __all__ = ["SocketAttach"]
@@ -26,7 +27,8 @@ SO_DETACH_BPF = 27
 SO_ATTACH_REUSEPORT_EBPF = 52
 SO_DETACH_REUSEPORT_BPF = 68
 
-_SOCKMAP_KINDS = {
+SockmapKind = Literal["stream_parser", "stream_verdict", "skb_verdict", "msg_verdict"]
+_SOCKMAP_KINDS: dict[str, AttachType] = {
     "stream_parser": AttachType.SK_SKB_STREAM_PARSER,
     "stream_verdict": AttachType.SK_SKB_STREAM_VERDICT,
     "skb_verdict": AttachType.SK_SKB_VERDICT,
@@ -72,7 +74,7 @@ class SocketAttach(AttachBase):
 
         return self._link_detach(detach, what)
 
-    def attach_sockmap(self, sockmap: Any, kind: str | AttachType | None = None) -> Link:
+    def attach_sockmap(self, sockmap: MapBase, kind: SockmapKind | AttachType | None = None) -> Link:
         """Attach an ``sk_skb`` or ``sk_msg`` program to a SOCKMAP or
         SOCKHASH: it then runs for the sockets in the map (``stream_verdict``,
         ``stream_parser``, ``skb_verdict`` for received data, ``msg_verdict``

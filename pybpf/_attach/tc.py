@@ -10,7 +10,7 @@ A mixin of ``Program``.
 from __future__ import annotations
 
 import errno
-from typing import Any
+from typing import Any, Literal
 
 from pybpf._attach.base import AttachBase
 from pybpf._core.enums import AttachType
@@ -21,6 +21,7 @@ from pybpf._object.link import Link
 
 __all__ = ["TcAttach"]
 
+TcDirection = Literal["ingress", "egress"]
 _TCX = {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
 # The clsact qdisc's two hooks as tc parents: TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS / _EGRESS).
 _CLSACT_PARENT = {"ingress": 0xFFFFFFF2, "egress": 0xFFFFFFF3}
@@ -35,7 +36,7 @@ def _direction(direction: str) -> str:
 class TcAttach(AttachBase):
     """Program methods for tc hooks (see ``Program``)."""
 
-    def attach_tc(self, interface: str | int, direction: str = "ingress") -> Link:
+    def attach_tc(self, interface: str | int, direction: TcDirection = "ingress") -> Link:
         """Attach a classifier (``SEC("tc")``, SCHED_CLS) to ``interface``'s
         ingress or egress, looked up in this thread's network namespace.
 
@@ -84,7 +85,7 @@ class TcAttach(AttachBase):
 
         return self._netns_link(detach, f"{what} (cls_bpf)")
 
-    def attach_tc_action(self, interface: str | int, direction: str = "ingress") -> Link:
+    def attach_tc_action(self, interface: str | int, direction: TcDirection = "ingress") -> Link:
         """Run an action program (``SEC("action")``, SCHED_ACT) on every
         packet of ``interface``'s ingress or egress: tc's ``act_bpf`` in a
         matchall filter of the clsact qdisc (created if needed), through

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from pybpf._core.errors import BPFValueError
 from pybpf._core.ffi import ffi, lib
 
-__all__ = ["BlockingHandle", "OwnedHandle", "close_fds", "in_creating_process"]
+__all__ = ["BlockingHandle", "OwnedHandle", "close_fds", "current_generation", "in_creating_process"]
 
 _generation = 0  # bumped in every forked child: handles remember theirs
 
@@ -44,6 +44,11 @@ def _forked() -> None:
 
 
 os.register_at_fork(after_in_child=_forked)
+
+
+def current_generation() -> int:
+    """This process's generation: how many forks lie between it and the first."""
+    return _generation
 
 
 def in_creating_process(generation: int) -> bool:

@@ -218,7 +218,7 @@ class MapBase(OwnedHandle):
         self._fast = fast
         self._fast_update = False
         if fast:
-            signed = vcodec.signed  # type: ignore[union-attr]
+            signed = isinstance(vcodec, IntCodec) and vcodec.signed
             self._lookup_int = lib.pybpf_lookup_sint if signed else lib.pybpf_lookup_uint
             self._sentinel = -(1 << 63) if signed else (1 << 64) - 1
             self._fast_update = not signed

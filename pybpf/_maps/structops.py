@@ -73,4 +73,6 @@ class StructOpsMap(Map, map_types=(MapType.STRUCT_OPS,)):
         ptr = self._ptr
         with self._owner._use():
             link_ptr = call_ptr(lambda: lib.bpf_map__attach_struct_ops(ptr), f"register struct_ops map '{self._name}'")
-        return self._owner._track(Link(ptr=link_ptr, what=f"struct_ops '{self._name}'", obj=self._owner))
+        link = Link(ptr=link_ptr, what=f"struct_ops '{self._name}'", obj=self._owner)
+        self._owner._track(link)
+        return link

@@ -266,7 +266,7 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
     def _unloaded_ptr(self, setting: str) -> Any:
         """The libbpf program, for a setting that only exists before load."""
         ptr = self._live_ptr()
-        if self._obj.loaded:
+        if self._obj is not None and self._obj.loaded:
             raise BPFValueError(errno.EINVAL, f"program '{self._name}': {setting} can only be set before load()")
         return ptr
 

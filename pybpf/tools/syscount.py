@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pybpf
+from pybpf._core.mounts import TRACEFS_PATH
 
 __all__ = ["SyscallCounter", "main", "tracefs"]
 
@@ -30,7 +31,7 @@ def tracefs() -> Iterator[None]:
         yield
     finally:
         if mounted:
-            subprocess.run(["umount", pybpf._core.mounts.TRACEFS_PATH], check=False)
+            subprocess.run(["umount", TRACEFS_PATH], check=False)
 
 
 class SyscallCounter:

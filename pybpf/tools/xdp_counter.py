@@ -18,6 +18,7 @@ import time
 from typing import Any, TextIO
 
 import pybpf
+from pybpf import XdpMode
 
 __all__ = ["PROTOCOLS", "XDPCounter", "main"]
 
@@ -47,7 +48,7 @@ class XDPCounter:
         self.obj = pybpf.load(pybpf.shipped("xdp_counter"))
         self.program = self.obj.programs["xdp_count"]
 
-    def attach(self, interface: str | int, *, mode: str = "auto") -> pybpf.Link:
+    def attach(self, interface: str | int, *, mode: XdpMode = "auto") -> pybpf.Link:
         """Attach to ``interface``'s XDP hook; closing the link detaches."""
         return self.program.attach_xdp(interface, mode=mode)
 

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests/: program_types
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "support"))  # program_types
 import kernels  # noqa: E402 - these directories are not packages
+
 import program_types  # noqa: E402
 
 ROOT = kernels.ROOT
@@ -105,7 +106,9 @@ def build_test_objects(out: Path) -> None:
     the shipped programs: the guests load these CO-RE objects as they are (a
     guest kernel's own vmlinux.h may lack types or not compile)."""
     subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "objects.py"), str(out)], check=True, stderr=subprocess.DEVNULL
+        [sys.executable, str(ROOT / "tests" / "support" / "objects.py"), str(out)],
+        check=True,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -243,7 +246,7 @@ def render_program_types(results: list[Result]) -> str:
         "# Program types",
         "",
         f"Written by `make program-types` (tests/vm/run.py --program-types) on {datetime.date.today()}: the tests",
-        "named in tests/program_types.py, run on the host and in each VM kernel.  Every type has a shipped",
+        "named in tests/support/program_types.py, run on the host and in each VM kernel.  Every type has a shipped",
         "program that calls `bpf_map_lookup_elem` on a map it shares with Python.  **attached** means its",
         "tests loaded it, attached it the way the kernel attaches it, triggered it for real and checked what",
         "it recorded; **+test_run** that its `BPF_PROG_TEST_RUN` test passed too.",

@@ -7,7 +7,7 @@ The suite builds them in a temporary directory; the VM runner builds them
 once on the host and hands the directory to every guest
 (``PYBPF_TEST_OBJECTS``).
 
-    tests/objects.py OUT_DIR
+    tests/support/objects.py OUT_DIR
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
 
 
