@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,30 @@ def _saw_sentinel(result: object) -> bool:
     return result == SENTINEL or getattr(result, "v", None) == SENTINEL
 
 
+def _until_closed(
+    op: Callable[[], object],
+    errors: list[BaseException],
+    started: threading.Event,
+    check: Callable[[object], None] = lambda result: None,
+) -> None:
+    """A worker thread: ``op()`` in a loop (each result to ``check``) until
+    it fails with "closed"; any other exception is kept in ``errors``."""
+    started.set()
+    try:
+        while True:
+            check(op())
+    except pybpf.BPFValueError as exc:
+        if "is closed" not in str(exc):
+            errors.append(exc)
+    except BaseException as exc:  # anything else is a defect
+        errors.append(exc)
+
+
+def _keep_if_sentinel(saw: list[object], result: object) -> None:
+    if _saw_sentinel(result):
+        saw.append(result)
+
+
 def _race(op: Callable[[Any], object], *, value_type: Any = "Q") -> None:
     """Trials until TRIALS or the time budget.  In each, ``op(victim)`` runs
     in a loop on another thread while the main thread closes the victim and
@@ -80,22 +105,8 @@ def _race(op: Callable[[Any], object], *, value_type: Any = "Q") -> None:
         saw: list[object] = []
         started = threading.Event()
 
-        def worker(
-            m: Any = victim, errs: list[BaseException] = errors, bad: list[object] = saw, go: Any = started
-        ) -> None:
-            go.set()
-            try:
-                while True:
-                    result = op(m)
-                    if _saw_sentinel(result):
-                        bad.append(result)
-            except pybpf.BPFValueError as exc:
-                if "is closed" not in str(exc):
-                    errs.append(exc)
-            except BaseException as exc:  # anything else is a defect
-                errs.append(exc)
-
-        thread = threading.Thread(target=worker)
+        check = partial(_keep_if_sentinel, saw)
+        thread = threading.Thread(target=_until_closed, args=(partial(op, victim), errors, started, check))
         thread.start()
         started.wait()
         spin_until = time.perf_counter() + random.uniform(0, 200e-6)
@@ -148,41 +159,42 @@ def _ring(name: str) -> Any:
     return pybpf.Map.create(MapType.RINGBUF, key_size=0, value_size=0, max_entries=4096, name=name)
 
 
+def _close_during_polls(
+    open_reader: Callable[[], Any], timeout: float | None, trials: int, after: Callable[[], None] = lambda: None
+) -> None:
+    """Trials in which another thread polls a reader in a loop (blocking for
+    ever, or not) while the main thread closes it: the poll must return or
+    fail with "closed" (never anything else), at once; ``after`` then runs."""
+    end = time.monotonic() + TRIAL_BUDGET / 3
+    done = 0
+    while done < trials and time.monotonic() < end:
+        reader = open_reader()
+        errors: list[BaseException] = []
+        started = threading.Event()
+
+        thread = threading.Thread(target=_until_closed, args=(partial(reader.poll, timeout), errors, started))
+        thread.start()
+        started.wait()
+        reader.close()
+        thread.join(10)
+        assert not thread.is_alive(), "close() did not end a poll in flight"
+        assert not errors, errors[:3]
+        after()
+        done += 1
+    assert done >= 100, f"only {done} trials ran"
+
+
 @pytest.mark.parametrize("timeout", [None, 0.0, 0.001])
 def test_close_races_a_ring_buffer_poll(timeout: float | None) -> None:
-    """A poll on another thread (blocking for ever, or not) ends when the
-    ring buffer is closed: it returns, or fails with "closed"; a ring buffer
-    opened right after works, whatever pointer the allocator hands it."""
+    """A ring buffer opened right after each close works, whatever pointer
+    the allocator hands it."""
     with _ring("victim_rb") as ring_map, _ring("second_rb") as second_map:
-        end = time.monotonic() + TRIAL_BUDGET / 3
-        done = 0
-        while done < TRIALS // 2 and time.monotonic() < end:
-            reader = pybpf.RingBuffer(ring_map)
-            errors: list[BaseException] = []
-            started = threading.Event()
 
-            def poll(rb: Any = reader, errs: list[BaseException] = errors, go: Any = started) -> None:
-                go.set()
-                try:
-                    while True:
-                        rb.poll(timeout)
-                except pybpf.BPFValueError as exc:
-                    if "is closed" not in str(exc):
-                        errs.append(exc)
-                except BaseException as exc:
-                    errs.append(exc)
-
-            thread = threading.Thread(target=poll)
-            thread.start()
-            started.wait()
-            reader.close()
-            thread.join(10)
-            assert not thread.is_alive(), "close() did not end a poll in flight"
-            assert not errors, errors[:3]
+        def second_works() -> None:
             with pybpf.RingBuffer(second_map) as second:
                 assert second.poll(0) == 0 and second.consume() == 0
-            done += 1
-        assert done >= 100
+
+        _close_during_polls(lambda: pybpf.RingBuffer(ring_map), timeout, TRIALS // 2, second_works)
 
 
 def test_close_races_a_perf_buffer_poll() -> None:
@@ -190,33 +202,19 @@ def test_close_races_a_perf_buffer_poll() -> None:
     with pybpf.Map.create(
         MapType.PERF_EVENT_ARRAY, key_size=4, value_size=4, max_entries=ncpu, name="victim_pb"
     ) as perf_map:
-        end = time.monotonic() + TRIAL_BUDGET / 3
-        done = 0
-        while done < TRIALS // 4 and time.monotonic() < end:
-            reader = pybpf.PerfBuffer(perf_map, pages=1)
-            errors: list[BaseException] = []
-            started = threading.Event()
+        _close_during_polls(lambda: pybpf.PerfBuffer(perf_map, pages=1), None, TRIALS // 4)
 
-            def poll(pb: Any = reader, errs: list[BaseException] = errors, go: Any = started) -> None:
-                go.set()
-                try:
-                    while True:
-                        pb.poll(None)
-                except pybpf.BPFValueError as exc:
-                    if "is closed" not in str(exc):
-                        errs.append(exc)
-                except BaseException as exc:
-                    errs.append(exc)
 
-            thread = threading.Thread(target=poll)
-            thread.start()
-            started.wait()
-            reader.close()
-            thread.join(10)
-            assert not thread.is_alive(), "close() did not end a poll in flight"
-            assert not errors, errors[:3]
-            done += 1
-        assert done >= 100
+def test_closed_error_says_who_closed() -> None:
+    mine, theirs = _hash("mine"), _hash("theirs")
+    mine.close()
+    closer = threading.Thread(target=theirs.close)
+    closer.start()
+    closer.join(10)
+    with pytest.raises(pybpf.BPFValueError, match=r"is closed$"):
+        mine[1] = 1
+    with pytest.raises(pybpf.BPFValueError, match="is closed: another thread closed it"):
+        theirs[1] = 1
 
 
 def test_close_inside_a_callback_is_refused_and_named() -> None:

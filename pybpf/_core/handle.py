@@ -83,6 +83,7 @@ class OwnedHandle:
     _generation: int
     _finalizer: weakref.finalize[Any, Any] | None
     _poller: int | None
+    _closed_by: int | None
 
     def _init_handle(self, label: str, fd: int = -1) -> None:
         """Start the handle's life; ``label`` names it in messages ("'counts'")."""
@@ -92,6 +93,7 @@ class OwnedHandle:
         self._generation = _generation
         self._finalizer = None
         self._poller = None  # the thread inside a poll (event readers): its callbacks may not close
+        self._closed_by: int | None = None  # the thread that closed it, for the messages
 
     def _own(self, release: Release, *, forget: Release | None = None) -> None:
         """Take ownership: ``close()`` (or the finalizer) runs ``release``,
@@ -109,7 +111,9 @@ class OwnedHandle:
         return bool(self._guard.closed)
 
     def _closed_error(self) -> BPFValueError:
-        return BPFValueError(errno.EBADF, f"{self._kind} {self._label} is closed")
+        by = self._closed_by
+        how = ": another thread closed it" if by is not None and by != threading.get_ident() else ""
+        return BPFValueError(errno.EBADF, f"{self._kind} {self._label} is closed{how}")
 
     def _require_open(self) -> None:
         if self._guard.closed:
@@ -132,12 +136,15 @@ class OwnedHandle:
     def close(self) -> None:
         """Release what the handle owns. Idempotent; waits for calls in flight
         on other threads, which then fail with "closed"."""
+        guard = self._guard
+        if guard.closed:
+            return
         if self._poller is not None and self._poller == threading.get_ident():
             raise RuntimeError(
                 f"{self._kind} {self._label}: close() called from inside a callback of its own poll; "
                 "close it after poll() returns"
             )
-        guard = self._guard
+        self._closed_by = threading.get_ident()
         if not lib.pybpf_guard_shut(guard):
             return
         here = _generation == self._generation

@@ -19,14 +19,13 @@ from typing import Any, ClassVar, TypeVar
 from pybpf._codecs.btf import BTF
 from pybpf._codecs.codec import BytesCodec, Codec, IntCodec, PerCPUCodec, codec_for_ctype
 from pybpf._core.enums import MapFlags, MapType, UpdateFlags
-from pybpf._core.errors import BPFFileNotFoundError, BPFKeyError, BPFValueError, NotSupportedError, check, raise_errno
+from pybpf._core.errors import BPFKeyError, BPFValueError, NotSupportedError, check, raise_errno
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
-from pybpf._core.handle import OwnedHandle
-from pybpf._core.mounts import require_bpffs
 from pybpf._maps.info import MapInfo, info_of, map_info, possible_cpus
 from pybpf._maps.info import map_type as type_of
 from pybpf._maps.mmap import MappedArray
+from pybpf._maps.pinning import MapPinning
 
 __all__ = ["MapBase", "scratch"]
 
@@ -52,7 +51,7 @@ def scratch(size: int) -> Any:
     return buf
 
 
-class MapBase(OwnedHandle):
+class MapBase(MapPinning):
     """What every BPF map has; see :class:`pybpf.Map` and :class:`pybpf.KeylessMap`.
 
     Maps of a ``BPFObject`` are views owned by the object (closing the object
@@ -439,64 +438,6 @@ class MapBase(OwnedHandle):
             return MappedArray(
                 self._fd, count=self._max_entries, value_size=self._value_size, codec=self._vcodec, name=self._name
             )
-
-    # -- pinning --------------------------------------------------------------
-
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the map at ``path`` on a bpffs, so it outlives this process.
-
-        The pin holds the map until :meth:`unpin` (or the file is removed).
-        """
-        path = os.fspath(path)
-        self._require_live()
-        require_bpffs(path, f"pin map '{self._name}'")
-        what = f"pin map '{self._name}' at {path}"
-        with self._use():
-            if self._ptr is not None:  # libbpf remembers it (pin_path, unpin)
-                check(lib.bpf_map__pin(self._ptr, path.encode()), what)
-            else:
-                check(lib.bpf_obj_pin(self._fd, path.encode()), what)
-                self._pinned_at = path
-
-    def unpin(self, path: str | os.PathLike[str] | None = None) -> None:
-        """Remove the pin at ``path`` (default: where this map was pinned).
-
-        The map itself lives on while anything else holds it.
-        """
-        self._require_live()
-        target = os.fspath(path) if path is not None else self.pin_path
-        if target is None:
-            raise BPFValueError(errno.EINVAL, f"map '{self._name}' is not pinned: give the path to unpin")
-        what = f"unpin map '{self._name}' from {target}"
-        if self._ptr is not None:
-            with self._use():
-                check(lib.bpf_map__unpin(self._ptr, os.fsencode(target)), what, enoent=BPFFileNotFoundError)
-            return
-        require_bpffs(target, what)
-        try:
-            os.unlink(target)
-        except FileNotFoundError:
-            raise BPFFileNotFoundError(errno.ENOENT, f"{what}: nothing is pinned there") from None
-        if target == self._pinned_at:
-            self._pinned_at = None
-
-    @property
-    def pin_path(self) -> str | None:
-        """Where the map is (or, before load, will be) pinned; None if nowhere."""
-        if self._ptr is None:
-            return self._pinned_at
-        with self._use():
-            raw = lib.bpf_map__pin_path(self._ptr)
-            return None if raw == ffi.NULL else ffi.string(raw).decode()
-
-    def set_pin_path(self, path: str | os.PathLike[str] | None) -> None:
-        """Before load: pin the map at ``path`` when the object loads, or, if a
-        compatible map is pinned there already, use that one instead (how
-        programs share a map).  An incompatible pinned map fails the load.
-        None cancels."""
-        spec = self._unloaded_spec("the pin path")
-        raw = ffi.NULL if path is None else os.fsencode(os.fspath(path))
-        check(lib.bpf_map__set_pin_path(spec, raw), f"set the pin path of map '{self._name}'")
 
     # -- inspection -----------------------------------------------------------
 
