@@ -175,7 +175,7 @@ def py_update(n: int) -> float:
 def floor_lookup(n: int) -> float:
     with _map(16) as m:
         m[1] = 42
-        call, h = lib.pybpf_lookup_uint, m._handle
+        call, h = lib.pybpf_lookup_uint, m._guard
         start = time.perf_counter_ns()
         for _ in range(n):
             call(h, 1)
@@ -184,7 +184,7 @@ def floor_lookup(n: int) -> float:
 
 def floor_update(n: int) -> float:
     with _map(16) as m:
-        call, h = lib.pybpf_update_int, m._handle
+        call, h = lib.pybpf_update_int, m._guard
         start = time.perf_counter_ns()
         for _ in range(n):
             call(h, 1, 42, 0)

@@ -12,6 +12,7 @@ import inspect
 
 from pybpf import features
 from pybpf._attach.cgroup import cgroup_kinds
+from pybpf._attach.link import IterLink, Link, LinkInfo
 from pybpf._attach.netfilter import NfHook
 from pybpf._attach.socket import SockmapKind
 from pybpf._attach.tc import TcDirection
@@ -60,7 +61,6 @@ from pybpf._maps.stacks import BuildIdFrame, StackTraceMap
 from pybpf._maps.storage import LocalStorage
 from pybpf._maps.structops import StructOpsMap
 from pybpf._object.data import GlobalData
-from pybpf._object.link import IterLink, Link, LinkInfo
 from pybpf._object.object import BPFObject, load
 from pybpf._object.program import Program, ProgramInfo, TestRunResult, XdpMode
 from pybpf._object.shipped import shipped, shipped_names

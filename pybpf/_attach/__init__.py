@@ -1,4 +1,6 @@
-"""One module per family of kernel hooks, each a mixin of ``Program``:
-``trace`` (tracepoints, kprobes, uprobes, perf events, fentry/LSM, iterators),
-``cgroup``, ``tc``, ``socket``, ``netfilter``, ``route`` (LWT, seg6local) and
-``lirc``; ``base`` turns what each attached into a ``Link``."""
+"""Attaching programs: ``link`` (``Link``, what an attachment is: closing it
+detaches), and one module per family of kernel hooks, each a mixin of
+``Program``: ``trace`` (tracepoints, kprobes, uprobes, perf events,
+fentry/LSM, iterators), ``cgroup``, ``tc``, ``socket``, ``netfilter``,
+``route`` (LWT, seg6local) and ``lirc``; ``base`` turns what each attached
+into a ``Link`` its object owns."""

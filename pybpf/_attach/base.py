@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pybpf import features
+from pybpf._attach.link import Link
 from pybpf._core.errors import call_ptr
-from pybpf._object.link import Link
 
 if TYPE_CHECKING:
     from pyroute2 import IPRoute

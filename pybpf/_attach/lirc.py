@@ -9,10 +9,10 @@ import errno
 import os
 
 from pybpf._attach.base import AttachBase
+from pybpf._attach.link import Link
 from pybpf._core.enums import AttachType
 from pybpf._core.errors import BPFFileNotFoundError, check
 from pybpf._core.ffi import lib
-from pybpf._object.link import Link
 
 __all__ = ["LircAttach"]
 

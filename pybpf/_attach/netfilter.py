@@ -11,9 +11,9 @@ import errno
 import socket
 
 from pybpf._attach.base import AttachBase
+from pybpf._attach.link import Link
 from pybpf._core.errors import BPFValueError, NotSupportedError
 from pybpf._core.ffi import HAS_NETFILTER, ffi, lib, libbpf_version
-from pybpf._object.link import Link
 
 __all__ = ["NetfilterAttach", "NfHook"]
 

@@ -14,10 +14,10 @@ import socket
 from typing import Any
 
 from pybpf._attach.base import AttachBase
+from pybpf._attach.link import Link
 from pybpf._core.enums import ProgType
 from pybpf._core.errors import BPFValueError, error_for
 from pybpf._core.interfaces import ifindex_of
-from pybpf._object.link import Link
 
 __all__ = ["RouteAttach"]
 

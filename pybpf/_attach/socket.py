@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pybpf._attach.base import AttachBase
+from pybpf._attach.link import Link
 from pybpf._core.enums import AttachType, MapType
 from pybpf._core.errors import BPFValueError, check, error_for
 from pybpf._core.ffi import lib
-from pybpf._maps.base import MapBase
-from pybpf._object.link import Link
+
+if TYPE_CHECKING:
+    from pybpf._maps.base import MapBase
 
 __all__ = ["SocketAttach"]
 

@@ -13,11 +13,11 @@ import errno
 from typing import Any, Literal
 
 from pybpf._attach.base import AttachBase
+from pybpf._attach.link import Link
 from pybpf._core.enums import AttachType
 from pybpf._core.errors import BPFValueError, check, error_for
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.interfaces import ifindex_of
-from pybpf._object.link import Link
 
 __all__ = ["TcAttach"]
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import errno
 import os
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pybpf import features
 from pybpf._attach.base import AttachBase
+from pybpf._attach.link import IterLink, Link
 from pybpf._core.enums import PerfEventType, SoftwareEvent
 from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import TRACEFS_PATH, tracefs_mounted
-from pybpf._object.link import IterLink, Link
+
+if TYPE_CHECKING:
+    from pybpf._maps.base import MapBase
 
 __all__ = ["TraceAttach"]
 
@@ -157,7 +160,7 @@ class TraceAttach(AttachBase):
             os.close(pfd)  # the link owns it only once made
             raise
 
-    def attach_iter(self, *, map: Any = None) -> IterLink:  # noqa: A002 - the kernel's word
+    def attach_iter(self, *, map: MapBase | None = None) -> IterLink:  # noqa: A002 - the kernel's word
         """Attach an iterator program (``SEC("iter/task")``, ``iter/bpf_map``
         ...; ``map=`` for ``iter/bpf_map_elem``, the map to walk).  The
         returned ``IterLink.read()`` runs one pass and returns what the

@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybpf._codecs.btf import BTF
 from pybpf._codecs.codec import BytesCodec, Codec, IntCodec, PerCPUCodec, codec_for_ctype
@@ -26,6 +26,9 @@ from pybpf._maps.info import MapInfo, info_of, map_info, possible_cpus
 from pybpf._maps.info import map_type as type_of
 from pybpf._maps.mmap import MappedArray
 from pybpf._maps.pinning import MapPinning
+
+if TYPE_CHECKING:
+    from pybpf._object.object import BPFObject
 
 __all__ = ["MapBase", "scratch"]
 
@@ -87,7 +90,7 @@ class MapBase(MapPinning):
         flags: int = 0,
         fd: int = -1,
         owned: bool = False,
-        owner: Any = None,
+        owner: BPFObject | None = None,
         spec: Any = None,
         btf: BTF | None = None,
         btf_key_type_id: int = 0,

@@ -8,11 +8,11 @@ import ctypes
 import errno
 from typing import Any
 
+from pybpf._attach.link import Link
 from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, NotSupportedError, call_ptr
 from pybpf._core.ffi import ffi, lib
 from pybpf._maps.map import Map
-from pybpf._object.link import Link
 
 __all__ = ["StructOpsMap"]
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterator, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pybpf._codecs.btf import BTF
 from pybpf._codecs.codec import Codec, IntCodec, codec_for_ctype
 from pybpf._core.errors import BPFKeyError, BPFValueError
 from pybpf._core.ffi import ffi, lib
-from pybpf._maps.map import Map
+from pybpf._maps.base import MapBase
 from pybpf._maps.mmap import MappedArray
+
+if TYPE_CHECKING:
+    from pybpf._object.object import BPFObject
 
 __all__ = ["GlobalData"]
 
@@ -31,7 +34,7 @@ class GlobalData(MutableMapping[str, Any]):
     ``obj.bss["limit"] = 10`` after load changes what running programs read.
     """
 
-    def __init__(self, obj: Any, section: str, section_map: Map | None, btf: BTF | None) -> None:
+    def __init__(self, obj: BPFObject, section: str, section_map: MapBase | None, btf: BTF | None) -> None:
         self._obj = obj
         self._section = section
         self._map = section_map  # the section's internal map

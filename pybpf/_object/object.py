@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from pybpf import features
+from pybpf._attach.link import Link
 from pybpf._codecs.btf import BTF
 from pybpf._core.enums import ProgType
 from pybpf._core.errors import (
@@ -33,7 +34,6 @@ from pybpf._core.handle import OwnedHandle
 from pybpf._core.mounts import require_bpffs
 from pybpf._maps.base import MapBase
 from pybpf._object.data import GlobalData
-from pybpf._object.link import Link
 from pybpf._object.program import Program
 
 __all__ = ["BPFObject", "load"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pybpf import features
 from pybpf._attach.cgroup import CgroupAttach
+from pybpf._attach.link import Link
 from pybpf._attach.lirc import LircAttach
 from pybpf._attach.netfilter import NetfilterAttach
 from pybpf._attach.route import RouteAttach
@@ -25,7 +26,6 @@ from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
 from pybpf._core.interfaces import ifindex_of
 from pybpf._core.mounts import require_bpffs
-from pybpf._object.link import Link
 
 if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
