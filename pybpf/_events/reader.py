@@ -156,7 +156,7 @@ _SKIPPED = object()  # stands for an undecodable record until it is filtered out
 def require_map_type(source: Any, map_type: MapType, reader: str) -> MapBase:
     """``source``, if it is a map of ``map_type``."""
     if not isinstance(source, MapBase):
-        raise TypeError(f"{reader} takes a pybpf.Map, not {type(source).__name__}")
+        raise TypeError(f"{reader} takes a map of pybpf (a pybpf.MapBase), not {type(source).__name__}")
     if source.type != map_type:
         raise BPFValueError(errno.EINVAL, f"map '{source.name}' is a {source.type.name}, not a {map_type.name}")
     return source
