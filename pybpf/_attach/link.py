@@ -58,8 +58,9 @@ class Link(OwnedHandle):
     What outlives the process: a BPF link (XDP, tc on 6.6+, cgroups,
     tracing ...) is detached by the kernel when the process dies, even by
     SIGKILL, unless pinned.  Attachments the kernel keeps without a link (a
-    tc filter through cls_bpf, an LWT route, a socket filter on a socket
-    others share) stay until ``close()`` runs.  A forked child never detaches
+    tc filter through cls_bpf or act_bpf, an LWT route, a STRUCT_OPS map
+    declared in ``.struct_ops`` rather than ``.struct_ops.link``, a socket
+    filter on a socket others share) stay until ``close()`` runs.  A forked child never detaches
     what its parent attached, not even by ``close()``.
     """
 

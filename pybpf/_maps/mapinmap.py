@@ -43,7 +43,7 @@ class MapOfMaps(Map, map_types=(MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)):
         self._require_live()
         raw = self._kcodec.encode(key)
         out = ffi.new("__u32 *")
-        ret = lib.bpf_map_lookup_elem(self._fd, raw, out)
+        ret = lib.pybpf_map_lookup(self._guard, raw, out)
         if ret:
             self._fail(ret, "look up", key)
         return int(out[0])

@@ -15,30 +15,8 @@ from pybpf._maps.map import Map
 __all__ = ["LocalStorage"]
 
 
-class _Unlisted(Map):
-    """A map the kernel cannot list from user space: ``len()``, iteration,
-    ``items()``/``values()`` and ``pop_all()`` raise ``NotSupportedError``
-    (:meth:`_unlisted` says why)."""
-
-    def _unlisted(self) -> NoReturn:
-        raise NotImplementedError
-
-    def __len__(self) -> int:
-        self._unlisted()
-
-    def __iter__(self) -> Iterator[Any]:
-        self._unlisted()
-
-    def _iter_items(self) -> Iterator[tuple[Any, Any]]:
-        self._unlisted()
-
-    def pop_all(self) -> dict[Any, Any]:
-        """Not for this map type (see the class)."""
-        self._unlisted()
-
-
 class LocalStorage(
-    _Unlisted, map_types=(MapType.TASK_STORAGE, MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.CGRP_STORAGE)
+    Map, map_types=(MapType.TASK_STORAGE, MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.CGRP_STORAGE)
 ):
     """``TASK_STORAGE``, ``SK_STORAGE``, ``INODE_STORAGE`` and ``CGRP_STORAGE``:
     one value per task, socket, inode or cgroup, which BPF programs reach with
@@ -72,6 +50,19 @@ class LocalStorage(
             f"map '{self._name}' is a {self._type.name}: the kernel cannot list its entries; "
             f"look values up by {self._KINDS[self._type]}",
         )
+
+    def __len__(self) -> int:
+        self._unlisted()
+
+    def __iter__(self) -> Iterator[Any]:
+        self._unlisted()
+
+    def _iter_items(self) -> Iterator[tuple[Any, Any]]:
+        self._unlisted()
+
+    def pop_all(self) -> dict[Any, Any]:
+        """Not for local storages (see the class)."""
+        self._unlisted()
 
     def clear(self) -> None:
         """Not for local storages (see the class)."""
