@@ -202,7 +202,7 @@ def test_close_races_a_perf_buffer_poll() -> None:
     with pybpf.Map.create(
         MapType.PERF_EVENT_ARRAY, key_size=4, value_size=4, max_entries=ncpu, name="victim_pb"
     ) as perf_map:
-        _close_during_polls(lambda: pybpf.PerfBuffer(perf_map, pages=1), None, TRIALS // 4)
+        _close_during_polls(lambda: pybpf.PerfBuffer(perf_map, pages=1), None, TRIALS // 2)
 
 
 def test_closed_error_says_who_closed() -> None:
