@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pybpf._core.enums import LinkType
-from pybpf._core.errors import BPFValueError, check, error_for
+from pybpf._core.errors import BPFValueError, c_string, check, error_for
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
@@ -116,7 +116,7 @@ class Link(OwnedHandle):
         and leaves the program attached (the pin holds it); removing the pin
         file, once no handle is open, detaches it."""
         path = os.fspath(path)
-        fd = check(lib.bpf_obj_get(path.encode()), f"open pinned link {path}")
+        fd = check(lib.bpf_obj_get(c_string(path, "open pinned link")), f"open pinned link {path}")
         try:
             require_bpf_fd_kind(fd, "link", f"open pinned link {path}: it")
         except BaseException:
@@ -152,7 +152,7 @@ class Link(OwnedHandle):
         require_bpffs(path, f"pin link {self._what}")
         fd = self.fd
         with self._use():
-            check(lib.bpf_obj_pin(fd, path.encode()), f"pin link {self._what} at {path}")
+            check(lib.bpf_obj_pin(fd, c_string(path, "pin link")), f"pin link {self._what} at {path}")
 
     def __enter__(self) -> Link:
         return self

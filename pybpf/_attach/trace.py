@@ -17,7 +17,7 @@ from pybpf import features
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import IterLink, Link
 from pybpf._core.enums import PerfEventType, SoftwareEvent
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, check
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import TRACEFS_PATH, tracefs_mounted
 
@@ -60,7 +60,7 @@ class TraceAttach(AttachBase):
         kind = "kretprobe" if retprobe else "kprobe"
         where = f"{symbol}+{offset:#x}" if offset else symbol
         return self._link(
-            lambda: lib.bpf_program__attach_kprobe_opts(self._live_ptr(), symbol.encode(), opts),
+            lambda: lib.bpf_program__attach_kprobe_opts(self._live_ptr(), c_string(symbol, "kprobe symbol"), opts),
             f"{kind} {where}",
             features.kprobes,
         )
@@ -91,7 +91,7 @@ class TraceAttach(AttachBase):
         opts.bpf_cookie = cookie
         offset = 0
         if isinstance(function, str):
-            name = ffi.new("char[]", function.encode())  # read by libbpf during the call
+            name = ffi.new("char[]", c_string(function, "uprobe function"))  # read by libbpf during the call
             opts.func_name = name
         else:
             offset = function
@@ -99,7 +99,9 @@ class TraceAttach(AttachBase):
         where = f"{path}:{function if isinstance(function, str) else hex(function)}"
         target_pid = -1 if pid is None else pid
         return self._link(
-            lambda: lib.bpf_program__attach_uprobe_opts(self._live_ptr(), target_pid, path.encode(), offset, opts),
+            lambda: lib.bpf_program__attach_uprobe_opts(
+                self._live_ptr(), target_pid, c_string(path, "uprobe binary"), offset, opts
+            ),
             f"{kind} {where}" + (f" (pid {pid})" if pid is not None else ""),
         )
 

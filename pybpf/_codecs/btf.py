@@ -23,6 +23,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pybpf._codecs.ranges import check_fits
 from pybpf._core.errors import BPFKeyError, BPFValueError, call_ptr
 from pybpf._core.ffi import ffi, lib
 
@@ -139,10 +140,18 @@ class Record:
         types = self._types_
         bits = {name: kwargs.pop(name) for name in self._bitfields_.keys() & kwargs.keys()}
         for name, value in kwargs.items():
+            check_fits(types.get(name), value, f"{type(self).__name__}.{name}")  # ctypes would mask it
             kwargs[name] = _coerce(types.get(name), value)
         super().__init__(**kwargs)
         for name, value in bits.items():
             setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        field = self._types_.get(name)
+        if field is not None:
+            check_fits(field, value, f"{type(self).__name__}.{name}")  # ctypes would mask it
+            value = _coerce(field, value)
+        super().__setattr__(name, value)
 
     def _names(self) -> tuple[str, ...]:
         return self._members_

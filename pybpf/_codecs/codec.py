@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from pybpf._codecs.ranges import check_fits
 from pybpf._core.errors import BPFValueError
 
 __all__ = [
@@ -150,6 +151,7 @@ class CtypesCodec(Codec):
             return raw
         if isinstance(value, self.ctype):
             return bytes(value)
+        check_fits(self.ctype, value, self.what)  # ctypes would mask what does not fit
         try:
             if isinstance(value, Mapping):
                 obj = self.ctype(**value)

@@ -38,9 +38,12 @@ __all__ = [
     "NotSupportedError",
     "NOT_SUPPORTED",
     "VerifierError",
+    "c_string",
     "call_ptr",
     "check",
     "error_for",
+    "raise_errno",
+    "require_unsigned",
     "with_details",
 ]
 
@@ -174,6 +177,22 @@ def check(ret: int, what: str, *, enoent: type[BPFError] | None = None, hints: M
         hint = hints.get(err) if hints else None
         raise error_for(err, what, enoent if err == _errno.ENOENT else None, hint=hint)
     return ret
+
+
+def c_string(text: str | os.PathLike[str], what: str) -> bytes:
+    """``text`` (a name or a path) as the bytes of a C string; a NUL byte in
+    it would silently cut the string short in C, so it is a ``ValueError``."""
+    raw = os.fsencode(text)
+    if b"\0" in raw:
+        raise BPFValueError(_errno.EINVAL, f"{what}: {os.fsdecode(raw)!r} contains a NUL byte, where C would cut it")
+    return raw
+
+
+def require_unsigned(action: str, what: str, value: int, bits: int) -> None:
+    """A ``BPFValueError`` for a size, count or id that the kernel's unsigned
+    field cannot hold (cffi would raise OverflowError, or wrap a negative)."""
+    if not 0 <= value < 1 << bits:
+        raise BPFValueError(_errno.ERANGE, f"{action}: {what} {value} is not a {bits}-bit unsigned number")
 
 
 P = TypeVar("P")

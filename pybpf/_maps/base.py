@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from pybpf._codecs.btf import BTF
 from pybpf._codecs.codec import BytesCodec, Codec, IntCodec, PerCPUCodec, codec_for_ctype
 from pybpf._core.enums import MapFlags, MapType, UpdateFlags
-from pybpf._core.errors import BPFKeyError, BPFValueError, NotSupportedError, check, raise_errno
+from pybpf._core.errors import (
+    BPFKeyError,
+    BPFValueError,
+    NotSupportedError,
+    c_string,
+    check,
+    raise_errno,
+    require_unsigned,
+)
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._maps.info import MapInfo, info_of, map_info, possible_cpus
@@ -150,6 +158,14 @@ class MapBase(MapPinning):
         """
         if not _NAME_RE.match(name):
             raise BPFValueError(errno.EINVAL, f"map name {name!r}: at most 15 characters of [A-Za-z0-9_.]")
+        for what, number, bits in (
+            ("key_size", key_size, 32),
+            ("value_size", value_size, 32),
+            ("max_entries", max_entries, 32),
+            ("flags", int(flags), 32),
+            ("map_extra", map_extra, 64),
+        ):
+            require_unsigned(f"create map '{name}'", what, number, bits)
         opts = ffi.new("struct bpf_map_create_opts *")
         opts.sz = ffi.sizeof("struct bpf_map_create_opts")
         if int(map_type) in _NO_PREALLOC_ONLY:
@@ -169,12 +185,13 @@ class MapBase(MapPinning):
     def from_pinned(cls: type[M], path: str | os.PathLike[str], *, key_type: Any = None, value_type: Any = None) -> M:
         """Open the map pinned at ``path`` (a bpffs file); the caller owns the new fd."""
         path = os.fspath(path)
-        fd = check(lib.bpf_obj_get(path.encode()), f"open pinned map {path}")
+        fd = check(lib.bpf_obj_get(c_string(path, "open pinned map")), f"open pinned map {path}")
         return cls._from_owned_fd(fd, what=path, key_type=key_type, value_type=value_type)
 
     @classmethod
     def from_id(cls: type[M], map_id: int, *, key_type: Any = None, value_type: Any = None) -> M:
         """Open the live map with kernel id ``map_id``; the caller owns the new fd."""
+        require_unsigned("open map by id", "map_id", map_id, 32)
         fd = check(lib.bpf_map_get_fd_by_id(map_id), f"open map id {map_id}")
         return cls._from_owned_fd(fd, what=f"map id {map_id}", key_type=key_type, value_type=value_type)
 

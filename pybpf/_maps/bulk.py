@@ -15,7 +15,7 @@ from typing import Any
 
 from pybpf._codecs.codec import IntCodec
 from pybpf._core.enums import UpdateFlags
-from pybpf._core.errors import NOT_SUPPORTED, NotSupportedError
+from pybpf._core.errors import NOT_SUPPORTED, BPFValueError, NotSupportedError
 from pybpf._core.ffi import ffi, lib
 from pybpf._maps.base import MapBase
 
@@ -78,6 +78,12 @@ class BulkOps(MapBase):
         up, then deleted, and an update between the two is lost.  Arrays cannot delete:
         ``NotSupportedError`` (read ``items()`` and write zeros instead, which
         loses what programs add in between).
+
+        Nothing read is lost: keys that cannot be dict keys are refused before
+        anything is deleted (``TypeError``), and an error after entries were
+        deleted (a value that does not decode, the map closed meanwhile)
+        carries every deleted entry as raw bytes in its ``entries`` attribute
+        (``{key bytes: value bytes}``).
         """
         self._require_live()
         if self._type.is_array:
@@ -86,12 +92,48 @@ class BulkOps(MapBase):
                 f"map '{self._name}' is a {self._type.name}: its elements cannot be deleted, so pop_all() cannot "
                 "read-and-clear it; use a hash map, or items() then writes of zero",
             )
+        self._require_hashable_keys()
+        taken: list[tuple[bytes, bytes, int]] = []  # raw chunks, copied out before decoding
+        try:
+            self._take_all(taken)
+        except BaseException as exc:
+            if taken:
+                exc.entries = self._raw_entries(taken)  # type: ignore[attr-defined]
+            raise
         out: dict[Any, Any] = {}
+        ksize, vsize = self._key_size, self._vtotal
+        try:
+            for keys, values, n in taken:
+                out.update(zip(self._kcodec.decode_many(keys, n, ksize), self._vcodec.decode_many(values, n, vsize)))
+        except Exception as exc:
+            error = BPFValueError(
+                errno.EINVAL,
+                f"pop_all() on map '{self._name}' deleted {sum(n for *_, n in taken)} entries but could not decode "
+                f"them ({exc}); they are in this error's .entries as raw bytes",
+            )
+            error.entries = self._raw_entries(taken)  # type: ignore[attr-defined]
+            raise error from exc
+        return out
+
+    def _require_hashable_keys(self) -> None:
+        """pop_all() returns a dict: refuse, before deleting, keys that cannot be dict keys."""
+        try:
+            hash(self._kcodec.decode(bytes(self._key_size)))
+        except TypeError:
+            raise TypeError(
+                f"map '{self._name}': pop_all() returns a dict, and keys of type "
+                f"{getattr(self._kcodec.ctype, '__name__', self._kcodec.ctype)!r} cannot be dict keys; "
+                "use the BTF key type or a hashable one (set_types(key_type=...)), or read with items()"
+            ) from None
+
+    def _take_all(self, taken: list[tuple[bytes, bytes, int]]) -> None:
+        """Delete every entry, appending each chunk's raw keys and values to ``taken``."""
         ksize, vsize = self._key_size, self._vtotal
         if self._batch:
             try:
-                out.update(self._pairs(self._iter_batch(lib.pybpf_map_lookup_and_delete_batch)))
-                return out
+                for keys, values, n in self._iter_batch(lib.pybpf_map_lookup_and_delete_batch):
+                    taken.append((ffi.buffer(keys, n * ksize)[:], ffi.buffer(values, n * vsize)[:], n))
+                return
             except _NoBatch:
                 pass  # raised before the first chunk: nothing was deleted yet
         val = ffi.new("char[]", vsize)
@@ -107,8 +149,15 @@ class BulkOps(MapBase):
                 continue  # deleted by someone else meanwhile
             if ret:
                 self._fail(ret, "pop from")
-            out[self._kcodec.decode(ffi.buffer(key, ksize))] = self._vcodec.decode(ffi.buffer(val, vsize))
-        return out
+            taken.append((ffi.buffer(key, ksize)[:], ffi.buffer(val, vsize)[:], 1))
+
+    def _raw_entries(self, taken: list[tuple[bytes, bytes, int]]) -> dict[bytes, bytes]:
+        ksize, vsize = self._key_size, self._vtotal
+        return {
+            keys[i * ksize : (i + 1) * ksize]: values[i * vsize : (i + 1) * vsize]
+            for keys, values, n in taken
+            for i in range(n)
+        }
 
     def update_from(
         self, entries: Mapping[Any, Any] | Iterable[tuple[Any, Any]], *, flags: UpdateFlags | int = UpdateFlags.ANY
@@ -209,6 +258,10 @@ class BulkOps(MapBase):
         deleted under us makes the kernel restart from the first key.
         """
         self._require_live()
+        if not self._key_size:
+            raise NotSupportedError(
+                errno.EOPNOTSUPP, f"map '{self._name}' ({self._type.name}) has no keys: it has no entries to list"
+            )
         if self._batch:
             try:
                 yield from self._iter_batch()

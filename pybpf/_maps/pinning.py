@@ -6,7 +6,7 @@ import errno
 import os
 from typing import TYPE_CHECKING, Any
 
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, check
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
 from pybpf._core.mounts import require_bpffs
@@ -39,9 +39,9 @@ class MapPinning(OwnedHandle):
         what = f"pin map '{self._name}' at {path}"
         with self._use():
             if self._ptr is not None:  # libbpf remembers it (pin_path, unpin)
-                check(lib.bpf_map__pin(self._ptr, path.encode()), what)
+                check(lib.bpf_map__pin(self._ptr, c_string(path, what)), what)
             else:
-                check(lib.bpf_obj_pin(self._fd, path.encode()), what)
+                check(lib.bpf_obj_pin(self._fd, c_string(path, what)), what)
                 self._pinned_at = path
 
     def unpin(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -56,7 +56,7 @@ class MapPinning(OwnedHandle):
         what = f"unpin map '{self._name}' from {target}"
         if self._ptr is not None:
             with self._use():
-                check(lib.bpf_map__unpin(self._ptr, os.fsencode(target)), what, enoent=BPFFileNotFoundError)
+                check(lib.bpf_map__unpin(self._ptr, c_string(target, what)), what, enoent=BPFFileNotFoundError)
             return
         require_bpffs(target, what)
         try:
@@ -81,5 +81,5 @@ class MapPinning(OwnedHandle):
         programs share a map).  An incompatible pinned map fails the load.
         None cancels."""
         spec = self._unloaded_spec("the pin path")
-        raw = ffi.NULL if path is None else os.fsencode(os.fspath(path))
+        raw = ffi.NULL if path is None else c_string(path, f"set the pin path of map '{self._name}'")
         check(lib.bpf_map__set_pin_path(spec, raw), f"set the pin path of map '{self._name}'")

@@ -25,6 +25,7 @@ from pybpf._core.errors import (
     BPFKeyError,
     BPFValueError,
     VerifierError,
+    c_string,
     call_ptr,
     error_for,
     with_details,
@@ -149,6 +150,7 @@ class BPFObject(OwnedHandle):
         """
         path = os.fspath(path)
         what = f"open BPF object {path}"
+        raw_path = c_string(path, what)
         try:
             with open(path, "rb") as f:
                 magic = f.read(4)
@@ -166,9 +168,9 @@ class BPFObject(OwnedHandle):
         if pin_root is not None:
             root_path = os.fspath(pin_root)
             require_bpffs(os.path.join(root_path, "x"), f"{what}: pin root")
-            root = ffi.new("char[]", os.fsencode(root_path))
+            root = ffi.new("char[]", c_string(root_path, f"{what}: pin root"))
         opts.pin_root_path = root
-        ptr = call_ptr(lambda: lib.bpf_object__open_file(path.encode(), opts), what, program_lines=False)
+        ptr = call_ptr(lambda: lib.bpf_object__open_file(raw_path, opts), what, program_lines=False)
         try:
             return cls(ptr, path)
         except BaseException:

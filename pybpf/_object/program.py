@@ -20,7 +20,7 @@ from pybpf._attach.socket import SocketAttach
 from pybpf._attach.tc import TcAttach
 from pybpf._attach.trace import TraceAttach
 from pybpf._core.enums import AttachType, ProgType
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, check
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, check, require_unsigned
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
@@ -132,12 +132,13 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
     def from_pinned(cls, path: str | os.PathLike[str]) -> Program:
         """Open the program pinned at ``path`` on a bpffs (an owning handle)."""
         path = os.fspath(path)
-        fd = check(lib.bpf_obj_get(path.encode()), f"open pinned program {path}")
+        fd = check(lib.bpf_obj_get(c_string(path, "open pinned program")), f"open pinned program {path}")
         return cls._from_fd(fd, f"pinned at {path}")
 
     @classmethod
     def from_id(cls, prog_id: int) -> Program:
         """Open a loaded program by its kernel id (an owning handle)."""
+        require_unsigned("open program by id", "prog_id", prog_id, 32)
         fd = check(lib.bpf_prog_get_fd_by_id(prog_id), f"open program id {prog_id}")
         return cls._from_fd(fd, f"id {prog_id}")
 
@@ -183,7 +184,7 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
         path = os.fspath(path)
         require_bpffs(path, f"pin program '{self._name}'")
         with self._using() as fd:
-            check(lib.bpf_obj_pin(fd, path.encode()), f"pin program '{self._name}' at {path}")
+            check(lib.bpf_obj_pin(fd, c_string(path, "pin program")), f"pin program '{self._name}' at {path}")
 
     def info(self) -> ProgramInfo:
         """What the kernel reports about the loaded program: id, tag, run
@@ -281,7 +282,7 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
     def attach_target(self, function: str) -> None:
         ptr = self._unloaded_ptr("attach_target")
         check(
-            lib.bpf_program__set_attach_target(ptr, 0, function.encode()),
+            lib.bpf_program__set_attach_target(ptr, 0, c_string(function, "attach target")),
             f"set attach target of program '{self._name}' to {function!r}",
             hints={errno.ESRCH: "the kernel's BTF has no such function"},  # libbpf's "not found" here
         )

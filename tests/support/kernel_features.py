@@ -71,6 +71,7 @@ FEATURES = {
     "lsm": Feature(_lsm, fixtures=("securityfs",)),
     "kprobes": Feature(pybpf.features.kprobes),
     "cgroup storage": Feature(lambda: pybpf.features.map_type(pybpf.MapType.CGRP_STORAGE)),
+    "arena maps": Feature(lambda: pybpf.features.map_type(pybpf.MapType.ARENA)),
     "act_bpf": Feature(_kernel_module("act_bpf", "tc BPF actions")),
     "netfilter programs": Feature(_netfilter),
     "nbd": Feature(_kernel_module("nbd", "the writable nbd_send_request tracepoint")),

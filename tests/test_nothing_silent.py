@@ -1,0 +1,187 @@
+"""Nothing changed or lost silently (issue 13's findings 1, 2 and 5): integers
+that do not fit their C type, pop_all() that cannot hand back what it
+deleted, and bad sizes, ids and paths, each refused with a clear error before
+anything reaches the kernel."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pybpf
+from pybpf import MapType
+
+from kernel_features import requires_kernel_feature
+
+pytestmark = pytest.mark.kernel
+
+
+class Value(ctypes.Structure):
+    _fields_ = [
+        ("a", ctypes.c_uint32),
+        ("b", ctypes.c_uint16),
+        ("c", ctypes.c_uint64),
+        ("s", ctypes.c_int16),
+        ("flag", ctypes.c_bool),
+        ("arr", ctypes.c_uint32 * 3),
+        ("name", ctypes.c_char * 4),
+        ("bits", ctypes.c_uint8, 3),
+    ]
+
+
+class Key(ctypes.Structure):
+    _fields_ = [("pid", ctypes.c_uint32), ("nr", ctypes.c_uint32)]
+
+
+def _map(key_type: Any = "I", value_type: Any = Value, key_size: int = 4) -> Any:
+    return pybpf.Map.create(
+        MapType.HASH,
+        key_size=key_size,
+        value_size=ctypes.sizeof(value_type) if not isinstance(value_type, str) else 8,
+        max_entries=64,
+        name=f"ns_{uuid.uuid4().hex[:8]}",
+        key_type=key_type,
+        value_type=value_type,
+    )
+
+
+@pytest.fixture
+def values() -> Iterator[Any]:
+    with _map() as m:
+        yield m
+
+
+@pytest.mark.parametrize(
+    ("written", "field", "range_"),
+    [
+        ({"a": -1}, "value.a", "0..4294967295"),
+        ({"b": 70000}, "value.b", "0..65535"),
+        ({"c": 2**64}, "value.c", "0..18446744073709551615"),
+        ({"s": -32769}, "value.s", "-32768..32767"),
+        ({"flag": 2}, "value.flag", "0..1"),
+        ({"arr": (1, 2, 2**32)}, r"value.arr\[2\]", "0..4294967295"),
+        ({"bits": 8}, "value.bits", "0..7"),
+        ((5, 70000), "value.b", "0..65535"),  # positional fields too
+    ],
+)
+def test_an_integer_that_does_not_fit_its_field_is_refused(values: Any, written: Any, field: str, range_: str) -> None:
+    with pytest.raises(ValueError, match=rf"{field}: -?\d+ does not fit its .*\({range_}\)"):
+        values[1] = written
+    assert len(values) == 0  # refused before the syscall: nothing was written
+
+
+def test_too_many_elements_or_bytes_are_refused(values: Any) -> None:
+    with pytest.raises(ValueError, match="4 elements do not fit its array of 3"):
+        values[1] = {"arr": (1, 2, 3, 4)}
+    with pytest.raises(ValueError, match="5 bytes do not fit its char\\[4\\]"):
+        values[1] = {"name": b"abcde"}
+    assert len(values) == 0
+
+
+def test_the_bounds_themselves_fit_and_read_back_exactly(values: Any) -> None:
+    values[1] = {"a": 2**32 - 1, "b": 65535, "c": 2**64 - 1, "s": -32768, "flag": 1, "name": b"abcd", "bits": 7}
+    got = values[1]
+    assert (got.a, got.b, got.c, got.s, got.flag, got.name, got.bits) == (
+        2**32 - 1,
+        65535,
+        2**64 - 1,
+        -32768,
+        True,
+        b"abcd",
+        7,
+    )
+    values[2] = {"name": b"ab"}  # shorter than char[4]: zero-padded, as C would
+    assert values[2].name == b"ab"
+
+
+def test_a_key_that_does_not_fit_names_another_entry_no_more() -> None:
+    """pid = 2**32 + 5 used to write the entry of pid 5."""
+    with _map(key_type=Key, value_type="Q", key_size=8) as m:
+        m[{"pid": 5, "nr": 1}] = 1
+        with pytest.raises(ValueError, match=r"key.pid: 4294967301 does not fit its uint32"):
+            m[{"pid": 2**32 + 5, "nr": 1}] = 2
+        assert [(k.pid, k.nr, v) for k, v in m.items()] == [(5, 1, 1)]  # ctypes keys: not dict keys
+
+
+def test_btf_records_check_their_fields() -> None:
+    """A key built from the object's BTF (struct syscall_key of syscount):
+    constructing it, assigning a field, or writing it as a dict."""
+    with pybpf.load(pybpf.shipped("syscount")) as obj:
+        key_type = obj.btf_type("struct syscall_key")
+        with pytest.raises(ValueError, match=r"syscall_key.pid: 4294967301 does not fit its uint32"):
+            key_type(pid=2**32 + 5, nr=1)
+        key = key_type(pid=5, nr=1)
+        with pytest.raises(ValueError, match=r"syscall_key.nr: -1 does not fit its uint32"):
+            key.nr = -1
+        assert (key.pid, key.nr) == (5, 1)
+        counts = obj.maps["counts"]
+        with pytest.raises(ValueError, match="pid: 4294967301 does not fit"):
+            counts[{"pid": 2**32 + 5, "nr": 1}] = 1
+        assert len(counts) == 0
+
+
+def test_pop_all_refuses_unhashable_keys_before_deleting() -> None:
+    with _map(key_type=Key, value_type="Q", key_size=8) as m:
+        m.update_from([(Key(pid, 1), pid) for pid in range(1, 6)])
+        with pytest.raises(TypeError, match="cannot be dict keys"):
+            m.pop_all()
+        assert len(m) == 5  # nothing was deleted
+
+
+def test_pop_all_hands_back_what_it_deleted_when_decoding_fails() -> None:
+    with _map(value_type="Q") as m:
+        m.update_from({k: k * 10 for k in range(1, 21)})
+
+        def broken(buf: Any, count: int, stride: int) -> list[Any]:
+            raise ValueError("a value that does not decode")
+
+        m._vcodec.decode_many = broken  # what a user value type that fails to decode would do
+        with pytest.raises(pybpf.BPFValueError, match="deleted 20 entries but could not decode") as exc:
+            m.pop_all()
+        assert len(m) == 0  # they were deleted ...
+        raw = exc.value.entries  # type: ignore[attr-defined]
+        assert {int.from_bytes(k, "little"): int.from_bytes(v, "little") for k, v in raw.items()} == {
+            k: k * 10 for k in range(1, 21)
+        }  # ... and none is lost
+
+
+def test_sizes_and_ids_that_no_kernel_field_holds_are_value_errors() -> None:
+    for kwargs in ({"key_size": -1}, {"max_entries": 2**32}, {"value_size": 2**40}, {"map_extra": -1}):
+        args: dict[str, Any] = {"key_size": 4, "value_size": 8, "max_entries": 4, **kwargs}
+        with pytest.raises(pybpf.BPFValueError, match="is not a (32|64)-bit unsigned number"):
+            pybpf.Map.create(MapType.HASH, **args)
+    for bad_id in (-1, 2**40):
+        with pytest.raises(pybpf.BPFValueError, match="map_id"):
+            pybpf.Map.from_id(bad_id)
+        with pytest.raises(pybpf.BPFValueError, match="prog_id"):
+            pybpf.Program.from_id(bad_id)
+
+
+def test_a_nul_in_a_path_is_refused_not_truncated(pin_dir: Path) -> None:
+    with _map(value_type="Q") as m:
+        with pytest.raises(ValueError, match="contains a NUL byte"):
+            m.pin(f"{pin_dir}/cut\0here")
+        assert not (pin_dir / "cut").exists()
+    with pytest.raises(ValueError, match="contains a NUL byte"):
+        pybpf.Map.from_pinned(f"{pin_dir}/cut\0here")
+    with pytest.raises(ValueError, match="contains a NUL byte"):
+        pybpf.BPFObject.open(f"{pybpf.shipped('syscount')}\0.o")
+    assert os.listdir(pin_dir) == []
+
+
+@requires_kernel_feature("arena maps", min="6.9")
+def test_arena_maps_have_nothing_to_list() -> None:
+    """ARENA maps have no keys (key and value size 0): listing them is
+    NotSupportedError, not a ZeroDivisionError."""
+    with pybpf.Map.create(
+        MapType.ARENA, key_size=0, value_size=0, max_entries=1, flags=pybpf.MapFlags.MMAPABLE, name="ns_arena"
+    ) as arena:
+        for call in (len, lambda m: list(m.items()), list):
+            with pytest.raises(pybpf.NotSupportedError, match="has no keys"):
+                call(arena)
