@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from pybpf._codecs.btf import BTF
-from pybpf._core.enums import AttachType, MapType, ProgType
+from pybpf._core.enums import AttachType, MapFlags, MapType, ProgType
 from pybpf._core.errors import BPFError, NotSupportedError, call_ptr, check
 from pybpf._core.ffi import ffi, lib
 
@@ -62,8 +62,29 @@ class Support:
 
 @functools.lru_cache(maxsize=None)
 def map_type(kind: MapType) -> bool:
-    """Whether the kernel can create maps of type ``kind`` (libbpf's probe)."""
-    return bool(check(lib.libbpf_probe_bpf_map_type(int(kind), ffi.NULL), f"probe map type {kind.name}"))
+    """Whether the kernel can create maps of type ``kind``: libbpf's probe,
+    or, for a type newer than the libbpf pybpf was built with, a small map of
+    the type created here."""
+    try:
+        return bool(check(lib.libbpf_probe_bpf_map_type(int(kind), ffi.NULL), f"probe map type {kind.name}"))
+    except NotSupportedError:
+        pass  # a type this libbpf does not know
+    key_size, value_size, flags = _MAP_PROBES.get(kind, (4, 8, 0))
+    opts = ffi.new("struct bpf_map_create_opts *")
+    opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+    opts.map_flags = flags
+    try:
+        fd = check(
+            lib.bpf_map_create(int(kind), b"pybpf_probe", key_size, value_size, 1, opts), f"create a {kind.name}"
+        )
+    except BPFError:
+        return False
+    os.close(fd)
+    return True
+
+
+# What a one-entry map of the types newer than libbpf 1.1 needs: key size, value size, flags.
+_MAP_PROBES = {MapType.ARENA: (0, 0, int(MapFlags.MMAPABLE))}
 
 
 @functools.lru_cache(maxsize=None)
