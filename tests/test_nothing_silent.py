@@ -1,12 +1,15 @@
-"""Nothing changed or lost silently (issue 13's findings 1, 2 and 5): integers
-that do not fit their C type, pop_all() that cannot hand back what it
-deleted, and bad sizes, ids and paths, each refused with a clear error before
-anything reaches the kernel."""
+"""Nothing changed or lost silently (issue 13's findings 1, 2, 5 and part of
+4): integers that do not fit their C type, pop_all() that cannot hand back
+what it deleted, bad sizes, ids, paths and names, each refused with a clear
+error before anything reaches the kernel, and the capability a refusal needs,
+named."""
 
 from __future__ import annotations
 
 import ctypes
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +188,35 @@ def test_arena_maps_have_nothing_to_list() -> None:
         for call in (len, lambda m: list(m.items()), list):
             with pytest.raises(pybpf.NotSupportedError, match="has no keys"):
                 call(arena)
+
+
+def test_names_that_are_not_utf8_read_as_surrogate_escapes(tmp_path: Path) -> None:
+    """An object whose program and map names are not UTF-8 opens (it is
+    never loaded): the names come back with surrogate escapes, find their
+    program and map, and encode back to the ELF's own bytes."""
+    data = Path(pybpf.shipped("syscount")).read_bytes()
+    mutated = data.replace(b"count_syscalls\0", b"count_sysc\xe9lls\0").replace(b"counts\0", b"c\xffunts\0")
+    path = tmp_path / "names.bpf.o"
+    path.write_bytes(mutated)
+    with pybpf.BPFObject.open(path) as obj:
+        program = "count_sysc\udce9lls"
+        assert list(obj.programs) == [program]
+        assert obj.programs[program].name == program
+        assert os.fsencode(program) == b"count_sysc\xe9lls"
+        assert "c\udcffunts" in obj.maps
+
+
+def test_walking_map_ids_names_cap_sys_admin(tmp_path: Path) -> None:
+    """With CAP_BPF but without CAP_SYS_ADMIN (dropped by setpriv from
+    util-linux), pybpf.maps() names the capability the kernel wants."""
+    code = "import pybpf\ntry:\n    pybpf.maps()\nexcept PermissionError as exc:\n    print(exc)\n"
+    proc = subprocess.run(
+        ["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "walking the kernel's map ids needs CAP_SYS_ADMIN" in proc.stdout, proc.stdout
+    assert "CAP_BPF" not in proc.stdout

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pybpf._codecs.ranges import check_fits
-from pybpf._core.errors import BPFKeyError, BPFValueError, call_ptr
+from pybpf._core.errors import BPFKeyError, BPFValueError, c_string, c_text, call_ptr
 from pybpf._core.ffi import ffi, lib
 
 __all__ = ["BTF", "Record"]
@@ -217,7 +217,7 @@ class BTF:
 
     def _name_at(self, offset: int) -> str:
         p = lib.btf__name_by_offset(self._ptr, offset)
-        return ffi.string(p).decode() if p != ffi.NULL else ""
+        return c_text(p)
 
     def resolve(self, type_id: int) -> int:
         """Follow typedefs and qualifiers to the underlying type id."""
@@ -363,7 +363,7 @@ class BTF:
         if kinds is None:
             kinds, bare = _ANY_NAMED, name.strip()
         for kind in kinds:
-            type_id = lib.btf__find_by_name_kind(self._ptr, bare.encode(), kind)
+            type_id = lib.btf__find_by_name_kind(self._ptr, c_string(bare, "BTF type name"), kind)
             if type_id > 0:
                 return int(type_id)
         raise BPFKeyError(errno.ENOENT, f"BTF has no type named {name!r}")
@@ -377,7 +377,7 @@ class BTF:
 
     def datasec(self, section: str) -> dict[str, tuple[int, int, int]]:
         """Variables of a data section: name -> (type id, offset, size)."""
-        sec_id = lib.btf__find_by_name_kind(self._ptr, section.encode(), lib.BTF_KIND_DATASEC)
+        sec_id = lib.btf__find_by_name_kind(self._ptr, c_string(section, "BTF section name"), lib.BTF_KIND_DATASEC)
         if sec_id < 0:
             return {}
         t = self._type(sec_id)

@@ -39,6 +39,7 @@ __all__ = [
     "NOT_SUPPORTED",
     "VerifierError",
     "c_string",
+    "c_text",
     "call_ptr",
     "check",
     "error_for",
@@ -177,6 +178,14 @@ def check(ret: int, what: str, *, enoent: type[BPFError] | None = None, hints: M
         hint = hints.get(err) if hints else None
         raise error_for(err, what, enoent if err == _errno.ENOENT else None, hint=hint)
     return ret
+
+
+def c_text(ptr: object) -> str:
+    """A C string libbpf hands out (a name from an ELF object or its BTF) as
+    ``str``.  Bytes that are not UTF-8 come back as surrogate escapes, as
+    ``os.fsdecode`` reads file names, so the name still finds its object and
+    ``c_string`` turns it back into the same bytes."""
+    return os.fsdecode(ffi.string(ptr)) if ptr != ffi.NULL else ""
 
 
 def c_string(text: str | os.PathLike[str], what: str) -> bytes:

@@ -15,6 +15,8 @@ from pybpf._core.ffi import ffi, lib
 __all__ = ["MapInfo", "map_info", "map_type", "maps", "possible_cpus"]
 
 _ncpus: int | None = None
+# The kernel walks and opens ids only for CAP_SYS_ADMIN, whatever else the caller has.
+_WALK_HINTS = {errno.EPERM: "walking the kernel's map ids needs CAP_SYS_ADMIN"}
 
 
 def possible_cpus() -> int:
@@ -87,12 +89,12 @@ def maps() -> list[MapInfo]:
         ret = lib.bpf_map_get_next_id(current, next_id)
         if ret == -errno.ENOENT:
             return out
-        check(ret, f"list maps after id {current}")
+        check(ret, f"list maps after id {current}", hints=_WALK_HINTS)
         current = int(next_id[0])
         fd = lib.bpf_map_get_fd_by_id(current)
         if fd == -errno.ENOENT:
             continue  # freed meanwhile
-        check(fd, f"open map id {current}")
+        check(fd, f"open map id {current}", hints=_WALK_HINTS)
         try:
             out.append(info_of(map_info(fd, f"map id {current}")))
         finally:

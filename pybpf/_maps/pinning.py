@@ -6,7 +6,7 @@ import errno
 import os
 from typing import TYPE_CHECKING, Any
 
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, check
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, c_text, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
 from pybpf._core.mounts import require_bpffs
@@ -73,7 +73,7 @@ class MapPinning(OwnedHandle):
             return self._pinned_at
         with self._use():
             raw = lib.bpf_map__pin_path(self._ptr)
-            return None if raw == ffi.NULL else ffi.string(raw).decode()
+            return None if raw == ffi.NULL else c_text(raw)
 
     def set_pin_path(self, path: str | os.PathLike[str] | None) -> None:
         """Before load: pin the map at ``path`` when the object loads, or, if a

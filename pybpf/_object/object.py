@@ -26,6 +26,7 @@ from pybpf._core.errors import (
     BPFValueError,
     VerifierError,
     c_string,
+    c_text,
     call_ptr,
     error_for,
     with_details,
@@ -90,7 +91,7 @@ class BPFObject(OwnedHandle):
         self._ptr = ptr
         self._path = path
         self._loaded = False
-        self._name = ffi.string(lib.bpf_object__name(ptr)).decode(errors="replace")
+        self._name = c_text(lib.bpf_object__name(ptr))
         self._init_handle(f"'{self._name}'")
         # Strong references: an attachment lives until its link or this object is closed.
         self._links: set[Link] = set()
@@ -101,7 +102,7 @@ class BPFObject(OwnedHandle):
         self._internal: dict[str, Any] = {}
         m = lib.bpf_object__next_map(ptr, ffi.NULL)
         while m != ffi.NULL:
-            name = ffi.string(lib.bpf_map__name(m)).decode(errors="replace")
+            name = c_text(lib.bpf_map__name(m))
             maps[name] = MapBase.class_for(lib.bpf_map__type(m))(
                 name=name,
                 map_type=lib.bpf_map__type(m),

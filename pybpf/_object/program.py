@@ -20,7 +20,7 @@ from pybpf._attach.socket import SocketAttach
 from pybpf._attach.tc import TcAttach
 from pybpf._attach.trace import TraceAttach
 from pybpf._core.enums import AttachType, ProgType
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, check, require_unsigned
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, c_text, check, require_unsigned
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
@@ -121,8 +121,8 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
     def __init__(self, obj: BPFObject | None, ptr: Any) -> None:
         self._obj = obj
         self._ptr = ptr
-        self._name = ffi.string(lib.bpf_program__name(ptr)).decode() if ptr is not None else ""
-        self._section = ffi.string(lib.bpf_program__section_name(ptr)).decode() if ptr is not None else ""
+        self._name = c_text(lib.bpf_program__name(ptr)) if ptr is not None else ""
+        self._section = c_text(lib.bpf_program__section_name(ptr)) if ptr is not None else ""
         self._init_handle(f"'{self._name}'")
         self._target = ""
         self._own_fd = -1
