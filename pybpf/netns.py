@@ -26,19 +26,33 @@ from pybpf._core.handle import current_generation, in_creating_process
 __all__ = ["VethPair", "inside"]
 
 
+_THREAD_NETNS = "/proc/thread-self/ns/net"
+
+
 @contextlib.contextmanager
-def inside(name: str) -> Iterator[None]:
-    """Run the block in network namespace ``name`` (this thread only), then
-    return to the namespace this thread was in (not the process's)."""
-    back = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+def inside(namespace: str | int) -> Iterator[None]:
+    """Run the block in network namespace ``namespace`` (a name from ``ip
+    netns``, or an open namespace fd), in this thread only, then return to
+    the namespace this thread was in (not the process's).  An fd of the
+    namespace the thread is in already changes nothing (no setns, so no
+    CAP_SYS_ADMIN needed)."""
+    back = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        _netns.setns(name, flags=0)  # flags=0: an existing namespace only
+        if isinstance(namespace, int) and _same_file(namespace, back):
+            yield
+            return
+        _netns.setns(namespace, flags=0)  # flags=0: an existing namespace only
         try:
             yield
         finally:
             _netns.setns(back)
     finally:
         os.close(back)
+
+
+def _same_file(fd: int, other: int) -> bool:
+    a, b = os.fstat(fd), os.fstat(other)
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 class VethPair:

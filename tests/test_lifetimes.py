@@ -258,7 +258,6 @@ def test_registry_is_complete_from_the_object_module_alone(tmp_path: Path) -> No
     """A fresh interpreter that imports only the object module gets the
     family classes for an object's maps."""
     code = (
-        "import sys\n"
         "from pybpf._object.object import BPFObject\n"
         "from pybpf._object.shipped import shipped\n"
         "obj = BPFObject.open(shipped('xdp_filter'))\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pybpf import features
@@ -93,8 +93,10 @@ class AttachBase:
         netns = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
 
         def detach_there() -> None:
+            from pybpf.netns import inside  # pyroute2: imported only when needed
+
             try:
-                with entered(netns):
+                with inside(netns):
                     detach()
             finally:
                 os.close(netns)
@@ -124,25 +126,3 @@ class AttachBase:
         """Hand a new link to the object, which detaches it when it closes
         (a program opened from the kernel leaves it to the caller)."""
         return link if self._obj is None else self._obj._track(link)
-
-
-@contextlib.contextmanager
-def entered(netns: int) -> Iterator[None]:
-    """Run the block in the network namespace ``netns`` (an open fd), in
-    this thread only; the thread then returns to its own namespace (not the
-    process's)."""
-    from pyroute2 import netns as pyroute2_netns  # does the setns(); imported only when needed
-
-    here, there = os.stat(_THREAD_NETNS), os.fstat(netns)
-    if (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
-        yield
-        return
-    back = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        pyroute2_netns.setns(netns)
-        try:
-            yield
-        finally:
-            pyroute2_netns.setns(back)
-    finally:
-        os.close(back)

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pybpf._codecs.ranges import check_fits
+from pybpf._codecs.ranges import bits_range, check_fits
 from pybpf._core.errors import BPFKeyError, BPFValueError, c_string, c_text, call_ptr
 from pybpf._core.ffi import ffi, lib
 
@@ -89,7 +89,7 @@ def _bit_property(name: str, bit_offset: int, bits: int, kind: str) -> property:
     width = hi - lo
     shift = bit_offset - lo * 8 if sys.byteorder == "little" else hi * 8 - bit_offset - bits
     mask = (1 << bits) - 1
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if kind == "signed" else (0, mask)
+    low, high = bits_range(bits, kind == "signed")
 
     def get(self: Any) -> Any:
         raw = int.from_bytes(ctypes.string_at(ctypes.addressof(self) + lo, width), sys.byteorder)

@@ -16,9 +16,16 @@ from typing import Any
 
 from pybpf._core.errors import BPFValueError
 
-__all__ = ["check_fits", "int_range"]
+__all__ = ["bits_range", "check_fits", "int_range"]
 
 _INT_CODES = frozenset("bBhHiIlLqQ")
+
+
+def bits_range(bits: int, signed: bool) -> tuple[int, int]:
+    """(lowest, highest) of a ``bits``-bit integer."""
+    if signed:
+        return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+    return (0, (1 << bits) - 1)
 
 
 def int_range(ctype: Any, bits: int = 0) -> tuple[int, int] | None:
@@ -29,10 +36,7 @@ def int_range(ctype: Any, bits: int = 0) -> tuple[int, int] | None:
         return (0, 1)
     if not isinstance(code, str) or code not in _INT_CODES:
         return None
-    width = bits or 8 * ctypes.sizeof(ctype)
-    if code.islower():
-        return (-(1 << (width - 1)), (1 << (width - 1)) - 1)
-    return (0, (1 << width) - 1)
+    return bits_range(bits or 8 * ctypes.sizeof(ctype), code.islower())
 
 
 def _c_name(ctype: Any, bits: int) -> str:

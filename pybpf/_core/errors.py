@@ -130,8 +130,7 @@ _CLASSES: dict[int, type[BPFError]] = {
     _errno.EEXIST: BPFFileExistsError,
     _errno.EINVAL: BPFValueError,
     _errno.E2BIG: BPFValueError,
-    _errno.EOPNOTSUPP: NotSupportedError,
-    ENOTSUPP: NotSupportedError,
+    **dict.fromkeys(NOT_SUPPORTED, NotSupportedError),
 }
 
 _HINTS = {

@@ -18,7 +18,6 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import pybpf
@@ -121,9 +120,8 @@ def main() -> None:
         _, status = os.waitpid(pid, 0)
         result: dict[str, Any] = {"child": os.waitstatus_to_exitcode(status), "counts": _delta(attached)}
         signal.alarm(30)  # a hang in close() fails the test rather than the run
-        closers: list[Callable[[], None]] = [link.close for link in attached.links.values()]
-        for close in closers:
-            close()
+        for link in attached.links.values():
+            link.close()
         signal.alarm(0)
         result["after_close"] = _delta(attached)
         for obj in attached.objects():
