@@ -4,7 +4,7 @@ VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
 LINT_TOOLS := ruff==0.17.6 mypy==2.4.1
 
-.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf bench clean vm-install vm-test vm-shell program-types
+.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz bench clean vm-install vm-test vm-shell program-types
 
 all: install
 
@@ -37,6 +37,13 @@ test: install
 
 test-nokernel: install
 	$(VENV)/bin/pytest -m "not kernel" $(PYTEST_ARGS)
+
+# The fuzzing campaign: seeded mutations of the shipped and test objects, each
+# in a child under a memory cgroup (tests/support/fuzz/); `make test` runs 500.
+FUZZ_ARGS ?= --cases 20000 --seed 13
+fuzz: install
+	$(VENV)/bin/python tests/support/objects.py build/test-objects
+	cd tests/support && $(abspath $(VENV))/bin/python -m fuzz --objects $(abspath build/test-objects) $(FUZZ_ARGS)
 
 # The suite against the oldest libbpf apt offers (>= 1.1): both sides of the PYBPF_HAS_* gates.
 test-oldest-libbpf: deps

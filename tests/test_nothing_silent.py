@@ -20,6 +20,7 @@ import pytest
 import pybpf
 from pybpf import MapType
 
+from fuzz import elf
 from kernel_features import requires_kernel_feature
 
 pytestmark = pytest.mark.kernel
@@ -220,3 +221,72 @@ def test_walking_map_ids_names_cap_sys_admin(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "walking the kernel's map ids needs CAP_SYS_ADMIN" in proc.stdout, proc.stdout
     assert "CAP_BPF" not in proc.stdout
+
+
+def _edited(tmp_path: Path, name: str, edit: Any) -> Path:
+    path = tmp_path / f"{name}-edited.bpf.o"
+    path.write_bytes(edit(Path(pybpf.shipped(name)).read_bytes()))
+    return path
+
+
+def test_a_btf_typedef_cycle_is_refused_at_open(tmp_path: Path) -> None:
+    """``__u16`` pointed back at ``__be16``: libbpf's load would spin forever
+    (libbpf/libbpf#688); open refuses it and names the chain.  In a child
+    with a timeout, so that a regression fails instead of hanging the suite."""
+    path = _edited(tmp_path, "xdp_counter", lambda data: elf.typedef_cycle(data, "__be16", "__u16"))
+    code = "import sys, pybpf\ntry:\n    pybpf.load(sys.argv[1])\nexcept pybpf.BPFValueError as exc:\n    print(exc)\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "typedef __be16 -> typedef __u16 -> typedef __be16" in proc.stdout, proc.stdout
+    assert "loop forever" in proc.stdout
+
+
+def test_max_map_bytes_refuses_a_huge_map_before_the_kernel_allocates_it(tmp_path: Path) -> None:
+    """An ELF declaring a 2^31-entry per-CPU array (which made the kernel
+    allocate until the OOM killer struck) is refused at open with the limit
+    given, and a map enlarged after open is refused at load."""
+    path = _edited(tmp_path, "xdp_counter", lambda data: elf.set_max_entries(data, "proto_stats", 1 << 31))
+    with pytest.raises(pybpf.BPFValueError, match=r"over max_map_bytes=1073741824 \(largest: map 'proto_stats'"):
+        pybpf.BPFObject.open(path, max_map_bytes=1 << 30)
+    with pybpf.BPFObject.open(pybpf.shipped("xdp_counter"), max_map_bytes=1 << 20) as obj:
+        declared = obj.maps["proto_stats"].declared_bytes
+        assert declared == obj.maps["proto_stats"].max_entries * (4 + 16 * pybpf.possible_cpus())
+        obj.maps["src_stats"].max_entries = 1 << 24
+        with pytest.raises(pybpf.BPFValueError, match=r"load object 'xdp_counter': its maps declare \d+ bytes"):
+            obj.load()
+        assert not obj.loaded
+    with pytest.raises(pybpf.BPFValueError, match="max_map_bytes -1 is not a 64-bit unsigned number"):
+        pybpf.BPFObject.open(path, max_map_bytes=-1)
+
+
+def test_a_variable_outside_its_section_is_refused(tmp_path: Path) -> None:
+    """BTF that places a global past its section's end: a clear error, not struct.error."""
+    path = _edited(tmp_path, "syscount", lambda data: elf.widen_variable(data, "target_pid"))
+    with pybpf.BPFObject.open(path) as obj:
+        outside = r"BTF places 'target_pid' at bytes 0\.\.\d+, outside the section's 4 bytes"
+        with pytest.raises(pybpf.BPFValueError, match=outside):
+            obj.rodata["target_pid"]
+        with pytest.raises(pybpf.BPFValueError, match="outside the section's 4 bytes"):
+            obj.rodata["target_pid"] = 1
+
+
+def test_a_damaged_file_is_not_a_missing_file(tmp_path: Path) -> None:
+    """A present object without a symbol table: libbpf's ENOENT becomes a
+    ValueError that says the object is damaged, with libbpf's reason."""
+    path = _edited(tmp_path, "syscount", lambda data: elf.set_section_type(data, ".symtab", 1))
+    with pytest.raises(pybpf.BPFValueError, match="the object is damaged") as caught:
+        pybpf.BPFObject.open(path)
+    assert not isinstance(caught.value, FileNotFoundError)
+    assert "couldn't find symbol table" in str(caught.value)
+
+
+def test_a_struct_ops_value_reads_at_the_kernels_size() -> None:
+    """load() turns a STRUCT_OPS value into the kernel's larger wrapper
+    struct: reads are sized by it (they overran a heap buffer by 64 bytes)."""
+    with pybpf.load(pybpf.shipped("tcp_cc")) as obj:
+        ops = obj.maps["pybpf_cc"]
+        assert ops.value_size == ops.info().value_size > 192
+        [(key, value)] = ops.items()
+        assert len(value) == ops.value_size

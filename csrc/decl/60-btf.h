@@ -34,6 +34,8 @@ struct btf_var_secinfo { __u32 type; __u32 offset; __u32 size; };
 #define BTF_INT_CHAR ...
 #define BTF_INT_BOOL ...
 
+__u32 btf__type_cnt(const struct btf *btf);
+__s64 btf__resolve_size(const struct btf *btf, __u32 type_id);
 const struct btf_type *btf__type_by_id(const struct btf *btf, __u32 id);
 const char *btf__name_by_offset(const struct btf *btf, __u32 offset);
 __s32 btf__find_by_name_kind(const struct btf *btf, const char *type_name, __u32 kind);

@@ -51,6 +51,12 @@ _MODIFIERS = frozenset(
 )
 
 
+def _py_name(text: str) -> str:
+    """A BTF name as a Python class or field name: bytes that are not UTF-8
+    (surrogate escapes) are shown as backslash escapes, which Python accepts."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _plain(value: Any) -> Any:
     """A value made of Python builtins (tuples for arrays and records)."""
     if isinstance(value, Record):
@@ -228,6 +234,93 @@ class BTF:
             type_id = t.type
         raise BPFValueError(22, "BTF modifier chain too long")
 
+    def defect(self) -> str | None:
+        """What makes this BTF unsafe for libbpf to walk, or None.
+
+        The kernel refuses such BTF, but libbpf walks it before the kernel
+        sees it: it loops forever on a type that holds itself
+        (libbpf/libbpf#688) and reads outside a struct_ops struct whose
+        member lies past its end.  Objects are checked at open."""
+        cycle = self.find_cycle()
+        if cycle:
+            chain = " -> ".join(self.describe(i) for i in cycle)
+            return f"its BTF holds a type inside itself ({chain}); libbpf would loop forever on it"
+        for type_id in range(1, lib.btf__type_cnt(self._ptr)):
+            t = self._type(type_id)
+            if lib.btf_kind(t) not in (lib.BTF_KIND_STRUCT, lib.BTF_KIND_UNION):
+                continue
+            members = lib.btf_members(t)
+            for i in range(lib.btf_vlen(t)):
+                bit_offset = lib.btf_member_bit_offset(t, i)
+                try:
+                    bitfield = self._bitfield(members[i].type, bit_offset, lib.btf_member_bitfield_size(t, i))
+                except BPFValueError:
+                    bitfield = None
+                size = lib.btf__resolve_size(self._ptr, members[i].type)
+                end = bitfield[0] + bitfield[1] if bitfield else bit_offset + max(size, 0) * 8
+                if size < 0 or end > t.size * 8:
+                    member = _py_name(self._name_at(members[i].name_off)) or f"#{i}"
+                    return (
+                        f"in its BTF, member {member} of {self.describe(type_id)} ends at bit {end}, "
+                        f"outside the {t.size} bytes of its type; libbpf would read outside it"
+                    )
+        return None
+
+    def find_cycle(self) -> list[int] | None:
+        """A chain of type ids that contains itself by value, or None.
+
+        Typedefs, qualifiers, arrays, variables and struct or union members
+        hold their type by value; only a pointer may lead back to a type that
+        holds it.  The kernel refuses such a cycle, but libbpf walks type
+        chains before the kernel sees them and loops forever on one
+        (libbpf/libbpf#688), so objects are checked at open."""
+        count = lib.btf__type_cnt(self._ptr)
+        state = bytearray(count)  # 0 unvisited, 1 on the current path, 2 done
+        for root in range(1, count):
+            if state[root]:
+                continue
+            path = [root]
+            pending = [iter(self._held(root))]
+            state[root] = 1
+            while pending:
+                child = next(pending[-1], None)
+                if child is None:
+                    state[path.pop()] = 2
+                    pending.pop()
+                elif child < count and state[child] == 1:
+                    return path[path.index(child) :] + [child]
+                elif child < count and not state[child]:
+                    state[child] = 1
+                    path.append(child)
+                    pending.append(iter(self._held(child)))
+        return None
+
+    def _held(self, type_id: int) -> list[int]:
+        """The type ids a type holds by value (0, void, is left out)."""
+        t = self._type(type_id)
+        kind = lib.btf_kind(t)
+        if kind in _MODIFIERS or kind in (lib.BTF_KIND_VAR, lib.BTF_KIND_DECL_TAG):
+            held = [t.type]
+        elif kind == lib.BTF_KIND_ARRAY:
+            held = [lib.btf_array(t).type]
+        elif kind in (lib.BTF_KIND_STRUCT, lib.BTF_KIND_UNION):
+            members = lib.btf_members(t)
+            held = [members[i].type for i in range(lib.btf_vlen(t))]
+        elif kind == lib.BTF_KIND_DATASEC:
+            infos = lib.btf_var_secinfos(t)
+            held = [infos[i].type for i in range(lib.btf_vlen(t))]
+        else:
+            held = []
+        return [i for i in held if i]
+
+    def describe(self, type_id: int) -> str:
+        """``typedef __u16`` or ``struct event``: a type as a message names it."""
+        t = self._type(type_id)
+        kind = lib.btf_kind(t)
+        words = {lib.BTF_KIND_TYPEDEF: "typedef", lib.BTF_KIND_STRUCT: "struct", lib.BTF_KIND_UNION: "union"}
+        name = _py_name(self._name_at(t.name_off)) or f"#{type_id}"
+        return f"{words.get(kind, f'kind {kind}')} {name}"
+
     def int_info(self, type_id: int) -> tuple[int, bool] | None:
         """(size, signed) if the type is a plain integer or enum, else None."""
         t = self._type(self.resolve(type_id))
@@ -297,7 +390,7 @@ class BTF:
         return (bit_offset, bits, word) if bits else None
 
     def _record(self, type_id: int, t: Any, union: bool) -> Any:
-        name = self._name_at(t.name_off) or f"anon_{type_id}"
+        name = _py_name(self._name_at(t.name_off)) or f"anon_{type_id}"
         members = lib.btf_members(t)
         fields: list[tuple[str, Any]] = []
         order: list[str] = []
@@ -307,7 +400,7 @@ class BTF:
         offset = 0
         for i in range(lib.btf_vlen(t)):
             bit_offset = lib.btf_member_bit_offset(t, i)
-            member_name = self._name_at(members[i].name_off)
+            member_name = _py_name(self._name_at(members[i].name_off))
             bitfield = self._bitfield(members[i].type, bit_offset, lib.btf_member_bitfield_size(t, i))
             if bitfield is not None:
                 if member_name:  # unnamed bitfields only pad; their bits stay in the padding

@@ -130,6 +130,10 @@ _CLASSES: dict[int, type[BPFError]] = {
     _errno.EEXIST: BPFFileExistsError,
     _errno.EINVAL: BPFValueError,
     _errno.E2BIG: BPFValueError,
+    # libbpf's own: the ELF is malformed, of the other byte order, or relocates wrongly.
+    _LIBBPF_ERRNO_BASE + 1: BPFValueError,
+    _LIBBPF_ERRNO_BASE + 3: BPFValueError,
+    _LIBBPF_ERRNO_BASE + 5: BPFValueError,
     **dict.fromkeys(NOT_SUPPORTED, NotSupportedError),
 }
 

@@ -223,6 +223,13 @@ class MapBase(MapPinning):
 
     def _bind(self, fd: int) -> None:
         """Take the live fd and build the codecs and fast-path settings."""
+        if self._spec is not None:
+            # load() may change what the object declared: a STRUCT_OPS value
+            # becomes the kernel's larger wrapper struct, a PERF_EVENT_ARRAY
+            # of 0 entries gets one per CPU.  Buffers are sized from these.
+            self._key_size = lib.bpf_map__key_size(self._spec)
+            self._value_size = lib.bpf_map__value_size(self._spec)
+            self._max_entries = lib.bpf_map__max_entries(self._spec)
         self._kcodec = self._codec(self._user_types[0], self._btf_ids[0], self._key_size, "key")
         value = self._codec(self._user_types[1], self._btf_ids[1], self._value_size, "value")
         self._vcodec: Codec = PerCPUCodec(value, possible_cpus()) if self._type.is_percpu else value
@@ -362,6 +369,21 @@ class MapBase(MapPinning):
         spec = self._unloaded_spec("max_entries")
         check(lib.bpf_map__set_max_entries(spec, value), f"set max_entries of map '{self._name}'")
         self._max_entries = lib.bpf_map__max_entries(spec)
+
+    @property
+    def declared_bytes(self) -> int:
+        """The memory this map's declaration asks of the kernel, in bytes.
+
+        ``max_entries`` times key plus value (per-CPU maps: one value rounded
+        up to 8 bytes per possible CPU); a ring buffer's size; an arena's
+        pages.  The kernel's own per-entry bookkeeping comes on top.  Hash
+        maps without preallocation reach it only when full, but may fill."""
+        if self._type in (MapType.RINGBUF, MapType.USER_RINGBUF):
+            return self._max_entries
+        if self._type == MapType.ARENA:
+            return self._max_entries * os.sysconf("SC_PAGE_SIZE")
+        value = -(-self._value_size // 8) * 8 * possible_cpus() if self._type.is_percpu else self._value_size
+        return self._max_entries * (self._key_size + value)
 
     @property
     def autocreate(self) -> bool:

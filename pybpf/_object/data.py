@@ -78,18 +78,31 @@ class GlobalData(MutableMapping[str, Any]):
             raise BPFValueError(errno.EINVAL, f"{self._section} of '{self._obj.name}' has no readable image")
         return ffi.buffer(ptr, size[0])
 
-    def __getitem__(self, name: str) -> Any:
+    def _slot(self, name: str) -> tuple[Codec, Any, slice]:
+        """A variable's codec, the section's memory and where the variable lies in it."""
         codec, offset = self._codec(name)
-        return codec.decode(self._image()[offset : offset + codec.size])
+        image = self._image()
+        if offset + codec.size > len(image):
+            # Only a damaged object's BTF places a variable outside its section.
+            raise BPFValueError(
+                errno.EINVAL,
+                f"{self._section} of '{self._obj.name}': BTF places {name!r} at bytes {offset}..{offset + codec.size}, "
+                f"outside the section's {len(image)} bytes",
+            )
+        return codec, image, slice(offset, offset + codec.size)
+
+    def __getitem__(self, name: str) -> Any:
+        codec, image, where = self._slot(name)
+        return codec.decode(image[where])
 
     def __setitem__(self, name: str, value: Any) -> None:
-        codec, offset = self._codec(name)
+        self._codec(name)  # an unknown name is a KeyError first
         if self._obj.loaded and self._section == ".rodata":
             raise BPFValueError(
                 errno.EPERM, f".rodata of '{self._obj.name}' is frozen by load(): set {name!r} before load()"
             )
-        data = codec.encode(value)
-        self._image()[offset : offset + len(data)] = data
+        codec, image, where = self._slot(name)
+        image[where] = codec.encode(value)
 
     def _unmap(self) -> None:
         """Release the section's memory (the object is closing)."""

@@ -29,6 +29,7 @@ from pybpf._core.errors import (
     c_text,
     call_ptr,
     error_for,
+    require_unsigned,
     with_details,
 )
 from pybpf._core.ffi import ffi, lib, log_capture
@@ -87,9 +88,10 @@ class BPFObject(OwnedHandle):
 
     _kind = "object"
 
-    def __init__(self, ptr: Any, path: str) -> None:
+    def __init__(self, ptr: Any, path: str, max_map_bytes: int | None = None) -> None:
         self._ptr = ptr
         self._path = path
+        self._max_map_bytes = max_map_bytes
         self._loaded = False
         self._name = c_text(lib.bpf_object__name(ptr))
         self._init_handle(f"'{self._name}'")
@@ -97,6 +99,9 @@ class BPFObject(OwnedHandle):
         self._links: set[Link] = set()
         btf_ptr = lib.bpf_object__btf(ptr)
         self._btf = BTF(btf_ptr, owned=False) if btf_ptr != ffi.NULL else None
+        defect = self._btf.defect() if self._btf else None
+        if defect:
+            raise BPFValueError(errno.EINVAL, f"open BPF object {path}: {defect}")
 
         maps: dict[str, MapBase] = {}
         self._internal: dict[str, Any] = {}
@@ -134,13 +139,19 @@ class BPFObject(OwnedHandle):
         self._sections = {
             sec: GlobalData(self, sec, self._internal.get(sec), self._btf) for sec in (".rodata", ".data", ".bss")
         }
+        self._check_map_bytes(f"open BPF object {path}")
         # Last: if anything above raised, open() frees the object, not a finalizer too.
         # A forked child leaves the object to its parent (its fds close when it exits).
         self._own(partial(lib.bpf_object__close, ptr))
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike[str], *, name: str | None = None, pin_root: str | os.PathLike[str] | None = None
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        pin_root: str | os.PathLike[str] | None = None,
+        max_map_bytes: int | None = None,
     ) -> BPFObject:
         """Parse a BPF ELF object file; nothing reaches the kernel until ``load()``.
 
@@ -148,10 +159,19 @@ class BPFObject(OwnedHandle):
         ``__uint(pinning, LIBBPF_PIN_BY_NAME)`` are pinned under their names
         at load, or reused if a compatible map is pinned there already
         (default ``/sys/fs/bpf``).  An incompatible pinned map fails the load.
+
+        ``max_map_bytes`` bounds the memory the object's maps may ask of the
+        kernel (the sum of their ``declared_bytes``), checked here and again
+        at ``load()``: the kernel allocates whatever a map declares, so set it
+        when the object comes from someone you do not trust.  Objects whose
+        BTF holds a type inside itself are refused here, before libbpf loops
+        on them.
         """
         path = os.fspath(path)
         what = f"open BPF object {path}"
         raw_path = c_string(path, what)
+        if max_map_bytes is not None:
+            require_unsigned(what, "max_map_bytes", max_map_bytes, 64)
         try:
             with open(path, "rb") as f:
                 magic = f.read(4)
@@ -171,9 +191,17 @@ class BPFObject(OwnedHandle):
             require_bpffs(os.path.join(root_path, "x"), f"{what}: pin root")
             root = ffi.new("char[]", c_string(root_path, f"{what}: pin root"))
         opts.pin_root_path = root
-        ptr = call_ptr(lambda: lib.bpf_object__open_file(raw_path, opts), what, program_lines=False)
         try:
-            return cls(ptr, path)
+            ptr = call_ptr(lambda: lib.bpf_object__open_file(raw_path, opts), what, program_lines=False)
+        except BPFFileNotFoundError as exc:
+            # The file is there (its first bytes were read above): libbpf's
+            # ENOENT means a section or symbol it needs is missing.
+            detail = str(exc.strerror).partition("\n")[2]
+            raise BPFValueError(
+                errno.ENOENT, f"{what}: the object is damaged: a part libbpf needs is missing\n{detail}".rstrip()
+            ) from None
+        try:
+            return cls(ptr, path, max_map_bytes)
         except BaseException:
             lib.bpf_object__close(ptr)
             raise
@@ -187,6 +215,7 @@ class BPFObject(OwnedHandle):
         self._require_open()
         if self._loaded:
             raise BPFValueError(errno.EALREADY, f"object '{self._name}' is loaded already")
+        self._check_map_bytes(f"load object '{self._name}'")
         with self._use(), log_capture() as cap:
             ret = lib.bpf_object__load(self._ptr)
         if ret:
@@ -201,6 +230,20 @@ class BPFObject(OwnedHandle):
                 m.close()
                 del self._maps._items[name]
         return self
+
+    def _check_map_bytes(self, what: str) -> None:
+        """Refuse maps that would ask the kernel for more than ``max_map_bytes``."""
+        if self._max_map_bytes is None:
+            return
+        sizes = {name: m.declared_bytes for name, m in self._maps.items() if m.autocreate}
+        total = sum(sizes.values())
+        if total > self._max_map_bytes:
+            largest = max(sizes, key=sizes.__getitem__)
+            raise BPFValueError(
+                errno.E2BIG,
+                f"{what}: its maps declare {total} bytes, over max_map_bytes={self._max_map_bytes} "
+                f"(largest: map '{largest}', {sizes[largest]} bytes)",
+            )
 
     def _load_error(self, err: int, messages: list[str]) -> BPFError:
         text = "".join(messages)
@@ -327,11 +370,15 @@ class BPFObject(OwnedHandle):
 
 
 def load(
-    path: str | os.PathLike[str], *, name: str | None = None, pin_root: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    pin_root: str | os.PathLike[str] | None = None,
+    max_map_bytes: int | None = None,
 ) -> BPFObject:
     """Open and load a BPF object in one step (closed again if load fails);
     the arguments are ``BPFObject.open``'s."""
-    obj = BPFObject.open(path, name=name, pin_root=pin_root)
+    obj = BPFObject.open(path, name=name, pin_root=pin_root, max_map_bytes=max_map_bytes)
     try:
         return obj.load()
     except BaseException:

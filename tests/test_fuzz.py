@@ -1,0 +1,48 @@
+"""A seeded slice of the fuzzing campaign (``make fuzz`` runs 20,000 cases):
+mutated shipped and test objects, each opened, loaded and read in a forked
+child inside a memory cgroup, must end in success or a pybpf error, never in
+another exception, a crash or a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+SUPPORT = Path(__file__).resolve().parent / "support"
+
+
+def test_a_seeded_slice_of_mutated_objects_finds_no_defect(test_objects: dict[str, Path], tmp_path: Path) -> None:
+    objects = next(iter(test_objects.values())).parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "fuzz", "--seed", "13", "--cases", "500", "--objects", str(objects)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(SUPPORT)},
+        cwd=tmp_path,
+    )
+    report = json.loads(proc.stdout)
+    assert report["defects"] == [], json.dumps(report["defects"], indent=1)
+    assert proc.returncode == 0, proc.stderr
+    assert report["cases"] == 500
+    outcomes = report["outcomes"]
+    # Both ends are reached: some mutations still load, most are refused.
+    assert outcomes["clean"] > 0 and outcomes["refused"] > 0, outcomes
+    assert set(report["by_strategy"]) == {
+        "bit-flips",
+        "btf-cycle",
+        "btf-records",
+        "code",
+        "header",
+        "map-sizes",
+        "relocations",
+        "strings",
+        "truncate",
+    }
