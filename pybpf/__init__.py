@@ -13,9 +13,10 @@ import inspect
 from pybpf import features
 from pybpf._attach.cgroup import cgroup_kinds
 from pybpf._attach.link import IterLink, Link, LinkInfo
+from pybpf._attach.marks import Mark, StaleAttachment, stale_attachments
 from pybpf._attach.netfilter import NfHook
 from pybpf._attach.socket import SockmapKind
-from pybpf._attach.tc import TcDirection
+from pybpf._attach.tc import TcDirection, TcMode
 from pybpf._codecs.btf import Record
 from pybpf._codecs.codec import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
 from pybpf._core.enums import (
@@ -108,6 +109,7 @@ __all__ = [
     "MapInfo",
     "MapOfMaps",
     "MapType",
+    "Mark",
     "MappedArray",
     "NOEXIST",
     "NfHook",
@@ -128,7 +130,9 @@ __all__ = [
     "StackTraceMap",
     "StatsSession",
     "StructOpsMap",
+    "StaleAttachment",
     "TcDirection",
+    "TcMode",
     "TestRunResult",
     "UpdateFlags",
     "VerifierError",
@@ -148,6 +152,7 @@ __all__ = [
     "possible_cpus",
     "shipped",
     "shipped_names",
+    "stale_attachments",
     "socket_cookie",
     "tracefs_mounted",
 ]

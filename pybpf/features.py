@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pybpf._codecs.btf import BTF
 from pybpf._core.enums import AttachType, MapFlags, MapType, ProgType
 from pybpf._core.errors import BPFError, NotSupportedError, call_ptr, check
-from pybpf._core.ffi import ffi, lib
+from pybpf._core.ffi import ffi, lib, libbpf_version
 
 __all__ = [
     "Support",
@@ -29,6 +29,7 @@ __all__ = [
     "map_type",
     "program_type",
     "return_type",
+    "struct_ops_links",
     "trampolines",
 ]
 
@@ -230,6 +231,27 @@ def bpf_lsm() -> Support:
         f"the BPF LSM is not enabled (active: {','.join(active)}); boot with lsm={','.join([*active, 'bpf'])}",
         forbidden=True,
     )
+
+
+@functools.lru_cache(maxsize=None)
+def struct_ops_links() -> Support:
+    """Whether a STRUCT_OPS map can be registered through a BPF link (6.4,
+    libbpf 1.2), which the kernel drops with its last fd: the kernel's BTF
+    has the link's type, and the running libbpf makes such links."""
+    if libbpf_version() < (1, 2):
+        major, minor = libbpf_version()
+        return Support(False, f"struct_ops links need libbpf >= 1.2 (this is {major}.{minor})")
+    try:
+        btf = BTF(call_ptr(lib.btf__load_vmlinux_btf, "load the kernel's BTF"), owned=True)
+    except BPFError as e:
+        return Support(False, str(e))
+    try:
+        btf.find("struct bpf_struct_ops_link")
+    except KeyError:
+        return Support(False, f"this kernel has no struct_ops links (6.4+; running {kernel_release()})")
+    finally:
+        btf.close()
+    return Support(True)
 
 
 @functools.lru_cache(maxsize=None)

@@ -59,15 +59,22 @@ def _send(veth: VethPair) -> None:
         send_udp(veth.addr_a, M, port=DROPPED, payload=PAYLOAD)
 
 
+@pytest.mark.parametrize("mode", ["auto", "cls_bpf"])
 @pytest.mark.parametrize("direction", ["ingress", "egress"])
-def test_classifier_counts_and_drops_by_port(tc_hooks: pybpf.BPFObject, veth: VethPair, direction: str) -> None:
+def test_classifier_counts_and_drops_by_port(
+    tc_hooks: pybpf.BPFObject, veth: VethPair, direction: pybpf.TcDirection, mode: pybpf.TcMode
+) -> None:
     """On if_a's ingress it sees what ns_b sends; on if_b's egress the same
-    packets on their way out."""
+    packets on their way out; through TCX where the kernel has it, or a
+    cls_bpf filter that carries this process's mark."""
     prog = tc_hooks.programs["classify_udp"]
     ns, ifname = (veth.ns_a, veth.if_a) if direction == "ingress" else (veth.ns_b, veth.if_b)
     with veth.inside(ns):
-        link = prog.attach_tc(ifname, direction)
+        link = prog.attach_tc(ifname, direction, mode=mode)
     with link:
+        if mode == "cls_bpf" and direction == "ingress":  # _tc_filters reads if_a
+            (name,) = [f["options"]["bpf_name"] for f in _tc_filters(veth, direction) if "options" in f]
+            assert pybpf.Mark.parse(name) == pybpf.Mark.own("classify_udp")
         _send(veth)
     ports = tc_hooks.maps["udp_ports"]
     assert (ports[COUNTED].packets, ports[COUNTED].bytes) == (N, N * UDP_FRAME)
@@ -119,3 +126,5 @@ def test_attach_tc_errors(tc_hooks: pybpf.BPFObject) -> None:
         prog.attach_tc("lo", "sideways")
     with pytest.raises(FileNotFoundError, match="no network interface named 'pybpf-none0'"):
         prog.attach_tc("pybpf-none0")
+    with pytest.raises(ValueError, match="use 'auto', 'tcx' or 'cls_bpf'"):
+        prog.attach_tc("lo", mode="tc")  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries);
 bool bpf_map__autocreate(const struct bpf_map *map);
 int bpf_map__set_autocreate(struct bpf_map *map, bool autocreate);
 __u32 bpf_map__map_flags(const struct bpf_map *map);
+int bpf_map__set_map_flags(struct bpf_map *map, __u32 flags);
 __u32 bpf_map__btf_key_type_id(const struct bpf_map *map);
 __u32 bpf_map__btf_value_type_id(const struct bpf_map *map);
 bool bpf_map__is_internal(const struct bpf_map *map);

@@ -15,6 +15,7 @@ from typing import Any
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
+from pybpf._attach.marks import Mark, marks_in
 from pybpf._core.enums import ProgType
 from pybpf._core.errors import BPFValueError, error_for
 from pybpf._core.interfaces import ifindex_of
@@ -50,7 +51,7 @@ class RouteAttach(AttachBase):
                 errno.EINVAL, f"program '{self._name}' is {self.type.name}, not an lwt_in/lwt_out/lwt_xmit program"
             )
         network = _network(destination)
-        spec: dict[str, Any] = {"fd": prog_fd, "name": self._name}
+        spec: dict[str, Any] = {"fd": prog_fd, "name": str(Mark.own(self._name))}
         if hook == "xmit" and headroom:
             spec["headroom"] = headroom
         route = {
@@ -69,7 +70,8 @@ class RouteAttach(AttachBase):
         whose End.BPF action runs this ``lwt_seg6local`` program on each
         packet that reaches the segment (the kernel has already advanced the
         segment list).  The interface needs ``seg6_enabled``.  Closing the
-        link removes the route.
+        link removes the route; a killed process leaves it, marked, as
+        ``attach_route`` does.
         """
         prog_fd = self.fd
         if self.type != ProgType.LWT_SEG6LOCAL:
@@ -81,7 +83,11 @@ class RouteAttach(AttachBase):
         route: dict[str, Any] = {
             "dst": f"{address}/128",
             "oif": ifindex_of(interface),
-            "encap": {"type": "seg6local", "action": "End.BPF", "bpf": {"fd": prog_fd, "name": self._name}},
+            "encap": {
+                "type": "seg6local",
+                "action": "End.BPF",
+                "bpf": {"fd": prog_fd, "name": str(Mark.own(self._name))},
+            },
         }
         if table is not None:
             route["table"] = table
@@ -92,14 +98,35 @@ class RouteAttach(AttachBase):
         from pyroute2.netlink.exceptions import NetlinkError
 
         route["family"] = socket.AF_INET if version == 4 else socket.AF_INET6
+        action = f"attach program '{self._name}' to {what}"
         with IPRoute() as ipr:
             try:
                 ipr.route("add", **route)
             except NetlinkError as e:
-                raise error_for(e.code, f"attach program '{self._name}' to {what}") from None
+                if e.code != errno.EEXIST:
+                    raise error_for(e.code, action) from None
+                holder = _holder(ipr, route)
+                if holder is None or holder.alive:
+                    owner = holder.owner() if holder else "something other than pybpf"
+                    raise error_for(e.code, action, hint=f"the route exists, held by {owner}") from None
+                try:  # an exited pybpf process left it: take it over
+                    ipr.route("replace", **route)
+                except NetlinkError as e:
+                    raise error_for(e.code, action) from None
         keys = {k: route[k] for k in ("dst", "oif", "family", "table") if k in route}
         gone = (errno.ESRCH, errno.ENODEV, errno.ENOENT)
         return self._netlink_link(lambda ipr: ipr.route("del", **keys), gone, what)
+
+
+def _holder(ipr: Any, route: dict[str, Any]) -> Mark | None:
+    """The pybpf mark on the route that is in the way of ``route``, if any."""
+    network = ipaddress.ip_network(route["dst"])
+    table = route.get("table", 254)  # RT_TABLE_MAIN
+    for msg in ipr.get_routes(family=route["family"], table=table):
+        if msg.get_attr("RTA_DST") == str(network.network_address) and msg["dst_len"] == network.prefixlen:
+            marks = marks_in(msg)
+            return marks[0] if marks else None
+    return None
 
 
 def _network(destination: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

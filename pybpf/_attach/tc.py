@@ -1,8 +1,10 @@
 """Attaching tc programs: classifiers (SCHED_CLS) to an interface's ingress or
-egress, through TCX links where the kernel has them (6.6) and libbpf's tc
-hook API (a cls_bpf filter in the clsact qdisc) before; actions (SCHED_ACT)
-through a matchall filter with a bpf action (pyroute2).  A clsact qdisc
-added here is removed again when its last filter goes.
+egress, through TCX links where the kernel has them (6.6) and a cls_bpf
+filter in the clsact qdisc before; actions (SCHED_ACT) through a matchall
+filter with a bpf action.  Filters are added with pyroute2 rather than
+libbpf's tc API, which names a filter after its program: pybpf names it with
+an owner mark (``marks``), so that what a killed process left can be found.
+A clsact qdisc added here is removed again when its last filter goes.
 
 A mixin of ``Program``.
 """
@@ -14,17 +16,17 @@ from typing import Any, Literal
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
+from pybpf._attach.marks import CLSACT_PARENT, Mark, remove_stale
 from pybpf._core.enums import AttachType
 from pybpf._core.errors import BPFValueError, check, error_for
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.interfaces import ifindex_of
 
-__all__ = ["TcAttach"]
+__all__ = ["TcAttach", "TcDirection", "TcMode"]
 
 TcDirection = Literal["ingress", "egress"]
+TcMode = Literal["auto", "tcx", "cls_bpf"]
 _TCX = {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
-# The clsact qdisc's two hooks as tc parents: TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS / _EGRESS).
-_CLSACT_PARENT = {"ingress": 0xFFFFFFF2, "egress": 0xFFFFFFF3}
 
 
 def _direction(direction: str) -> str:
@@ -36,54 +38,32 @@ def _direction(direction: str) -> str:
 class TcAttach(AttachBase):
     """Program methods for tc hooks (see ``Program``)."""
 
-    def attach_tc(self, interface: str | int, direction: TcDirection = "ingress") -> Link:
+    def attach_tc(self, interface: str | int, direction: TcDirection = "ingress", *, mode: TcMode = "auto") -> Link:
         """Attach a classifier (``SEC("tc")``, SCHED_CLS) to ``interface``'s
         ingress or egress, looked up in this thread's network namespace.
 
-        On kernels with TCX (6.6+) this is a BPF link, and other programs on
-        the hook keep running; before, libbpf adds a direct-action cls_bpf
-        filter to the interface's clsact qdisc (creating the qdisc if needed).
+        ``mode="tcx"`` makes a BPF link (6.6+): other programs on the hook
+        keep running, and the kernel detaches it when the process dies.
+        ``mode="cls_bpf"`` adds a direct-action cls_bpf filter to the
+        interface's clsact qdisc (created if needed), as ``tc filter`` shows
+        them: it outlives a killed process, carries an owner mark, and is
+        replaced by the next attach of the same program to the hook (see
+        ``pybpf cleanup``).  ``"auto"``: TCX where the kernel has it.
         Return ``TC_ACT_UNSPEC`` (-1) to let later programs decide.  Closing
         the link detaches the program.
         """
         prog_fd = self.fd
         ifindex = ifindex_of(interface)
         what = f"tc {_direction(direction)} of {interface!r}"
-        fd = lib.bpf_link_create(prog_fd, ifindex, _TCX[direction], ffi.NULL)
-        if fd != -errno.EINVAL:  # EINVAL: no TCX attach type in this kernel
-            check(fd, f"attach program '{self._name}' to {what}")
-            return self._link_fd(fd, f"tcx {direction} of {interface!r}")
-        return self._attach_cls_bpf(prog_fd, ifindex, direction, what)
-
-    def _attach_cls_bpf(self, prog_fd: int, ifindex: int, direction: str, what: str) -> Link:
-        hook = ffi.new("struct bpf_tc_hook *")
-        hook.sz = ffi.sizeof("struct bpf_tc_hook")
-        hook.ifindex = ifindex
-        hook.attach_point = lib.BPF_TC_INGRESS if direction == "ingress" else lib.BPF_TC_EGRESS
-        ret = lib.bpf_tc_hook_create(hook)
-        if ret < 0 and ret != -errno.EEXIST:
-            check(ret, f"attach program '{self._name}' to {what}: create the clsact qdisc")
-        created = ret == 0
-        opts = ffi.new("struct bpf_tc_opts *")
-        opts.sz = ffi.sizeof("struct bpf_tc_opts")
-        opts.prog_fd = prog_fd
-        try:
-            check(lib.bpf_tc_attach(hook, opts), f"attach program '{self._name}' to {what}")
-        except BaseException:
-            if created:
-                _drop_empty_clsact(ifindex)
-            raise
-        handle, priority = opts.handle, opts.priority
-
-        def detach() -> None:
-            gone = ffi.new("struct bpf_tc_opts *")
-            gone.sz = ffi.sizeof("struct bpf_tc_opts")
-            gone.handle, gone.priority = handle, priority
-            lib.bpf_tc_detach(hook, gone)  # fails only if the interface is gone
-            if created:
-                _drop_empty_clsact(ifindex)
-
-        return self._netns_link(detach, f"{what} (cls_bpf)")
+        if mode not in ("auto", "tcx", "cls_bpf"):
+            raise BPFValueError(errno.EINVAL, f"tc mode {mode!r}: use 'auto', 'tcx' or 'cls_bpf'")
+        if mode != "cls_bpf":
+            fd = lib.bpf_link_create(prog_fd, ifindex, _TCX[direction], ffi.NULL)
+            if fd != -errno.EINVAL or mode == "tcx":  # EINVAL: no TCX attach type in this kernel
+                check(fd, f"attach program '{self._name}' to {what}", hints={errno.EINVAL: "TCX needs Linux 6.6"})
+                return self._link_fd(fd, f"tcx {direction} of {interface!r}")
+        options = {"fd": prog_fd, "direct_action": True}
+        return self._attach_tc_filter(ifindex, direction, "bpf", options, f"{what} (cls_bpf)", hint=None)
 
     def attach_tc_action(self, interface: str | int, direction: TcDirection = "ingress") -> Link:
         """Run an action program (``SEC("action")``, SCHED_ACT) on every
@@ -91,14 +71,30 @@ class TcAttach(AttachBase):
         matchall filter of the clsact qdisc (created if needed), through
         pyroute2.  The kernel needs act_bpf and cls_matchall (modules on most
         distributions).  A program returning ``TC_ACT_UNSPEC`` (-1) lets the
-        packet pass.  Closing the link removes the filter.
+        packet pass.  Closing the link removes the filter; a killed
+        process leaves it, marked, for the next attach or ``pybpf cleanup``.
         """
-        from pyroute2 import IPRoute
-        from pyroute2.netlink.exceptions import NetlinkError
-
         prog_fd = self.fd
         ifindex = ifindex_of(interface)
         what = f"tc action on {_direction(direction)} of {interface!r}"
+        action = {"kind": "bpf", "fd": prog_fd, "action": "ok"}
+        hint = "needs the act_bpf and cls_matchall tc modules"
+        return self._attach_tc_filter(ifindex, direction, "matchall", {"action": action}, what, hint=hint)
+
+    def _attach_tc_filter(
+        self, ifindex: int, direction: str, kind: str, options: dict[str, Any], what: str, hint: str | None
+    ) -> Link:
+        """Add a ``kind`` filter holding this program, named with this
+        process's mark, to a clsact hook, after removing what an exited
+        pybpf process left there for the same program."""
+        from pyroute2 import IPRoute
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        name = str(Mark.own(self._name))
+        if kind == "matchall":
+            options["action"]["name"] = name
+        else:
+            options["name"] = name
         created = False
         with IPRoute() as ipr:
             try:
@@ -108,53 +104,41 @@ class TcAttach(AttachBase):
                 except NetlinkError as e:
                     if e.code != errno.EEXIST:
                         raise
-                priority = _add_matchall(ipr, ifindex, direction, prog_fd, self._name)
+                remove_stale(ipr, ifindex, direction, self._name)
+                priority = _add_filter(ipr, ifindex, direction, kind, options)
             except NetlinkError as e:
                 if created:
                     _drop_empty_clsact(ifindex, ipr)
-                hint = "needs the act_bpf and cls_matchall tc modules"
                 raise error_for(e.code, f"attach program '{self._name}' to {what}", hint=hint) from None
 
         def remove(ipr: IPRoute) -> None:
-            ipr.tc("del-filter", "matchall", ifindex, parent=_CLSACT_PARENT[direction], prio=priority)
+            ipr.tc("del-filter", kind, ifindex, parent=CLSACT_PARENT[direction], prio=priority)
             if created:
                 _drop_empty_clsact(ifindex, ipr)
 
         return self._netlink_link(remove, (errno.ENOENT, errno.ENODEV, errno.EINVAL), what)
 
 
-def _add_matchall(ipr: Any, ifindex: int, direction: str, prog_fd: int, name: str) -> int:
-    """Add the matchall filter at a priority no other filter has (a matchall
-    priority holds one filter), so that removing it removes nothing else."""
+def _add_filter(ipr: Any, ifindex: int, direction: str, kind: str, options: dict[str, Any]) -> int:
+    """Add the filter at a priority no other filter has, so that removing
+    the priority removes nothing else."""
     from pyroute2.netlink.exceptions import NetlinkError
 
-    for priority in range(0xC000, 0xC000 + 256):
+    taken = {(msg["info"] >> 16) & 0xFFFF for msg in ipr.get_filters(index=ifindex, parent=CLSACT_PARENT[direction])}
+    for priority in range(0xC000, 0xC000 + 1024):
+        if priority in taken:
+            continue
         try:
-            ipr.tc(
-                "add-filter",
-                "matchall",
-                ifindex,
-                parent=_CLSACT_PARENT[direction],
-                prio=priority,
-                action={"kind": "bpf", "fd": prog_fd, "name": name[:31], "action": "ok"},
-            )
+            ipr.tc("add-filter", kind, ifindex, parent=CLSACT_PARENT[direction], prio=priority, **options)
             return priority
         except NetlinkError as e:
-            if e.code != errno.EEXIST:
+            if e.code != errno.EEXIST:  # taken meanwhile: try the next
                 raise
     raise NetlinkError(errno.EEXIST, "no free tc priority")
 
 
-def _drop_empty_clsact(ifindex: int, ipr: Any = None) -> None:
+def _drop_empty_clsact(ifindex: int, ipr: Any) -> None:
     """Remove the clsact qdisc this library added, once neither hook has a
     filter left (another user's filters keep it)."""
-    from pyroute2 import IPRoute
-
-    own = ipr is None
-    ipr = IPRoute() if own else ipr
-    try:
-        if not any(ipr.get_filters(index=ifindex, parent=parent) for parent in _CLSACT_PARENT.values()):
-            ipr.tc("del", "clsact", ifindex)
-    finally:
-        if own:
-            ipr.close()
+    if not any(ipr.get_filters(index=ifindex, parent=parent) for parent in CLSACT_PARENT.values()):
+        ipr.tc("del", "clsact", ifindex)

@@ -246,6 +246,7 @@ class MapFlags(enum.IntFlag):
     MMAPABLE = 1 << 10
     PRESERVE_ELEMS = 1 << 11
     INNER_MAP = 1 << 12
+    LINK = 1 << 13  # STRUCT_OPS: registered by a BPF link, which ends with its last fd (6.4)
 
 
 class UpdateFlags(enum.IntFlag):

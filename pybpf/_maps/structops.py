@@ -8,9 +8,11 @@ import ctypes
 import errno
 from typing import Any
 
+from pybpf import features
 from pybpf._attach.link import Link
-from pybpf._core.enums import MapType
-from pybpf._core.errors import BPFValueError, NotSupportedError, call_ptr
+from pybpf._attach.marks import forget_struct_ops, record_struct_ops, stale_struct_ops
+from pybpf._core.enums import MapFlags, MapType
+from pybpf._core.errors import BPFFileExistsError, BPFValueError, NotSupportedError, call_ptr, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._maps.map import Map
 
@@ -60,19 +62,75 @@ class StructOpsMap(Map, map_types=(MapType.STRUCT_OPS,)):
             )
         return ffi.buffer(ptr, size[0])
 
+    _use_link: bool | None = None  # None: as declared, upgraded to a link where the kernel has them
+
+    @property
+    def use_link(self) -> bool:
+        """Whether :meth:`attach_struct_ops` registers through a BPF link,
+        which ends with the process.  By default True where the kernel has
+        struct_ops links (6.4+, libbpf 1.2+), whether the object declares the
+        map in ``.struct_ops`` or ``.struct_ops.link``.  Set it to False
+        before ``load()`` for a registration that stays after the process
+        exits (as ``bpftool struct_ops register`` makes)."""
+        if self._use_link is not None:
+            return self._use_link
+        return bool(self._flags & MapFlags.LINK) or (self._spec is not None and bool(features.struct_ops_links()))
+
+    @use_link.setter
+    def use_link(self, value: bool) -> None:
+        self._unloaded_spec("use_link")
+        if value:
+            support = features.struct_ops_links()
+            if not support:
+                raise NotSupportedError(errno.EOPNOTSUPP, f"map '{self._name}': {support.reason}")
+        self._use_link = bool(value)
+
+    def _apply_use_link(self) -> None:
+        """Before load: set or clear BPF_F_LINK as ``use_link`` says."""
+        spec = self._unloaded_spec("use_link")
+        flags = self._flags | MapFlags.LINK if self.use_link else self._flags & ~MapFlags.LINK
+        if flags != self._flags:
+            check(lib.bpf_map__set_map_flags(spec, flags), f"set flags of map '{self._name}'")
+            self._flags = lib.bpf_map__map_flags(spec)
+
     def attach_struct_ops(self) -> Link:
         """Register this STRUCT_OPS map of a loaded object with the kernel (a
         TCP congestion control, ...): its programs then serve the kernel's
-        callbacks.  Closing the link unregisters it (or, for a map declared
-        in ``.struct_ops.link``, detaches the link)."""
+        callbacks.  Closing the link unregisters it.
+
+        With :attr:`use_link` (the default on 6.4+) the registration also
+        ends when the process dies, even by SIGKILL; pin the link to keep it.
+        Without, the registration outlives the process; pybpf records its owner in
+        ``/run/pybpf/struct_ops/``, so that registering the same map again
+        takes over a registration whose owner exited (instead of failing
+        with ``FileExistsError``), and ``pybpf cleanup`` removes it."""
         if self._type != MapType.STRUCT_OPS:
             raise BPFValueError(errno.EINVAL, f"map '{self._name}' is {self._type.name}, not STRUCT_OPS")
         self._require_live()
         if self._ptr is None or self._owner is None or not self._owner.loaded:
             raise BPFValueError(errno.EINVAL, f"map '{self._name}': only a map of a loaded BPFObject can be registered")
         ptr = self._ptr
+        what = f"register struct_ops map '{self._name}'"
         with self._owner._use():
-            link_ptr = call_ptr(lambda: lib.bpf_map__attach_struct_ops(ptr), f"register struct_ops map '{self._name}'")
-        link = Link(ptr=link_ptr, what=f"struct_ops '{self._name}'", obj=self._owner)
+            try:
+                link_ptr = call_ptr(lambda: lib.bpf_map__attach_struct_ops(ptr), what)
+            except BPFFileExistsError:
+                # The name is taken: by what an exited pybpf process left? Then take it over.
+                stale = [s for s in stale_struct_ops() if s.mark.program == self._name]
+                if not stale:
+                    raise
+                for registration in stale:
+                    registration.remove()
+                link_ptr = call_ptr(lambda: lib.bpf_map__attach_struct_ops(ptr), what)
+        detach = None
+        if not self._flags & MapFlags.LINK:  # the kernel keeps it after this process: leave a record
+            map_id = self.id
+            record_struct_ops(map_id, self._name)
+
+            def detach() -> None:
+                lib.bpf_link__destroy(link_ptr)  # unregisters the map
+                forget_struct_ops(map_id)
+
+        link = Link(ptr=link_ptr, what=f"struct_ops '{self._name}'", obj=self._owner, detach=detach)
         self._owner._track(link)
         return link

@@ -36,6 +36,7 @@ from pybpf._core.ffi import ffi, lib, log_capture
 from pybpf._core.handle import OwnedHandle
 from pybpf._core.mounts import require_bpffs
 from pybpf._maps.base import MapBase
+from pybpf._maps.structops import StructOpsMap
 from pybpf._object.data import GlobalData
 from pybpf._object.program import Program
 
@@ -216,6 +217,9 @@ class BPFObject(OwnedHandle):
         if self._loaded:
             raise BPFValueError(errno.EALREADY, f"object '{self._name}' is loaded already")
         self._check_map_bytes(f"load object '{self._name}'")
+        for m in self._maps.values():
+            if isinstance(m, StructOpsMap) and m.autocreate:
+                m._apply_use_link()  # by default, nothing stays registered after a kill
         with self._use(), log_capture() as cap:
             ret = lib.bpf_object__load(self._ptr)
         if ret:

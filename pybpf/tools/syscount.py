@@ -5,6 +5,8 @@
     pybpf-syscount --pid 1234 --duration 5 # one process (filtered in the kernel)
 
 Mounts tracefs for the run if it is not mounted, and unmounts it after.
+SIGINT ends the count early and prints it; SIGTERM and SIGHUP detach,
+unmount and exit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import pybpf
 from pybpf._core.mounts import TRACEFS_PATH
+from pybpf.tools.signals import exit_on_signals
 
 __all__ = ["SyscallCounter", "main", "tracefs"]
 
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=20, help="rows to show")
     args = parser.parse_args(argv)
     try:
-        with tracefs(), SyscallCounter(args.pid) as counter:
+        with exit_on_signals(), tracefs(), SyscallCounter(args.pid) as counter:
             with contextlib.suppress(KeyboardInterrupt):
                 time.sleep(args.duration)
             rows = sorted(counter.snapshot().items(), key=lambda kv: -kv[1])[: args.top]

@@ -4,7 +4,8 @@
     pybpf-xdp-counter eth0 --format json --duration 10
     pybpf-xdp-counter --demo                  # throwaway veth pair + traffic
 
-The program (bpf_progs/xdp_counter.bpf.c) passes every packet on.
+The program (bpf_progs/xdp_counter.bpf.c) passes every packet on.  SIGINT,
+SIGTERM and SIGHUP detach it (and remove the demo's namespaces) before exit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, TextIO
 
 import pybpf
 from pybpf import XdpMode
+from pybpf.tools.signals import exit_on_signals
 
 __all__ = ["PROTOCOLS", "XDPCounter", "main"]
 
@@ -162,13 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between reports")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     args = parser.parse_args(argv)
+    if not args.demo and not args.interface:
+        parser.error("give an interface, or --demo")
     try:
-        if args.demo:
-            return 0 if demo()["ok"] else 1
-        if not args.interface:
-            parser.error("give an interface, or --demo")
-        with XDPCounter() as counter, counter.attach(args.interface, mode=args.mode):
-            _watch(counter, args.format, args.interval, args.duration, sys.stdout)
+        with exit_on_signals():
+            if args.demo:
+                return 0 if demo()["ok"] else 1
+            with XDPCounter() as counter, counter.attach(args.interface, mode=args.mode):
+                _watch(counter, args.format, args.interval, args.duration, sys.stdout)
     except pybpf.BPFError as exc:
         print(f"pybpf-xdp-counter: {exc}", file=sys.stderr)
         return 1
