@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from pybpf._codecs.btf import BTF
+from pybpf._core.capabilities import needs_hint, program_needs
 from pybpf._core.enums import AttachType, MapFlags, MapType, ProgType
 from pybpf._core.errors import BPFError, NotSupportedError, call_ptr, check
 from pybpf._core.ffi import ffi, lib, libbpf_version
@@ -89,12 +90,15 @@ _MAP_PROBES = {MapType.ARENA: (0, 0, int(MapFlags.MMAPABLE))}
 
 
 @functools.lru_cache(maxsize=None)
-def program_type(kind: ProgType) -> bool:
+def program_type(kind: ProgType) -> Support:
     """Whether the kernel can load programs of type ``kind``: libbpf's
-    probe, or, for a type newer than the libbpf pybpf was built with, a
-    return-0 program of the type loaded here."""
+    probe, or a return-0 program of the type loaded here (for a type newer
+    than the libbpf pybpf was built with, and to learn why libbpf's probe
+    failed).  A load refused for a capability this process lacks is not
+    the kernel lacking the type: its reason names the capability."""
     try:
-        return bool(check(lib.libbpf_probe_bpf_prog_type(int(kind), ffi.NULL), f"probe program type {kind.name}"))
+        if check(lib.libbpf_probe_bpf_prog_type(int(kind), ffi.NULL), f"probe program type {kind.name}"):
+            return Support(True)
     except NotSupportedError:
         pass  # a type this libbpf does not know
     opts = ffi.new("struct bpf_prog_load_opts *")
@@ -103,10 +107,13 @@ def program_type(kind: ProgType) -> bool:
     insns = ffi.cast("struct bpf_insn *", ffi.from_buffer(_RETURN_ZERO))
     try:
         fd = check(lib.bpf_prog_load(int(kind), b"pybpf_probe", b"GPL", insns, 2, opts), f"load a {kind.name} probe")
-    except BPFError:
-        return False
+    except BPFError as e:
+        if e.errno in (errno.EPERM, errno.EACCES):
+            hint = needs_hint(f"loading {kind.name} programs", *program_needs(kind))
+            return Support(False, hint or f"loading {kind.name} programs was refused: {e.strerror}", forbidden=True)
+        return Support(False, f"this kernel has no {kind.name} programs (too old, or built without them)")
     os.close(fd)
-    return True
+    return Support(True)
 
 
 @functools.lru_cache(maxsize=None)

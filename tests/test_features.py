@@ -15,7 +15,7 @@ BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_OVERRIDE_RETURN = 1, 58
 
 def test_program_and_map_types() -> None:
     assert features.program_type(pybpf.ProgType.XDP) and features.map_type(pybpf.MapType.HASH)
-    assert features.program_type(pybpf.ProgType.NETFILTER) == (features.kernel_version() >= (6, 4))
+    assert bool(features.program_type(pybpf.ProgType.NETFILTER)) == (features.kernel_version() >= (6, 4))
 
 
 def test_helpers() -> None:

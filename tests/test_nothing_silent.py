@@ -290,3 +290,84 @@ def test_a_struct_ops_value_reads_at_the_kernels_size() -> None:
         assert ops.value_size == ops.info().value_size > 192
         [(key, value)] = ops.items()
         assert len(value) == ops.value_size
+
+
+def _run_as(setpriv: list[str], code: str, cwd: Path) -> str:
+    """Run ``code`` in a child with the capabilities setpriv (util-linux) leaves it; its output."""
+    proc = subprocess.run(
+        ["setpriv", *setpriv, sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _without(*caps: str) -> list[str]:
+    dropped = ",".join(f"-{cap}" for cap in caps)
+    return [f"--bounding-set={dropped}", f"--inh-caps={dropped}"]
+
+
+_LOAD = (
+    "import sys, pybpf\n"
+    "try:\n    pybpf.load(pybpf.shipped(sys.argv[1]))\n"
+    "except pybpf.BPFError as e:\n    print(type(e).__name__, e)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("dropped", "shipped", "error", "named"),
+    [
+        ("net_admin", "xdp_counter", "BPFPermissionError", "loading XDP programs needs CAP_NET_ADMIN"),
+        ("perfmon", "syscount", "BPFPermissionError", "loading TRACEPOINT programs needs CAP_PERFMON"),
+        (
+            "perfmon",
+            "xdp_counter",
+            "VerifierError",
+            "pointer arithmetic (and comparing or storing pointers) needs CAP_PERFMON",
+        ),
+    ],
+)
+def test_a_refusal_names_the_capability_this_process_lacks(
+    tmp_path: Path, dropped: str, shipped: str, error: str, named: str
+) -> None:
+    """With CAP_BPF but without CAP_NET_ADMIN or CAP_PERFMON (and without
+    CAP_SYS_ADMIN, which stands in for both): the capability is named, the
+    kernel is not said to lack the program type, libbpf's ulimit advice is
+    left out."""
+    code = _LOAD.replace("sys.argv[1]", repr(shipped))
+    out = _run_as(_without(dropped, "sys_admin"), code, tmp_path)
+    assert out.startswith(error), out
+    assert f"{named} (or CAP_SYS_ADMIN), which this process lacks" in out, out
+    assert "this kernel has no" not in out and "ulimit" not in out, out
+
+
+def test_a_probe_refused_for_a_capability_is_not_a_missing_feature(tmp_path: Path) -> None:
+    code = (
+        "import pybpf\n"
+        "support = pybpf.features.program_type(pybpf.ProgType.XDP)\n"
+        "print(bool(support), support.forbidden, support.reason)\n"
+    )
+    out = _run_as(_without("net_admin", "sys_admin"), code, tmp_path)
+    assert out.startswith("False True loading XDP programs needs CAP_NET_ADMIN"), out
+
+
+def test_tracefs_that_cannot_be_read_is_not_tracefs_missing(tracefs: str, tmp_path: Path) -> None:
+    """tracefs is 0700 root's: a user with CAP_BPF and CAP_PERFMON alone is told so."""
+    code = (
+        "import pybpf\n"
+        "with pybpf.load(pybpf.shipped('syscount')) as obj:\n"
+        "    try:\n"
+        "        obj.programs['count_syscalls'].attach_tracepoint('raw_syscalls', 'sys_enter')\n"
+        "    except pybpf.BPFError as e:\n"
+        "        print(type(e).__name__, e)\n"
+    )
+    nobody = [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=+bpf,+perfmon",
+        "--ambient-caps=+bpf,+perfmon",
+    ]
+    tmp_path.chmod(0o755)
+    out = _run_as(nobody, code, tmp_path)
+    assert out.startswith("BPFPermissionError tracefs is mounted at "), out
+    assert "but this process cannot read it (mode 700)" in out and "not mounted" not in out

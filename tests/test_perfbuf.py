@@ -34,7 +34,11 @@ def test_records_arrive_in_order_with_their_cpu(obj: pybpf.BPFObject) -> None:
         _emit(obj, n)
         got = list(pb.events(timeout=0.5))
         assert pb.lost == 0 and obj.bss["send_errors"] == 0
-    assert [s.seq for _, s in got] == list(range(n))
+    # Each CPU's buffer is in order; the emitter may move between CPUs, so only per CPU.
+    assert sorted(s.seq for _, s in got) == list(range(n))
+    for cpu in {cpu for cpu, _ in got}:
+        seqs = [s.seq for c, s in got if c == cpu]
+        assert seqs == sorted(seqs)
     assert all(s.magic == MAGIC and s.cpu == cpu for cpu, s in got)
 
 

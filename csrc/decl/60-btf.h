@@ -10,6 +10,7 @@ struct btf_type {
 struct btf_member { __u32 name_off; __u32 type; __u32 offset; };
 struct btf_array { __u32 type; __u32 index_type; __u32 nelems; };
 struct btf_var_secinfo { __u32 type; __u32 offset; __u32 size; };
+struct btf_param { __u32 name_off; __u32 type; };
 
 #define BTF_KIND_INT ...
 #define BTF_KIND_PTR ...
@@ -41,6 +42,7 @@ const char *btf__name_by_offset(const struct btf *btf, __u32 offset);
 __s32 btf__find_by_name_kind(const struct btf *btf, const char *type_name, __u32 kind);
 struct btf *btf__load_from_kernel_by_id(__u32 id);
 struct btf *btf__new(const void *data, __u32 size);
+struct btf *btf__parse_elf(const char *path, struct btf_ext **btf_ext);
 void btf__free(struct btf *btf);
 
 /* Static inline accessors from btf.h; API mode compiles wrappers for them. */
@@ -55,4 +57,5 @@ __u32 btf_member_bit_offset(const struct btf_type *t, __u32 member_idx);
 __u32 btf_member_bitfield_size(const struct btf_type *t, __u32 member_idx);
 struct btf_array *btf_array(const struct btf_type *t);
 struct btf_var_secinfo *btf_var_secinfos(const struct btf_type *t);
+struct btf_param *btf_params(const struct btf_type *t);
 struct btf *btf__load_vmlinux_btf(void);

@@ -16,6 +16,7 @@ from typing import Any
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
 from pybpf._attach.marks import Mark, marks_in
+from pybpf._core.capabilities import net_admin_hints
 from pybpf._core.enums import ProgType
 from pybpf._core.errors import BPFValueError, error_for
 from pybpf._core.interfaces import ifindex_of
@@ -104,7 +105,7 @@ class RouteAttach(AttachBase):
                 ipr.route("add", **route)
             except NetlinkError as e:
                 if e.code != errno.EEXIST:
-                    raise error_for(e.code, action) from None
+                    raise error_for(e.code, action, hint=net_admin_hints().get(e.code)) from None
                 holder = _holder(ipr, route)
                 if holder is None or holder.alive:
                     owner = holder.owner() if holder else "something other than pybpf"

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
 from pybpf._attach.marks import CLSACT_PARENT, Mark, remove_stale
+from pybpf._core.capabilities import net_admin_hints
 from pybpf._core.enums import AttachType
 from pybpf._core.errors import BPFValueError, check, error_for
 from pybpf._core.ffi import ffi, lib
@@ -60,7 +61,8 @@ class TcAttach(AttachBase):
         if mode != "cls_bpf":
             fd = lib.bpf_link_create(prog_fd, ifindex, _TCX[direction], ffi.NULL)
             if fd != -errno.EINVAL or mode == "tcx":  # EINVAL: no TCX attach type in this kernel
-                check(fd, f"attach program '{self._name}' to {what}", hints={errno.EINVAL: "TCX needs Linux 6.6"})
+                hints = {errno.EINVAL: "TCX needs Linux 6.6", **net_admin_hints()}
+                check(fd, f"attach program '{self._name}' to {what}", hints=hints)
                 return self._link_fd(fd, f"tcx {direction} of {interface!r}")
         options = {"fd": prog_fd, "direct_action": True}
         return self._attach_tc_filter(ifindex, direction, "bpf", options, f"{what} (cls_bpf)", hint=None)
@@ -109,6 +111,7 @@ class TcAttach(AttachBase):
             except NetlinkError as e:
                 if created:
                     _drop_empty_clsact(ifindex, ipr)
+                hint = net_admin_hints().get(e.code, hint)
                 raise error_for(e.code, f"attach program '{self._name}' to {what}", hint=hint) from None
 
         def remove(ipr: IPRoute) -> None:

@@ -17,9 +17,9 @@ from pybpf import features
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import IterLink, Link
 from pybpf._core.enums import PerfEventType, SoftwareEvent
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, check
+from pybpf._core.errors import BPFFileNotFoundError, BPFPermissionError, BPFValueError, c_string, check
 from pybpf._core.ffi import ffi, lib
-from pybpf._core.mounts import TRACEFS_PATH, tracefs_mounted
+from pybpf._core.mounts import TRACEFS_PATH, tracefs_mounted, tracefs_unreadable
 
 if TYPE_CHECKING:
     from pybpf._maps.base import MapBase
@@ -208,12 +208,21 @@ class TraceAttach(AttachBase):
 
     @staticmethod
     def _require_tracefs() -> None:
-        if not tracefs_mounted():
-            raise BPFFileNotFoundError(
-                errno.ENOENT,
-                f"tracefs is not mounted: tracepoints are found by name there. Mount it with "
-                f"pybpf.mount_tracefs() or `mount -t tracefs tracefs {TRACEFS_PATH}`",
+        if tracefs_mounted():
+            return
+        unreadable = tracefs_unreadable()
+        if unreadable:
+            raise BPFPermissionError(
+                errno.EACCES,
+                f"tracefs is mounted at {unreadable} but this process cannot read it (mode "
+                f"{os.stat(unreadable).st_mode & 0o777:o}): tracepoints are found by name there. Run as its "
+                "owner, give this user access to it, or use attach_raw_tracepoint(), which needs no tracefs",
             )
+        raise BPFFileNotFoundError(
+            errno.ENOENT,
+            f"tracefs is not mounted: tracepoints are found by name there. Mount it with "
+            f"pybpf.mount_tracefs() or `mount -t tracefs tracefs {TRACEFS_PATH}`",
+        )
 
 
 def online_cpus() -> list[int]:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from pybpf._codecs.ranges import bits_range, check_fits
 from pybpf._core.errors import BPFKeyError, BPFValueError, c_string, c_text, call_ptr
-from pybpf._core.ffi import ffi, lib
+from pybpf._core.ffi import ffi, lib, log_capture
 
 __all__ = ["BTF", "Record"]
 
@@ -234,13 +234,26 @@ class BTF:
             type_id = t.type
         raise BPFValueError(22, "BTF modifier chain too long")
 
+    @classmethod
+    def from_elf(cls, path: bytes) -> BTF | None:
+        """The ``.BTF`` section of an ELF file, parsed; None if it has none or libbpf cannot parse it."""
+        with log_capture():  # the object's own open reports what is wrong with it
+            ptr = lib.btf__parse_elf(path, ffi.NULL)
+        return cls(ptr, owned=True) if ptr != ffi.NULL else None
+
     def defect(self) -> str | None:
         """What makes this BTF unsafe for libbpf to walk, or None.
 
         The kernel refuses such BTF, but libbpf walks it before the kernel
-        sees it: it loops forever on a type that holds itself
+        sees it: older libbpf (1.1) follows a type id past the last type,
+        every version loops forever on a type that holds itself
         (libbpf/libbpf#688) and reads outside a struct_ops struct whose
-        member lies past its end.  Objects are checked at open."""
+        member lies past its end.  Objects are checked before libbpf opens them."""
+        count = lib.btf__type_cnt(self._ptr)
+        for type_id in range(1, count):
+            missing = next((ref for ref in self._refs(type_id) if ref >= count), None)
+            if missing is not None:
+                return f"in its BTF, {self.describe(type_id)} refers to type {missing}, past the last ({count - 1})"
         cycle = self.find_cycle()
         if cycle:
             chain = " -> ".join(self.describe(i) for i in cycle)
@@ -312,6 +325,19 @@ class BTF:
         else:
             held = []
         return [i for i in held if i]
+
+    def _refs(self, type_id: int) -> list[int]:
+        """Every type id a type refers to, by value or through a pointer, function or array index."""
+        t = self._type(type_id)
+        kind = lib.btf_kind(t)
+        if kind in (lib.BTF_KIND_PTR, lib.BTF_KIND_FUNC):
+            return [t.type]
+        if kind == lib.BTF_KIND_ARRAY:
+            return [lib.btf_array(t).type, lib.btf_array(t).index_type]
+        if kind == lib.BTF_KIND_FUNC_PROTO:
+            params = lib.btf_params(t)
+            return [t.type, *(params[i].type for i in range(lib.btf_vlen(t)))]
+        return self._held(type_id)
 
     def describe(self, type_id: int) -> str:
         """``typedef __u16`` or ``struct event``: a type as a message names it."""

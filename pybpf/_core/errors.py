@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import NoReturn, TypeVar
 
+from pybpf._core.capabilities import CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, lacking
 from pybpf._core.ffi import ffi, lib, log_capture
 
 __all__ = [
@@ -137,8 +138,11 @@ _CLASSES: dict[int, type[BPFError]] = {
     **dict.fromkeys(NOT_SUPPORTED, NotSupportedError),
 }
 
+# libbpf's advice on EPERM; since 5.11 the kernel charges BPF memory to the
+# memory cgroup and ignores RLIMIT_MEMLOCK, so it only misleads.
+_ULIMIT_ADVICE = "try raising 'ulimit -l'"
+
 _HINTS = {
-    _errno.EPERM: "needs root or CAP_BPF (plus CAP_PERFMON/CAP_NET_ADMIN/CAP_SYS_ADMIN for some program types)",
     _errno.E2BIG: "E2BIG: key out of range, map full, or size too large",
 }
 
@@ -153,12 +157,19 @@ def _strerror(err: int) -> str:
     return os.strerror(err)
 
 
+def _lacking_hint() -> str | None:
+    """For an EPERM with no better explanation: the BPF capabilities this
+    process lacks, if any (with all of them, something else refused)."""
+    missing = lacking(CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN)
+    return f"this process lacks {', '.join(missing)}, or CAP_SYS_ADMIN in their place" if missing else None
+
+
 def error_for(err: int, what: str, cls: type[BPFError] | None = None, *, hint: str | None = None) -> BPFError:
     """Build the exception for errno ``err`` raised by the action ``what``;
     ``hint`` (what a probe found) replaces the generic one for the errno."""
     err = abs(err)
     message = f"{what}: {_strerror(err)}"
-    hint = hint or _HINTS.get(err)
+    hint = hint or _HINTS.get(err) or (_lacking_hint() if err == _errno.EPERM else None)
     if hint and hint not in message:
         message += f" ({hint})"
     return (cls or _CLASSES.get(err, BPFError))(err, message)
@@ -235,7 +246,11 @@ def with_details(exc: BPFError, messages: list[str], *, program_lines: bool = Fa
     """Append libbpf's last warnings, which say what failed (the object's
     section, the symbol an attach could not find).  Lines about a program
     are left out unless ``program_lines``: at load they repeat the verifier log."""
-    lines = [m.strip() for m in messages if m.strip() and (program_lines or not m.startswith("libbpf: prog"))]
+    lines = [
+        m.strip()
+        for m in messages
+        if m.strip() and (program_lines or not m.startswith("libbpf: prog")) and _ULIMIT_ADVICE not in m
+    ]
     if lines:
         exc.strerror = f"{exc.strerror}\n" + "\n".join(lines[-3:])
     return exc

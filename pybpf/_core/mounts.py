@@ -21,6 +21,7 @@ __all__ = [
     "mount_tracefs",
     "require_bpffs",
     "tracefs_mounted",
+    "tracefs_unreadable",
 ]
 
 TRACEFS_PATH = "/sys/kernel/tracing"
@@ -55,6 +56,15 @@ def fs_type(path: str) -> str | None:
 def tracefs_mounted() -> bool:
     """Whether tracefs is reachable where libbpf looks for it."""
     return any(os.path.isdir(os.path.join(p, "events")) for p in (TRACEFS_PATH, _DEBUGFS_TRACING))
+
+
+def tracefs_unreadable() -> str | None:
+    """Where tracefs is mounted but this process cannot look inside (it is
+    0700 root's: a user with CAP_BPF and CAP_PERFMON alone cannot)."""
+    for path in (TRACEFS_PATH, _DEBUGFS_TRACING):
+        if fs_type(path) == "tracefs" and not os.access(os.path.join(path, "events"), os.R_OK | os.X_OK):
+            return path
+    return None
 
 
 def bpffs_mounted(path: str = BPFFS_PATH) -> bool:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pybpf import features
 from pybpf._attach.link import Link
 from pybpf._codecs.btf import BTF
+from pybpf._core.capabilities import verifier_hint
 from pybpf._core.enums import ProgType
 from pybpf._core.errors import (
     BPFError,
@@ -100,9 +101,6 @@ class BPFObject(OwnedHandle):
         self._links: set[Link] = set()
         btf_ptr = lib.bpf_object__btf(ptr)
         self._btf = BTF(btf_ptr, owned=False) if btf_ptr != ffi.NULL else None
-        defect = self._btf.defect() if self._btf else None
-        if defect:
-            raise BPFValueError(errno.EINVAL, f"open BPF object {path}: {defect}")
 
         maps: dict[str, MapBase] = {}
         self._internal: dict[str, Any] = {}
@@ -182,6 +180,7 @@ class BPFObject(OwnedHandle):
             raise BPFValueError(errno.EISDIR, f"{what}: is a directory") from None
         if magic != _ELF_MAGIC:
             raise BPFValueError(errno.ENOEXEC, f"{what}: not an ELF file (starts with {magic!r})")
+        _check_btf(raw_path, what)
         opts = ffi.new("struct bpf_object_open_opts *")
         opts.sz = ffi.sizeof("struct bpf_object_open_opts")
         keep = ffi.new("char[]", name.encode()) if name else ffi.NULL
@@ -255,10 +254,11 @@ class BPFObject(OwnedHandle):
         logs = {name: body for name, body in _PROG_LOG.findall(text)}
         if failed or logs:
             prog = failed.group(1) if failed else next(iter(logs))
-            body = logs.get(prog, "")
-            base = error_for(err, f"load program '{prog}' of '{self._name}'", hint=self._refusal_reason(prog))
-            if body:
-                return VerifierError(err, str(base), prog, body.splitlines())
+            lines = logs.get(prog, "").splitlines()
+            hint = verifier_hint(lines) or self._refusal_reason(prog)
+            base = error_for(err, f"load program '{prog}' of '{self._name}'", hint=hint)
+            if lines:
+                return VerifierError(err, str(base), prog, lines)
             return with_details(base, messages)
         mismatch = _PIN_MISMATCH.search(text)
         if mismatch:
@@ -278,9 +278,8 @@ class BPFObject(OwnedHandle):
             support = features.trampolines()  # first: a blocked trampoline fails the type probe too
             if not support:
                 return support.reason
-        if not features.program_type(program.type):
-            return f"this kernel has no {program.type.name} programs (too old, or built without them)"
-        return None
+        support = features.program_type(program.type)
+        return None if support else support.reason
 
     # -- access -----------------------------------------------------------------
 
@@ -371,6 +370,20 @@ class BPFObject(OwnedHandle):
     def __repr__(self) -> str:
         state = "closed" if self.closed else "loaded" if self._loaded else "opened"
         return f"<pybpf.BPFObject '{self._name}' {state}>"
+
+
+def _check_btf(path: bytes, what: str) -> None:
+    """Refuse an object whose BTF libbpf's open or load would mishandle
+    (``BTF.defect``): it reads the ``.BTF`` section before libbpf does."""
+    btf = BTF.from_elf(path)
+    if btf is None:
+        return  # no BTF, or none libbpf can parse: its open says so
+    try:
+        defect = btf.defect()
+    finally:
+        btf.close()
+    if defect:
+        raise BPFValueError(errno.EINVAL, f"{what}: {defect}")
 
 
 def load(

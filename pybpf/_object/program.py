@@ -19,6 +19,7 @@ from pybpf._attach.route import RouteAttach
 from pybpf._attach.socket import SocketAttach
 from pybpf._attach.tc import TcAttach
 from pybpf._attach.trace import TraceAttach
+from pybpf._core.capabilities import net_admin_hints
 from pybpf._core.enums import AttachType, ProgType
 from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, c_text, check, require_unsigned
 from pybpf._core.fdinfo import require_bpf_fd_kind
@@ -356,7 +357,9 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
         opts.flags = flags  # 0: native where the driver has it, else generic
         with self._using() as prog_fd:
             fd = check(
-                lib.bpf_link_create(prog_fd, ifindex, lib.BPF_XDP, opts), f"attach program '{self._name}' to {what}"
+                lib.bpf_link_create(prog_fd, ifindex, lib.BPF_XDP, opts),
+                f"attach program '{self._name}' to {what}",
+                hints=net_admin_hints(),
             )
         return self._link_fd(fd, what)
 

@@ -38,7 +38,7 @@ def _netfilter() -> Support:
     if not pybpf._core.ffi.HAS_NETFILTER:
         major, minor = pybpf.libbpf_version()
         return Support(False, f"netfilter links need libbpf 1.2; this build has {major}.{minor}", forbidden=True)
-    return Support(pybpf.features.program_type(pybpf.ProgType.NETFILTER), "no NETFILTER program type")
+    return Support(bool(pybpf.features.program_type(pybpf.ProgType.NETFILTER)), "no NETFILTER program type")
 
 
 def _built_in(kind: pybpf.ProgType, option: str) -> Callable[[], Support]:
