@@ -39,11 +39,13 @@ test-nokernel: install
 	$(VENV)/bin/pytest -m "not kernel" $(PYTEST_ARGS)
 
 # The fuzzing campaign: seeded mutations of the shipped and test objects, each
-# in a child under a memory cgroup (tests/support/fuzz/); `make test` runs 500.
+# in a child under a memory cgroup (tests/support/fuzz/), then the map model
+# tests with ten times their examples; `make test` runs 500 cases and 2,400.
 FUZZ_ARGS ?= --cases 20000 --seed 13
 fuzz: install
 	$(VENV)/bin/python tests/support/objects.py build/test-objects
 	cd tests/support && $(abspath $(VENV))/bin/python -m fuzz --objects $(abspath build/test-objects) $(FUZZ_ARGS)
+	PYBPF_MODEL_EXAMPLES=3000 $(VENV)/bin/pytest -q tests/test_map_models.py
 
 # The suite against the oldest libbpf apt offers (>= 1.1): both sides of the PYBPF_HAS_* gates.
 test-oldest-libbpf: deps
