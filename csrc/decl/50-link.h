@@ -6,6 +6,7 @@ struct bpf_link *bpf_program__attach_raw_tracepoint(const struct bpf_program *pr
 struct bpf_link *bpf_program__attach_netns(const struct bpf_program *prog, int netns_fd);
 struct bpf_link *bpf_program__attach_cgroup(const struct bpf_program *prog, int cgroup_fd);
 int bpf_link__fd(const struct bpf_link *link);
+int bpf_link_get_fd_by_id(__u32 id);
 int bpf_link__pin(struct bpf_link *link, const char *path);
 int bpf_link__destroy(struct bpf_link *link);
 
