@@ -18,10 +18,13 @@ pytestmark = pytest.mark.kernel
 SUPPORT = Path(__file__).resolve().parent / "support"
 
 
+CASES = 60 if os.environ.get("PYBPF_EMULATED") else 500  # VM guests run a smaller slice (tests/vm/guest.sh)
+
+
 def test_a_seeded_slice_of_mutated_objects_finds_no_defect(test_objects: dict[str, Path], tmp_path: Path) -> None:
     objects = next(iter(test_objects.values())).parent
     proc = subprocess.run(
-        [sys.executable, "-m", "fuzz", "--seed", "13", "--cases", "500", "--objects", str(objects)],
+        [sys.executable, "-m", "fuzz", "--seed", "13", "--cases", str(CASES), "--objects", str(objects)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -31,11 +34,11 @@ def test_a_seeded_slice_of_mutated_objects_finds_no_defect(test_objects: dict[st
     report = json.loads(proc.stdout)
     assert report["defects"] == [], json.dumps(report["defects"], indent=1)
     assert proc.returncode == 0, proc.stderr
-    assert report["cases"] == 500
+    assert report["cases"] == CASES
     outcomes = report["outcomes"]
     # Both ends are reached: some mutations still load, most are refused.
     assert outcomes["clean"] > 0 and outcomes["refused"] > 0, outcomes
-    assert set(report["by_strategy"]) == {
+    assert CASES < 500 or set(report["by_strategy"]) == {
         "bit-flips",
         "btf-cycle",
         "btf-records",

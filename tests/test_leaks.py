@@ -27,10 +27,11 @@ from pybpf.tools.xdp_counter import XDPCounter
 pytestmark = pytest.mark.kernel
 
 SOAK = os.environ.get("PYBPF_SOAK") == "1"
-LOAD_CYCLES = 2000 if SOAK else 100
-MAP_CYCLES = 10_000 if SOAK else 1000
+EMULATED = bool(os.environ.get("PYBPF_EMULATED"))  # VM guests: a smaller slice (tests/vm/guest.sh)
+LOAD_CYCLES = 2000 if SOAK else 20 if EMULATED else 100
+MAP_CYCLES = 10_000 if SOAK else 200 if EMULATED else 1000
 TRAFFIC_SECONDS = 60.0 if SOAK else 2.0
-WARMUP = 20
+WARMUP = 5 if EMULATED else 20
 
 
 def _fds() -> int:

@@ -11,9 +11,10 @@ kernel stores with the program, with a mark::
 The start time (clock ticks since boot, ``/proc/<pid>/stat``) tells the owner
 from a later process that reuses its pid.  A STRUCT_OPS map registered
 without a link (kernels before 6.4) has no name field: its mark is a record
-file, ``/run/pybpf/struct_ops/<map id>``, removed when it is unregistered.  An attachment whose owner is gone
-is *stale*: attaching the same program to the same hook again replaces it,
-and ``pybpf cleanup`` lists and removes every one (``stale_attachments``).
+file, ``/run/pybpf/struct_ops/<map id>``, removed when it is unregistered.
+An attachment whose owner is gone is *stale*: attaching the same program to
+the same hook again replaces it, and ``pybpf cleanup`` lists and removes
+every one (``stale_attachments``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ import errno
 import functools
 import os
 import socket
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from pybpf._core.enums import MapType
 
 __all__ = ["Mark", "StaleAttachment", "remove_stale", "stale_attachments", "stale_struct_ops"]
 
@@ -160,12 +164,14 @@ def route_key(msg: Any) -> dict[str, Any]:
 
 
 def _stale_in_namespace(ipr: Any, netns: str) -> Iterator[StaleAttachment]:
+    from pyroute2.netlink.exceptions import NetlinkError
+
     for link in ipr.get_links():
         ifindex, ifname = link["index"], link.get_attr("IFLA_IFNAME")
         for direction in CLSACT_PARENT:
             try:
                 marks = tc_marks(ipr, ifindex, direction)
-            except Exception:  # noqa: BLE001 - no clsact qdisc, or the interface went away
+            except NetlinkError:  # the interface went away meanwhile
                 continue
             for priority, kind, mark in marks:
                 if not mark.alive:
@@ -209,10 +215,19 @@ STRUCT_OPS_RECORDS = "/run/pybpf/struct_ops"
 
 def record_struct_ops(map_id: int, program: str) -> None:
     """Note that this process registered STRUCT_OPS map ``map_id`` without a
-    link: the kernel keeps such a registration after the process dies."""
-    os.makedirs(STRUCT_OPS_RECORDS, exist_ok=True)
-    with open(os.path.join(STRUCT_OPS_RECORDS, str(map_id)), "w", encoding="ascii") as f:
-        f.write(str(Mark.own(program)))
+    link: the kernel keeps such a registration after the process dies.  A
+    process that may not write /run is warned that nothing will find it."""
+    try:
+        os.makedirs(STRUCT_OPS_RECORDS, exist_ok=True)
+        with open(os.path.join(STRUCT_OPS_RECORDS, str(map_id)), "w", encoding="ascii") as f:
+            f.write(str(Mark.own(program)))
+    except OSError as e:
+        warnings.warn(
+            f"pybpf: struct_ops map '{program}' is registered without a link, but its owner cannot be recorded "
+            f"({e}): if this process is killed, neither a restart nor pybpf cleanup will find it",
+            RuntimeWarning,
+            3,
+        )
 
 
 def forget_struct_ops(map_id: int) -> None:
@@ -255,7 +270,7 @@ def stale_struct_ops() -> list[StaleAttachment]:
             info = fdinfo(fd)
         finally:
             os.close(fd)
-        if info.get("map_type") != "26":  # the id was reused by another kind of map
+        if info.get("map_type") != str(int(MapType.STRUCT_OPS)):  # the id was reused by another kind of map
             forget_struct_ops(map_id)
             continue
         where = f"struct_ops map {map_id}"

@@ -24,6 +24,8 @@ class StructOpsMap(Map, map_types=(MapType.STRUCT_OPS,)):
     struct the kernel calls through.  Set its plain fields before load
     (:attr:`struct_ops`), then :meth:`attach_struct_ops` registers it."""
 
+    _use_link: bool | None = None  # None: as declared, upgraded to a link where the kernel has them
+
     @property
     def struct_ops(self) -> Any:
         """A copy of the struct this STRUCT_OPS map registers, as the object
@@ -61,8 +63,6 @@ class StructOpsMap(Map, map_types=(MapType.STRUCT_OPS,)):
                 errno.EOPNOTSUPP, f"map '{self._name}': struct_ops data needs libbpf >= 1.4 (this is {major}.{minor})"
             )
         return ffi.buffer(ptr, size[0])
-
-    _use_link: bool | None = None  # None: as declared, upgraded to a link where the kernel has them
 
     @property
     def use_link(self) -> bool:
@@ -122,15 +122,18 @@ class StructOpsMap(Map, map_types=(MapType.STRUCT_OPS,)):
                 for registration in stale:
                     registration.remove()
                 link_ptr = call_ptr(lambda: lib.bpf_map__attach_struct_ops(ptr), what)
-        detach = None
-        if not self._flags & MapFlags.LINK:  # the kernel keeps it after this process: leave a record
+        if self._flags & MapFlags.LINK:
+            link = Link(ptr=link_ptr, what=f"struct_ops '{self._name}'", obj=self._owner)
+        else:
+            # No BPF link (libbpf's stands in with the map's own fd): the
+            # kernel keeps the registration after this process, so leave a record.
             map_id = self.id
             record_struct_ops(map_id, self._name)
 
-            def detach() -> None:
-                lib.bpf_link__destroy(link_ptr)  # unregisters the map
+            def unregister() -> None:
+                lib.bpf_link__destroy(link_ptr)
                 forget_struct_ops(map_id)
 
-        link = Link(ptr=link_ptr, what=f"struct_ops '{self._name}'", obj=self._owner, detach=detach)
+            link = Link(what=f"struct_ops '{self._name}' (no link)", obj=self._owner, detach=unregister)
         self._owner._track(link)
         return link

@@ -162,9 +162,11 @@ class BPFObject(OwnedHandle):
         ``max_map_bytes`` bounds the memory the object's maps may ask of the
         kernel (the sum of their ``declared_bytes``), checked here and again
         at ``load()``: the kernel allocates whatever a map declares, so set it
-        when the object comes from someone you do not trust.  Objects whose
-        BTF holds a type inside itself are refused here, before libbpf loops
-        on them.
+        when the object comes from someone you do not trust; ``load()``
+        refuses before anything reaches the kernel, and the object stays
+        open to be reconfigured.  BTF that libbpf would mishandle (a type id
+        past the last type, a type that holds itself, a struct member past
+        its end) is refused here, before libbpf parses it.
         """
         path = os.fspath(path)
         what = f"open BPF object {path}"

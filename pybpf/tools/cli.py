@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pybpf
 from pybpf._attach.marks import stale_attachments
-from pybpf.tools.signals import exit_on_signals
+from pybpf.tools.command import run_command
 
 __all__ = ["main"]
 
@@ -37,13 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     clean = commands.add_parser("cleanup", help="remove what exited pybpf processes left attached")
     clean.add_argument("--dry-run", action="store_true", help="only list it")
     args = parser.parse_args(argv)
-    try:
-        with exit_on_signals():
-            cleanup(dry_run=args.dry_run)
-    except pybpf.BPFError as exc:
-        print(f"pybpf {args.command}: {exc}", file=sys.stderr)
-        return 1
-    return 0
+
+    def body() -> None:
+        cleanup(dry_run=args.dry_run)
+
+    return run_command(f"pybpf {args.command}", body)
 
 
 if __name__ == "__main__":

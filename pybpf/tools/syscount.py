@@ -21,7 +21,7 @@ from typing import Any
 
 import pybpf
 from pybpf._core.mounts import TRACEFS_PATH
-from pybpf.tools.signals import exit_on_signals
+from pybpf.tools.command import run_command
 
 __all__ = ["SyscallCounter", "main", "tracefs"]
 
@@ -82,18 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds to count")
     parser.add_argument("--top", type=int, default=20, help="rows to show")
     args = parser.parse_args(argv)
-    try:
-        with exit_on_signals(), tracefs(), SyscallCounter(args.pid) as counter:
+
+    def body() -> int:
+        with tracefs(), SyscallCounter(args.pid) as counter:
             with contextlib.suppress(KeyboardInterrupt):
                 time.sleep(args.duration)
             rows = sorted(counter.snapshot().items(), key=lambda kv: -kv[1])[: args.top]
-    except pybpf.BPFError as exc:
-        print(f"pybpf-syscount: {exc}", file=sys.stderr)
-        return 1
-    print(f"{'pid':>8} {'comm':<16} {'syscall':>8} {'count':>10}")
-    for (pid, nr), count in rows:
-        print(f"{pid:>8} {_comm(pid):<16} {nr:>8} {count:>10}")
-    return 0
+        print(f"{'pid':>8} {'comm':<16} {'syscall':>8} {'count':>10}")
+        for (pid, nr), count in rows:
+            print(f"{pid:>8} {_comm(pid):<16} {nr:>8} {count:>10}")
+        return 0
+
+    return run_command("pybpf-syscount", body)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import pybpf
 from pybpf import XdpMode
-from pybpf.tools.signals import exit_on_signals
+from pybpf.tools.command import run_command
 
 __all__ = ["PROTOCOLS", "XDPCounter", "main"]
 
@@ -166,16 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.demo and not args.interface:
         parser.error("give an interface, or --demo")
-    try:
-        with exit_on_signals():
-            if args.demo:
-                return 0 if demo()["ok"] else 1
-            with XDPCounter() as counter, counter.attach(args.interface, mode=args.mode):
-                _watch(counter, args.format, args.interval, args.duration, sys.stdout)
-    except pybpf.BPFError as exc:
-        print(f"pybpf-xdp-counter: {exc}", file=sys.stderr)
-        return 1
-    return 0
+
+    def body() -> int:
+        if args.demo:
+            return 0 if demo()["ok"] else 1
+        with XDPCounter() as counter, counter.attach(args.interface, mode=args.mode):
+            _watch(counter, args.format, args.interval, args.duration, sys.stdout)
+        return 0
+
+    return run_command("pybpf-xdp-counter", body)
 
 
 if __name__ == "__main__":

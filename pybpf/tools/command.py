@@ -1,5 +1,6 @@
-"""Signals that end a tool as Ctrl-C does: through its ``with`` blocks, so
-that what it attached is detached and what it mounted unmounted.
+"""How the ``pybpf`` commands run: signals end them as Ctrl-C does, through
+their ``with`` blocks, so that what they attached is detached and what they
+mounted unmounted; a pybpf error is one line on stderr and status 1.
 
 Python's default SIGTERM and SIGHUP end the process at once, running no
 cleanup: links go with the process, but a cls_bpf filter, a route, a mount
@@ -8,12 +9,13 @@ or a demo's network namespaces stay."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-__all__ = ["exit_on_signals"]
+__all__ = ["exit_on_signals", "run_command"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
@@ -38,3 +40,16 @@ def exit_on_signals() -> Iterator[None]:
     finally:
         for sig, action in previous.items():
             signal.signal(sig, action)
+
+
+def run_command(prog: str, body: Callable[[], int | None]) -> int:
+    """Run a command's ``body`` under :func:`exit_on_signals`; its status
+    (None: 0), or 1 after printing ``prog: <error>`` for a pybpf error."""
+    from pybpf._core.errors import BPFError
+
+    try:
+        with exit_on_signals():
+            return body() or 0
+    except BPFError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
