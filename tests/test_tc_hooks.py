@@ -96,7 +96,7 @@ def test_tcx_or_cls_bpf_as_the_kernel_has_it(tc_hooks: pybpf.BPFObject, veth: Ve
         else:
             assert any(f.get("kind") == "bpf" for f in filters), filters
     assert not _tc_filters(veth, "ingress")
-    assert not _has_clsact(veth)  # the qdisc libbpf added went with its last filter
+    assert not _has_clsact(veth)  # the qdisc pybpf added went with its last filter
 
 
 @requires_kernel_feature("act_bpf", min="4.1")
