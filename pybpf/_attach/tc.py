@@ -53,11 +53,11 @@ class TcAttach(AttachBase):
         Return ``TC_ACT_UNSPEC`` (-1) to let later programs decide.  Closing
         the link detaches the program.
         """
+        if mode not in ("auto", "tcx", "cls_bpf"):
+            raise BPFValueError(errno.EINVAL, f"tc mode {mode!r}: use 'auto', 'tcx' or 'cls_bpf'")
         prog_fd = self.fd
         ifindex = ifindex_of(interface)
         what = f"tc {_direction(direction)} of {interface!r}"
-        if mode not in ("auto", "tcx", "cls_bpf"):
-            raise BPFValueError(errno.EINVAL, f"tc mode {mode!r}: use 'auto', 'tcx' or 'cls_bpf'")
         if mode != "cls_bpf":
             fd = lib.bpf_link_create(prog_fd, ifindex, _TCX[direction], ffi.NULL)
             if fd != -errno.EINVAL or mode == "tcx":  # EINVAL: no TCX attach type in this kernel

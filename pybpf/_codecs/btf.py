@@ -258,7 +258,7 @@ class BTF:
         if cycle:
             chain = " -> ".join(self.describe(i) for i in cycle)
             return f"its BTF holds a type inside itself ({chain}); libbpf would loop forever on it"
-        for type_id in range(1, lib.btf__type_cnt(self._ptr)):
+        for type_id in range(1, count):
             t = self._type(type_id)
             if lib.btf_kind(t) not in (lib.BTF_KIND_STRUCT, lib.BTF_KIND_UNION):
                 continue
