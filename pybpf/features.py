@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pybpf._codecs.btf import BTF
 from pybpf._core.capabilities import needs_hint, program_needs
 from pybpf._core.enums import AttachType, MapFlags, MapType, ProgType
-from pybpf._core.errors import BPFError, NotSupportedError, call_ptr, check
+from pybpf._core.errors import BPFError, NotSupportedError, check
 from pybpf._core.ffi import ffi, lib, libbpf_version
 
 __all__ = [
@@ -249,7 +249,7 @@ def struct_ops_links() -> Support:
         major, minor = libbpf_version()
         return Support(False, f"struct_ops links need libbpf >= 1.2 (this is {major}.{minor})")
     try:
-        btf = BTF(call_ptr(lib.btf__load_vmlinux_btf, "load the kernel's BTF"), owned=True)
+        btf = BTF.vmlinux()
     except BPFError as e:
         return Support(False, str(e))
     try:
@@ -270,7 +270,7 @@ def return_type(function: str) -> tuple[str, int, bool]:
     returned long up to 6.12, int later); a program reading a return value
     needs to know which.
     """
-    btf = BTF(call_ptr(lib.btf__load_vmlinux_btf, "load the kernel's BTF"), owned=True)
+    btf = BTF.vmlinux()
     try:
         func_id = btf.find(f"func {function}")
         ret_id = btf.proto_return(func_id)

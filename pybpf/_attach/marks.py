@@ -31,7 +31,7 @@ from typing import Any
 
 from pybpf._core.enums import MapType
 
-__all__ = ["Mark", "StaleAttachment", "remove_stale", "stale_attachments", "stale_struct_ops"]
+__all__ = ["Mark", "StaleAttachment", "delete_filter", "remove_stale", "stale_attachments", "stale_struct_ops"]
 
 _PREFIX = "pybpf"
 # The clsact qdisc's two hooks as tc parents: TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS / _EGRESS).
@@ -138,10 +138,11 @@ def remove_stale(ipr: Any, ifindex: int, direction: str, program: str) -> None:
     for ``program``: a restart replaces its old attachment, not adds to it."""
     for priority, kind, mark in tc_marks(ipr, ifindex, direction):
         if mark.program == program and not mark.alive:
-            _delete_filter(ipr, ifindex, direction, kind, priority)
+            delete_filter(ipr, ifindex, direction, kind, priority)
 
 
-def _delete_filter(ipr: Any, ifindex: int, direction: str, kind: str, priority: int) -> None:
+def delete_filter(ipr: Any, ifindex: int, direction: str, kind: str, priority: int) -> None:
+    """Remove the ``kind`` filter at ``priority`` of a clsact hook (nothing if it went meanwhile)."""
     from pyroute2.netlink.exceptions import NetlinkError
 
     try:
@@ -176,7 +177,7 @@ def _stale_in_namespace(ipr: Any, netns: str) -> Iterator[StaleAttachment]:
             for priority, kind, mark in marks:
                 if not mark.alive:
                     remove = functools.partial(
-                        _delete_filter, ifindex=ifindex, direction=direction, kind=kind, priority=priority
+                        delete_filter, ifindex=ifindex, direction=direction, kind=kind, priority=priority
                     )
                     where = f"tc {direction} of {ifname!r} ({kind} filter, priority {priority})"
                     yield StaleAttachment(mark, where, netns, functools.partial(_netlink, netns, remove))

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
-from pybpf._attach.marks import CLSACT_PARENT, Mark, remove_stale
+from pybpf._attach.marks import CLSACT_PARENT, Mark, delete_filter, remove_stale
 from pybpf._core.capabilities import net_admin_hints
 from pybpf._core.enums import AttachType
 from pybpf._core.errors import BPFValueError, check, error_for
@@ -115,7 +115,7 @@ class TcAttach(AttachBase):
                 raise error_for(e.code, f"attach program '{self._name}' to {what}", hint=hint) from None
 
         def remove(ipr: IPRoute) -> None:
-            ipr.tc("del-filter", kind, ifindex, parent=CLSACT_PARENT[direction], prio=priority)
+            delete_filter(ipr, ifindex, direction, kind, priority)
             if created:
                 _drop_empty_clsact(ifindex, ipr)
 

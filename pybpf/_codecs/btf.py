@@ -200,6 +200,11 @@ class BTF:
         return cls(ptr, owned=True)
 
     @classmethod
+    def vmlinux(cls) -> BTF:
+        """The running kernel's own BTF (``/sys/kernel/btf/vmlinux``)."""
+        return cls(call_ptr(lib.btf__load_vmlinux_btf, "load the kernel's BTF"), owned=True)
+
+    @classmethod
     def from_raw(cls, data: bytes) -> BTF:
         """Parse raw BTF (the bytes of an object's ``.BTF`` section); libbpf copies them."""
         ptr = call_ptr(lambda: lib.btf__new(data, len(data)), "parse raw BTF")

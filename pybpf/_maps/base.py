@@ -382,7 +382,7 @@ class MapBase(MapPinning):
             return self._max_entries
         if self._type == MapType.ARENA:
             return self._max_entries * os.sysconf("SC_PAGE_SIZE")
-        value = -(-self._value_size // 8) * 8 * possible_cpus() if self._type.is_percpu else self._value_size
+        value = ((self._value_size + 7) & ~7) * possible_cpus() if self._type.is_percpu else self._value_size
         return self._max_entries * (self._key_size + value)
 
     @property
