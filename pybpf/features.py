@@ -204,7 +204,7 @@ def _trampolines_refused(step: str, e: BPFError) -> Support:
     if e.errno == errno.EPERM and program_type(ProgType.SOCKET_FILTER):
         return Support(
             False,
-            f"the kernel refuses to {step} BPF trampoline programs (fentry/fexit/fmod_ret/LSM) "
+            f"the kernel refuses to {step} BPF trampoline programs (fentry/fexit/fmod_ret/LSM/freplace) "
             "although other programs load: ftrace function tracing is blocked here",
             forbidden=True,
         )

@@ -11,6 +11,12 @@ int bpf_program__set_expected_attach_type(struct bpf_program *prog, enum bpf_att
 __u32 bpf_program__log_level(const struct bpf_program *prog);
 int bpf_program__set_log_level(struct bpf_program *prog, __u32 log_level);
 int bpf_program__set_attach_target(struct bpf_program *prog, int attach_prog_fd, const char *attach_func_name);
+__u32 bpf_program__flags(const struct bpf_program *prog);
+int bpf_program__set_flags(struct bpf_program *prog, __u32 flags);
+const char *bpf_program__log_buf(const struct bpf_program *prog, size_t *log_size);
+int bpf_program__set_log_buf(struct bpf_program *prog, char *log_buf, size_t log_size);
+bool bpf_program__autoattach(const struct bpf_program *prog);
+void bpf_program__set_autoattach(struct bpf_program *prog, bool autoattach);
 
 struct bpf_test_run_opts {
     size_t sz;

@@ -6,6 +6,15 @@ __u32 bpf_map__key_size(const struct bpf_map *map);
 __u32 bpf_map__value_size(const struct bpf_map *map);
 __u32 bpf_map__max_entries(const struct bpf_map *map);
 int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries);
+/* Pre-load settings beyond max_entries: what tools size at run time. */
+int bpf_map__set_type(struct bpf_map *map, enum bpf_map_type type);
+int bpf_map__set_key_size(struct bpf_map *map, __u32 size);
+int bpf_map__set_value_size(struct bpf_map *map, __u32 size);
+__u32 bpf_map__numa_node(const struct bpf_map *map);
+int bpf_map__set_numa_node(struct bpf_map *map, __u32 numa_node);
+__u64 bpf_map__map_extra(const struct bpf_map *map);
+int bpf_map__set_map_extra(struct bpf_map *map, __u64 map_extra);
+int bpf_map__reuse_fd(struct bpf_map *map, int fd);
 bool bpf_map__autocreate(const struct bpf_map *map);
 int bpf_map__set_autocreate(struct bpf_map *map, bool autocreate);
 __u32 bpf_map__map_flags(const struct bpf_map *map);
@@ -76,6 +85,7 @@ struct bpf_map_info {
     __u32 btf_id;
     __u32 btf_key_type_id;
     __u32 btf_value_type_id;
+    __u64 map_extra;
     ...;
 };
 int bpf_obj_get_info_by_fd(int bpf_fd, void *info, __u32 *info_len);

@@ -31,6 +31,9 @@ int bpf_obj_get(const char *pathname);
 /* Kernel function hooks: fentry/fexit/fmod_ret (BPF trampolines), LSM, kprobes. */
 struct bpf_link *bpf_program__attach_trace(const struct bpf_program *prog);
 struct bpf_link *bpf_program__attach_lsm(const struct bpf_program *prog);
+/* freplace (EXT): replace a global function of a loaded BPF program. */
+struct bpf_link *bpf_program__attach_freplace(const struct bpf_program *prog, int target_fd,
+                                              const char *attach_func_name);
 struct bpf_kprobe_opts {
     size_t sz;
     __u64 bpf_cookie;
@@ -52,6 +55,16 @@ struct bpf_uprobe_opts {
 };
 struct bpf_link *bpf_program__attach_uprobe_opts(const struct bpf_program *prog, int pid, const char *binary_path,
                                                  size_t func_offset, const struct bpf_uprobe_opts *opts);
+
+/* USDT: libbpf reads the binary's .note.stapsdt notes and fills its spec map. */
+struct bpf_usdt_opts {
+    size_t sz;
+    __u64 usdt_cookie;
+    ...;
+};
+struct bpf_link *bpf_program__attach_usdt(const struct bpf_program *prog, int pid, const char *binary_path,
+                                          const char *usdt_provider, const char *usdt_name,
+                                          const struct bpf_usdt_opts *opts);
 
 /* tc before TCX (6.6): a direct-action cls_bpf filter in the clsact qdisc. */
 enum bpf_tc_attach_point { BPF_TC_INGRESS = 1, BPF_TC_EGRESS = 2, BPF_TC_CUSTOM = 4 };

@@ -98,6 +98,11 @@ class Link(OwnedHandle):
             raise BPFValueError(errno.EBADF, f"link {self._what} is not a BPF link: it has no fd (close() detaches)")
         return self._fd
 
+    @property
+    def program(self) -> Program | None:
+        """The program this link attached (None for a link opened from a pin)."""
+        return self._program
+
     def close(self) -> None:
         """Detach the program (unless pinned) and release the link. Idempotent;
         in a forked child it only closes the child's copy of the link's fd."""

@@ -239,16 +239,16 @@ def call_ptr(
         return ptr
     reason = hint() if hint is not None else None
     exc = error_for(err or _errno.EINVAL, what, hint=reason)
-    raise exc if reason else with_details(exc, cap.messages, program_lines=program_lines)
+    raise with_details(exc, cap.warnings, program_lines=program_lines)
 
 
-def with_details(exc: BPFError, messages: list[str], *, program_lines: bool = False) -> BPFError:
+def with_details(exc: BPFError, warnings: list[str], *, program_lines: bool = True) -> BPFError:
     """Append libbpf's last warnings, which say what failed (the object's
-    section, the symbol an attach could not find).  Lines about a program
-    are left out unless ``program_lines``: at load they repeat the verifier log."""
+    section, the symbol an attach could not find).  ``program_lines=False``
+    leaves out the lines about a program."""
     lines = [
         m.strip()
-        for m in messages
+        for m in warnings
         if m.strip() and (program_lines or not m.startswith("libbpf: prog")) and _ULIMIT_ADVICE not in m
     ]
     if lines:

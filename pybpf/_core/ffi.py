@@ -35,15 +35,17 @@ class log_capture:
     """Collect libbpf's messages emitted by this thread while the block runs.
 
     Load errors use this to find the verifier log libbpf prints for a failed
-    program; the messages still reach the logger.
+    program; the messages still reach the logger.  ``warnings`` holds those
+    libbpf printed as warnings: what failed, without its debug chatter.
     """
 
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.warnings: list[str] = []
 
     def __enter__(self) -> log_capture:
         self._outer = getattr(_capture, "sink", None)
-        _capture.sink = self.messages
+        _capture.sink = self
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -57,7 +59,9 @@ def pybpf_on_libbpf_print(level: int, msg: Any) -> None:
         text = ffi.string(msg).decode("utf-8", "replace")
         sink = getattr(_capture, "sink", None)
         if sink is not None:
-            sink.append(text)
+            sink.messages.append(text)
+            if level == lib.LIBBPF_WARN:
+                sink.warnings.append(text)
         py_level = _LEVELS.get(level, logging.DEBUG)
         if logger.isEnabledFor(py_level):
             logger.log(py_level, "%s", text.rstrip("\n"))

@@ -87,6 +87,35 @@ class MapBase(MapPinning):
 
         return MapBase._by_type.get(int(kind), Map)
 
+    @staticmethod
+    def declared(spec: Any) -> dict[str, Any]:
+        """What libbpf's ``struct bpf_map`` declares now, as constructor arguments."""
+        return {
+            "map_type": lib.bpf_map__type(spec),
+            "key_size": lib.bpf_map__key_size(spec),
+            "value_size": lib.bpf_map__value_size(spec),
+            "max_entries": lib.bpf_map__max_entries(spec),
+            "flags": lib.bpf_map__map_flags(spec),
+        }
+
+    @classmethod
+    def view_of(cls, spec: Any, *, name: str, owner: BPFObject | None, btf: BTF | None) -> MapBase:
+        """A view of an opened object's map, of the class its type gives."""
+        arguments = cls._view_arguments(spec, name=name, owner=owner, btf=btf)
+        return cls.class_for(arguments["map_type"])(**arguments)
+
+    @classmethod
+    def _view_arguments(cls, spec: Any, *, name: str, owner: BPFObject | None, btf: BTF | None) -> dict[str, Any]:
+        return {
+            "name": name,
+            **cls.declared(spec),
+            "owner": owner,
+            "spec": spec,
+            "btf": btf,
+            "btf_key_type_id": lib.bpf_map__btf_key_type_id(spec),
+            "btf_value_type_id": lib.bpf_map__btf_value_type_id(spec),
+        }
+
     def __init__(
         self,
         *,
@@ -226,10 +255,9 @@ class MapBase(MapPinning):
         if self._spec is not None:
             # load() may change what the object declared: a STRUCT_OPS value
             # becomes the kernel's larger wrapper struct, a PERF_EVENT_ARRAY
-            # of 0 entries gets one per CPU.  Buffers are sized from these.
-            self._key_size = lib.bpf_map__key_size(self._spec)
-            self._value_size = lib.bpf_map__value_size(self._spec)
-            self._max_entries = lib.bpf_map__max_entries(self._spec)
+            # of 0 entries gets one per CPU, a reused fd brings its map's
+            # definition.  Buffers are sized from these.
+            self._redeclared()
         self._kcodec = self._codec(self._user_types[0], self._btf_ids[0], self._key_size, "key")
         value = self._codec(self._user_types[1], self._btf_ids[1], self._value_size, "value")
         self._vcodec: Codec = PerCPUCodec(value, possible_cpus()) if self._type.is_percpu else value
@@ -341,23 +369,53 @@ class MapBase(MapPinning):
 
     @property
     def type(self) -> MapType:
-        """The map type."""
+        """The map type; settable on an opened object's map before load, as
+        tools fall back from RINGBUF to PERF_EVENT_ARRAY.  The view then
+        becomes the new type's class (``KeylessMap``, ``Map`` ...), and
+        types chosen with ``set_types`` are dropped."""
         return self._type
+
+    @type.setter
+    def type(self, kind: MapType | int) -> None:
+        spec = self._unloaded_spec("type")
+        require_unsigned(f"set type of map '{self._name}'", "type", int(kind), 32)
+        check(lib.bpf_map__set_type(spec, int(kind)), f"set type of map '{self._name}' to {kind!r}")
+        # Nothing is bound before load: the view is rebuilt as its new family.
+        fresh = self.class_for(lib.bpf_map__type(spec))
+        self.__class__ = fresh
+        fresh.__init__(self, **self._view_arguments(spec, name=self._name, owner=self._owner, btf=self._btf))
 
     @property
     def key_size(self) -> int:
-        """Size of a key in bytes."""
+        """Size of a key in bytes; settable on an opened object's map before load."""
         return self._key_size
+
+    @key_size.setter
+    def key_size(self, size: int) -> None:
+        self._declare("key_size", size, 32, lib.bpf_map__set_key_size)
 
     @property
     def value_size(self) -> int:
-        """Size of one value in bytes (of one CPU's slot for per-CPU maps)."""
+        """Size of one value in bytes (of one CPU's slot for per-CPU maps).
+
+        Settable on an opened object's map before load, as tools size a
+        stack map's frames at run time; a BTF value type of another size is
+        then not used to decode (values read as bytes, or ``set_types``)."""
         return self._value_size
+
+    @value_size.setter
+    def value_size(self, size: int) -> None:
+        self._declare("value_size", size, 32, lib.bpf_map__set_value_size)
 
     @property
     def flags(self) -> int:
-        """The map's creation flags (``BPF_F_*``)."""
+        """The map's creation flags (``BPF_F_*``); settable on an opened
+        object's map before load."""
         return self._flags
+
+    @flags.setter
+    def flags(self, flags: MapFlags | int) -> None:
+        self._declare("flags", int(flags), 32, lib.bpf_map__set_map_flags)
 
     @property
     def max_entries(self) -> int:
@@ -366,9 +424,64 @@ class MapBase(MapPinning):
 
     @max_entries.setter
     def max_entries(self, value: int) -> None:
-        spec = self._unloaded_spec("max_entries")
-        check(lib.bpf_map__set_max_entries(spec, value), f"set max_entries of map '{self._name}'")
-        self._max_entries = lib.bpf_map__max_entries(spec)
+        self._declare("max_entries", value, 32, lib.bpf_map__set_max_entries)
+
+    @property
+    def numa_node(self) -> int:
+        """The NUMA node the kernel allocates an object's map on (with
+        ``MapFlags.NUMA_NODE``); settable before load.  The kernel does not
+        report it for other maps."""
+        if self._ptr is None:
+            raise NotSupportedError(
+                errno.EOPNOTSUPP, f"map '{self._name}': the kernel does not report a map's NUMA node"
+            )
+        return int(lib.bpf_map__numa_node(self._ptr))
+
+    @numa_node.setter
+    def numa_node(self, node: int) -> None:
+        self._declare("numa_node", node, 32, lib.bpf_map__set_numa_node)
+
+    @property
+    def map_extra(self) -> int:
+        """The type's extra parameter (BLOOM_FILTER: hash functions; ARENA:
+        the user-space address); settable before load."""
+        return int(lib.bpf_map__map_extra(self._ptr)) if self._ptr is not None else self.info().map_extra
+
+    @map_extra.setter
+    def map_extra(self, extra: int) -> None:
+        self._declare("map_extra", extra, 64, lib.bpf_map__set_map_extra)
+
+    def reuse_fd(self, existing: MapBase | int) -> None:
+        """Make ``load()`` use an existing map (a ``Map`` or a map fd) instead
+        of creating this one, as ``bpf_map__reuse_fd`` does: the programs
+        then share it.  Its definition (type, sizes, flags) replaces the
+        declared one; the object holds its own reference to it."""
+        spec = self._unloaded_spec("reuse_fd")
+        if isinstance(existing, MapBase):
+            fd = existing.fd
+            what = f"map '{existing.name}'"
+        else:
+            require_unsigned(f"map '{self._name}': reuse_fd", "fd", existing, 31)
+            require_bpf_fd_kind(existing, "map", f"map '{self._name}': reuse_fd {existing}")
+            fd, what = existing, f"map fd {existing}"
+        check(lib.bpf_map__reuse_fd(spec, fd), f"map '{self._name}': reuse {what}")
+        self._redeclared()
+
+    def _declare(self, setting: str, value: int, bits: int, setter: Any) -> None:
+        spec = self._unloaded_spec(setting)
+        require_unsigned(f"set {setting} of map '{self._name}'", setting, value, bits)
+        check(setter(spec, value), f"set {setting} of map '{self._name}' to {value}")
+        self._redeclared()
+
+    def _redeclared(self) -> None:
+        """Read back the type's sizes and flags libbpf now declares for the
+        map (its BTF type ids stay those of the declaration: libbpf clears
+        them at load for types the kernel takes without BTF)."""
+        declared = self.declared(self._spec)
+        self._key_size = declared["key_size"]
+        self._value_size = declared["value_size"]
+        self._max_entries = declared["max_entries"]
+        self._flags = declared["flags"]
 
     @property
     def declared_bytes(self) -> int:

@@ -43,6 +43,8 @@ class MapInfo:
     ``btf_value_type_id`` are type ids in it."""
     btf_key_type_id: int
     btf_value_type_id: int
+    map_extra: int = 0
+    """The type's extra parameter (BLOOM_FILTER: hash functions; 0 before 5.16)."""
 
 
 def info_of(info: Any) -> MapInfo:
@@ -58,6 +60,7 @@ def info_of(info: Any) -> MapInfo:
         btf_id=info.btf_id,
         btf_key_type_id=info.btf_key_type_id,
         btf_value_type_id=info.btf_value_type_id,
+        map_extra=info.map_extra,
     )
 
 

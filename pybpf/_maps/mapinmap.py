@@ -65,11 +65,7 @@ class MapOfMaps(Map, map_types=(MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)):
             )
         self._inner_view = _InnerTemplate(
             name=f"{self._name}.inner",
-            map_type=lib.bpf_map__type(ptr),
-            key_size=lib.bpf_map__key_size(ptr),
-            value_size=lib.bpf_map__value_size(ptr),
-            max_entries=lib.bpf_map__max_entries(ptr),
-            flags=lib.bpf_map__map_flags(ptr),
+            **self.declared(ptr),
             owner=self._owner,
         )
         return self._inner_view

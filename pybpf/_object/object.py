@@ -46,6 +46,7 @@ __all__ = ["BPFObject", "load"]
 _ELF_MAGIC = b"\x7fELF"
 _PROG_LOG = re.compile(r"prog '([^']+)': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LOAD LOG --", re.S)
 _PIN_MISMATCH = re.compile(r"couldn't reuse pinned map at '([^']+)'")
+_RESTATED = re.compile(r"BPF program load failed|failed to (?:load|prepare load attributes): -?\d+$")
 _PROG_FAILED = re.compile(r"prog '([^']+)': (?:BPF program load failed|failed to load)")
 
 T = TypeVar("T")
@@ -107,19 +108,7 @@ class BPFObject(OwnedHandle):
         m = lib.bpf_object__next_map(ptr, ffi.NULL)
         while m != ffi.NULL:
             name = c_text(lib.bpf_map__name(m))
-            maps[name] = MapBase.class_for(lib.bpf_map__type(m))(
-                name=name,
-                map_type=lib.bpf_map__type(m),
-                key_size=lib.bpf_map__key_size(m),
-                value_size=lib.bpf_map__value_size(m),
-                max_entries=lib.bpf_map__max_entries(m),
-                flags=lib.bpf_map__map_flags(m),
-                owner=self,
-                spec=m,
-                btf=self._btf,
-                btf_key_type_id=lib.bpf_map__btf_key_type_id(m),
-                btf_value_type_id=lib.bpf_map__btf_value_type_id(m),
-            )
+            maps[name] = MapBase.view_of(m, name=name, owner=self, btf=self._btf)
             if lib.bpf_map__is_internal(m):
                 # "<object prefix>.rodata"; ".rodata.str1.1" & co hold no variables
                 for sec in (".rodata", ".data", ".bss"):
@@ -224,7 +213,7 @@ class BPFObject(OwnedHandle):
         with self._use(), log_capture() as cap:
             ret = lib.bpf_object__load(self._ptr)
         if ret:
-            exc = self._load_error(-ret, cap.messages)
+            exc = self._load_error(-ret, cap)
             self.close()
             raise exc
         self._loaded = True
@@ -250,18 +239,22 @@ class BPFObject(OwnedHandle):
                 f"(largest: map '{largest}', {sizes[largest]} bytes)",
             )
 
-    def _load_error(self, err: int, messages: list[str]) -> BPFError:
-        text = "".join(messages)
+    def _load_error(self, err: int, cap: log_capture) -> BPFError:
+        text = "".join(cap.warnings)
         failed = _PROG_FAILED.search(text)
         logs = {name: body for name, body in _PROG_LOG.findall(text)}
         if failed or logs:
             prog = failed.group(1) if failed else next(iter(logs))
             lines = logs.get(prog, "").splitlines()
-            hint = verifier_hint(lines) or self._refusal_reason(prog)
+            # A probe's reason fits only a program the kernel itself refused;
+            # libbpf's own refusals (no type, no target) say why themselves.
+            refused = f"prog '{prog}': BPF program load failed" in text
+            hint = verifier_hint(lines) or (self._refusal_reason(prog) if refused else None)
             base = error_for(err, f"load program '{prog}' of '{self._name}'", hint=hint)
+            base = with_details(base, _cause_lines(_PROG_LOG.sub("", text), prog))
             if lines:
                 return VerifierError(err, str(base), prog, lines)
-            return with_details(base, messages)
+            return base
         mismatch = _PIN_MISMATCH.search(text)
         if mismatch:
             return BPFValueError(
@@ -269,7 +262,7 @@ class BPFObject(OwnedHandle):
                 f"load object '{self._name}': the map pinned at {mismatch.group(1)} does not match the object's "
                 "declaration of it (type, key/value size, max_entries or flags); unpin it or use another pin root",
             )
-        return with_details(error_for(err, f"load object '{self._name}'"), messages)
+        return with_details(error_for(err, f"load object '{self._name}'"), cap.warnings)
 
     def _refusal_reason(self, prog: str) -> str | None:
         """What the feature probes know about why the kernel refused ``prog``."""
@@ -340,6 +333,27 @@ class BPFObject(OwnedHandle):
             raise BPFValueError(errno.ENOENT, f"object '{self._name}' has no BTF")
         return self._btf.ctype(self._btf.find(name))
 
+    def attach(self) -> list[Link]:
+        """Attach every loaded program whose section says where and whose
+        ``autoattach`` is on, as a libbpf skeleton's ``attach()`` does;
+        programs whose section names no target (``xdp``, a bare
+        ``uprobe``, ``tc`` ...) are left for their ``attach_*`` call.  Returns
+        the links (closing one detaches its program; closing the object
+        detaches them all).  If one fails, those already made are detached."""
+        self._require_open()
+        if not self._loaded:
+            raise BPFValueError(errno.EINVAL, f"object '{self._name}' is not loaded: call load() first")
+        links: list[Link] = []
+        try:
+            for prog in self._programs.values():
+                if prog.autoload and prog.autoattach and prog.attaches_by_section:
+                    links.append(prog.attach())
+        except BaseException:
+            for link in links:
+                link.close()
+            raise
+        return links
+
     def _track(self, link: Link) -> Link:
         self._links.add(link)
         return link
@@ -372,6 +386,14 @@ class BPFObject(OwnedHandle):
     def __repr__(self) -> str:
         state = "closed" if self.closed else "loaded" if self._loaded else "opened"
         return f"<pybpf.BPFObject '{self._name}' {state}>"
+
+
+def _cause_lines(text: str, prog: str) -> list[str]:
+    """libbpf's warnings about why ``prog`` failed (the missing section
+    type, the kernel function it could not find, the unset target), not
+    those that only restate the errno."""
+    about = f"prog '{prog}': "
+    return [line for line in text.splitlines() if about in line and not _RESTATED.search(line)]
 
 
 def _check_btf(path: bytes, what: str) -> None:

@@ -21,7 +21,16 @@ from pybpf._attach.tc import TcAttach
 from pybpf._attach.trace import TraceAttach
 from pybpf._core.capabilities import net_admin_hints
 from pybpf._core.enums import AttachType, ProgType
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, c_text, check, require_unsigned
+from pybpf._core.errors import (
+    BPFError,
+    BPFFileNotFoundError,
+    BPFValueError,
+    NotSupportedError,
+    c_string,
+    c_text,
+    check,
+    require_unsigned,
+)
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
@@ -33,6 +42,53 @@ if TYPE_CHECKING:
 
 __all__ = ["Program", "ProgramInfo", "TestRunResult"]
 
+# Sections libbpf attaches by themselves when they name a target after "/".
+_AUTO_SECTIONS = frozenset(
+    {
+        "tracepoint", "tp", "raw_tracepoint", "raw_tp", "raw_tracepoint.w", "raw_tp.w", "tp_btf",
+        "kprobe", "kretprobe", "kprobe.multi", "kretprobe.multi", "kprobe.session", "ksyscall", "kretsyscall",
+        "uprobe", "uretprobe", "uprobe.s", "uretprobe.s", "uprobe.multi", "uretprobe.multi", "uprobe.multi.s",
+        "uretprobe.multi.s", "usdt", "usdt.s",
+        "fentry", "fexit", "fmod_ret", "fentry.s", "fexit.s", "fmod_ret.s", "lsm", "lsm.s", "iter", "iter.s",
+        "freplace",
+    }
+)  # fmt: skip
+# The call that attaches each program type whose section cannot say where.
+_ATTACH_CALLS = {
+    ProgType.XDP: "attach_xdp(interface)",
+    ProgType.SCHED_CLS: "attach_tc(interface)",
+    ProgType.SCHED_ACT: "attach_tc_action(interface)",
+    ProgType.SOCKET_FILTER: "attach_socket(sock)",
+    ProgType.SK_REUSEPORT: "attach_reuseport(sock)",
+    ProgType.SK_SKB: "attach_sockmap(sockmap)",
+    ProgType.SK_MSG: "attach_sockmap(sockmap)",
+    ProgType.SK_LOOKUP: "attach_netns(netns)",
+    ProgType.FLOW_DISSECTOR: "attach_netns(netns)",
+    ProgType.PERF_EVENT: "attach_perf_event(type, config)",
+    ProgType.TRACEPOINT: "attach_tracepoint(category, name)",
+    ProgType.RAW_TRACEPOINT: "attach_raw_tracepoint(name)",
+    ProgType.LIRC_MODE2: "attach_lirc(device)",
+    ProgType.NETFILTER: "attach_netfilter(family, hook, priority)",
+    ProgType.LWT_IN: "attach_route(destination, interface)",
+    ProgType.LWT_OUT: "attach_route(destination, interface)",
+    ProgType.LWT_XMIT: "attach_route(destination, interface)",
+    ProgType.LWT_SEG6LOCAL: "attach_seg6local(sid, interface)",
+    ProgType.EXT: "set_attach_target(func_name, target) before load, or attach_freplace(target, func_name)",
+    ProgType.SYSCALL: "test_run(ctx=...): syscall programs run, they do not attach",
+    ProgType.STRUCT_OPS: "nothing: load() registers its struct_ops map (StructOpsMap.attach_struct_ops)",
+    **dict.fromkeys(
+        (
+            ProgType.CGROUP_SKB,
+            ProgType.CGROUP_SOCK,
+            ProgType.CGROUP_SOCK_ADDR,
+            ProgType.CGROUP_SOCKOPT,
+            ProgType.CGROUP_SYSCTL,
+            ProgType.CGROUP_DEVICE,
+            ProgType.SOCK_OPS,
+        ),
+        "attach_cgroup(path)",
+    ),
+}
 _RUN_ONCE = frozenset({ProgType.SYSCALL, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE})
 XdpMode = Literal["auto", "native", "generic"]
 _XDP_MODES: dict[str, int] = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
@@ -74,6 +130,15 @@ class ProgramInfo:
     jited_size: int
     load_time_ns: int
     """When it was loaded, in nanoseconds since boot."""
+
+
+def _program_fd(target: Program | int, what: str) -> tuple[int, str]:
+    """The fd of a program given as a ``Program`` or an fd, and how messages name it."""
+    if isinstance(target, Program):
+        return target.fd, f"program '{target.name}'"
+    require_unsigned(what, "target", target, 31)
+    require_bpf_fd_kind(target, "prog", f"{what}: target fd {target}")
+    return target, f"program fd {target}"
 
 
 def _prog_info(fd: int, what: str) -> ProgramInfo:
@@ -273,21 +338,83 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
         return ptr
 
     @property
+    def flags(self) -> int:
+        """The load flags (``BPF_F_SLEEPABLE``, ``BPF_F_XDP_HAS_FRAGS`` ...):
+        from the section unless set before load."""
+        return int(lib.bpf_program__flags(self._live_ptr()))
+
+    @flags.setter
+    def flags(self, flags: int) -> None:
+        ptr = self._unloaded_ptr("flags")
+        require_unsigned(f"set flags of program '{self._name}'", "flags", flags, 32)
+        check(lib.bpf_program__set_flags(ptr, flags), f"set flags of program '{self._name}'")
+
+    def set_log_buffer(self, size: int) -> None:
+        """Keep this program's verifier log in a buffer of ``size`` bytes at
+        ``load()`` (with ``log_level`` 1 if it is 0), for :attr:`verifier_log`
+        to return, instead of sending it to the ``pybpf.libbpf`` logger.  A
+        log longer than the buffer fails the load with ENOSPC, as in libbpf."""
+        ptr = self._unloaded_ptr("the log buffer")
+        require_unsigned(f"set the log buffer of program '{self._name}'", "size", size, 32)
+        if size < 128:
+            raise BPFValueError(errno.EINVAL, f"program '{self._name}': a verifier log buffer needs >= 128 bytes")
+        buffer = ffi.new("char[]", size)
+        check(lib.bpf_program__set_log_buf(ptr, buffer, size), f"set the log buffer of program '{self._name}'")
+        self._log_buffer = buffer  # libbpf writes into it at load
+        if not self.log_level:
+            self.log_level = 1
+
+    @property
+    def verifier_log(self) -> str:
+        """The verifier's log from ``load()``, kept by :meth:`set_log_buffer` ('' without one)."""
+        if getattr(self, "_log_buffer", None) is None:
+            return ""
+        size = ffi.new("size_t *")
+        text = lib.bpf_program__log_buf(self._live_ptr(), size)
+        return c_text(text) if text != ffi.NULL else ""
+
+    @property
+    def autoattach(self) -> bool:
+        """Whether ``BPFObject.attach()`` attaches this program (default True
+        where the section says where); settable before ``attach()``."""
+        return bool(lib.bpf_program__autoattach(self._live_ptr()))
+
+    @autoattach.setter
+    def autoattach(self, value: bool) -> None:
+        lib.bpf_program__set_autoattach(self._live_ptr(), bool(value))
+
+    @property
     def attach_target(self) -> str:
         """The kernel function (or BTF tracepoint) an fentry/fexit/fmod_ret/LSM
         program attaches to: from the section, or as set before load to
-        retarget it (``prog.attach_target = "security_task_getpgid"``)."""
+        retarget it (``prog.attach_target = "security_task_getpgid"``).
+        :meth:`set_attach_target` also targets a BPF program's function."""
         return self._target or self._section.partition("/")[2]
 
     @attach_target.setter
     def attach_target(self, function: str) -> None:
+        self.set_attach_target(function)
+
+    def set_attach_target(self, func_name: str, target: Program | int | None = None) -> None:
+        """Before load, aim this program at ``func_name``: a kernel function
+        (``target=None``), or a global function of the loaded BPF program
+        ``target`` (a ``Program`` or a program fd): what an freplace (EXT)
+        program replaces, or an fentry/fexit program traces.  The verifier
+        checks the program against that function's BTF."""
         ptr = self._unloaded_ptr("attach_target")
-        check(
-            lib.bpf_program__set_attach_target(ptr, 0, c_string(function, "attach target")),
-            f"set attach target of program '{self._name}' to {function!r}",
-            hints={errno.ESRCH: "the kernel's BTF has no such function"},  # libbpf's "not found" here
-        )
-        self._target = function
+        what = f"set attach target of program '{self._name}' to {func_name!r}"
+        raw = c_string(func_name, "attach target")
+        if target is None:
+            check(
+                lib.bpf_program__set_attach_target(ptr, 0, raw),
+                what,
+                hints={errno.ESRCH: "the kernel's BTF has no such function"},  # libbpf's "not found" here
+            )
+        else:
+            target_fd, label = _program_fd(target, what)
+            self._attach_prog = target  # the target must stay loaded until this one is
+            check(lib.bpf_program__set_attach_target(ptr, target_fd, raw), f"{what} of {label}")
+        self._target = func_name
 
     @property
     def fd(self) -> int:
@@ -327,16 +454,66 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
 
     def attach(self) -> Link:
         """Attach where the section name says (``tracepoint/cat/name``, ``raw_tp/x``,
-        ``kprobe/fn``, ``fentry/fn``, ``lsm/hook``, ``uprobe/...``); closing the link detaches."""
+        ``kprobe/fn``, ``fentry/fn``, ``lsm/hook``, ``uprobe/...``,
+        ``usdt/...``, ``freplace`` aimed by :meth:`set_attach_target`);
+        closing the link detaches.  A section that does not say where (a
+        bare ``SEC("uprobe")``, ``xdp``, ``tc`` ...) is an error naming the
+        ``attach_*`` call that takes the target."""
         self._require_loaded()
         if self._section.startswith(("tracepoint/", "tp/")):
             self._require_tracefs()
         probe = None
-        if self.type in (ProgType.TRACING, ProgType.LSM):
+        if self.type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
             probe = features.trampolines
         elif self._section.startswith(("kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/")):
             probe = features.kprobes
-        return self._link(lambda: lib.bpf_program__attach(self._live_ptr()), f"section {self._section!r}", probe)
+        try:
+            return self._link(lambda: lib.bpf_program__attach(self._live_ptr()), f"section {self._section!r}", probe)
+        except BPFError as exc:
+            call = self._attach_call() if exc.errno == errno.EOPNOTSUPP else None
+            if call is None:
+                raise
+            raise NotSupportedError(
+                errno.EOPNOTSUPP,
+                f"attach program '{self._name}': its section {self._section!r} does not say where to attach; "
+                f"use {call}",
+            ) from None
+
+    @property
+    def attaches_by_section(self) -> bool:
+        """Whether :meth:`attach` knows where to attach from the section
+        alone (``tracepoint/x/y``, ``kprobe/fn``, ``usdt/bin:prov:name``,
+        ``fentry/fn``, ``iter/task`` ...) or from :meth:`set_attach_target`."""
+        kind, slash, target = self._section.partition("/")
+        if self.type in (ProgType.EXT, ProgType.TRACING, ProgType.LSM) and self._target:
+            return True
+        return bool(slash and target) and kind in _AUTO_SECTIONS
+
+    def _attach_call(self) -> str | None:
+        """The ``attach_*`` call for a program whose section names no target."""
+        section = self._section
+        if self.type == ProgType.KPROBE:
+            if section.startswith("usdt"):
+                return "attach_usdt(binary, provider, name)"
+            if section.startswith(("uprobe", "uretprobe")):
+                return "attach_uprobe(binary, symbol)"
+            return "attach_kprobe(function)"
+        return _ATTACH_CALLS.get(self.type)
+
+    def attach_freplace(self, target: Program | int, func_name: str) -> Link:
+        """Replace the global function ``func_name`` of the loaded program
+        ``target`` (a ``Program`` or a program fd) with this freplace (EXT)
+        program, through a BPF link; closing the link restores the original.
+        A program loaded with :meth:`set_attach_target` attaches with
+        :meth:`attach` instead."""
+        self._require_loaded()
+        target_fd, label = _program_fd(target, f"attach program '{self._name}'")
+        raw = c_string(func_name, "freplace target")
+        return self._link(
+            lambda: lib.bpf_program__attach_freplace(self._live_ptr(), target_fd, raw),
+            f"{func_name!r} of {label}",
+            features.trampolines,
+        )
 
     def attach_xdp(self, interface: str | int, *, mode: XdpMode = "auto") -> Link:
         """Attach to an interface's XDP hook through a BPF link.
