@@ -17,7 +17,7 @@ from pybpf._attach.marks import Mark, StaleAttachment, stale_attachments
 from pybpf._attach.netfilter import NfHook
 from pybpf._attach.socket import SockmapKind
 from pybpf._attach.tc import TcDirection, TcMode
-from pybpf._codecs.btf import Record
+from pybpf._codecs.btf import BTF, Record
 from pybpf._codecs.codec import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
 from pybpf._core.enums import (
     ANY,
@@ -80,6 +80,7 @@ __all__ = [
     "BPFObject",
     "BPFPermissionError",
     "BPFValueError",
+    "BTF",
     "BloomFilter",
     "BuildIdFrame",
     "BytesCodec",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import gc
+import os
 import select
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,11 +143,59 @@ def test_pending_and_consume_one_ring(obj: pybpf.BPFObject) -> None:
             rb.pending(obj.maps["settings"])
 
 
-def test_short_record_for_event_type(obj: pybpf.BPFObject) -> None:
-    with pybpf.RingBuffer(obj.maps["events"], event_type=ctypes.c_uint8 * 40) as rb:
+class _Wide(ctypes.Structure):
+    _fields_ = [("seq", ctypes.c_uint64), ("rest", ctypes.c_uint8 * 32)]
+
+
+class _Narrow(ctypes.Structure):
+    _fields_ = [("seq", ctypes.c_uint64)]
+
+
+def test_records_of_another_size_than_the_type(obj: pybpf.BPFObject) -> None:
+    """Shorter: the missing tail reads as zeros; longer: the head decodes
+    and the rest is kept; either way the size sent is there."""
+    with pybpf.RingBuffer(obj.maps["events"], event_type=_Wide) as rb:
         emit(obj, 1)
-        with pytest.raises(ValueError, match="24-byte record is shorter than its event type \\(40 bytes\\)"):
-            rb.poll(timeout=1)
+        (wide,) = list(rb.events(timeout=1))
+    assert wide.seq == 1000 and wide._record_size == 24 and wide._record_tail == b""
+    assert bytes(wide.rest)[16:] == bytes(16)  # the 8 bytes past the record's 24 and beyond
+    with pybpf.RingBuffer(obj.maps["events"], event_type=_Narrow) as rb:
+        emit(obj, 1)
+        (narrow,) = list(rb.events(timeout=1))
+    assert narrow.seq == 1001 and narrow._record_size == 24
+    assert narrow._record_tail[8:] == b"pybpf\0\0\0"  # cpu, pkt_len, then the tag
+    with pybpf.RingBuffer(obj.maps["events"], event_type="struct event") as rb:
+        emit(obj, 1)
+        (exact,) = list(rb.events(timeout=1))
+    assert exact._record_size == 24 and exact._record_tail == b""
+
+
+def test_exec_tracer_partial_records_typed_from_another_btf(
+    test_objects: dict[str, Path], tracefs: str, tmp_path: Path
+) -> None:
+    """An exec tracer submits only the filled part of its struct, whose type
+    is not in its own object: it comes from a second object's BTF."""
+    argv = ["/bin/true", "a", "bb", "ccc"]
+    with pybpf.BPFObject.open(test_objects["exec_events"]) as tracer:
+        tracer.rodata["parent_tgid"] = os.getpid()
+        tracer.load()
+        with pytest.raises(KeyError, match="struct exec_event"):
+            pybpf.RingBuffer(tracer.maps["execs"], event_type="struct exec_event")
+        with pybpf.BTF.from_file(test_objects["exec_types"]) as btf:
+            event_type = btf.type("struct exec_event")
+        with (
+            tracer.programs["record_exec"].attach(),
+            pybpf.RingBuffer(tracer.maps["execs"], event_type=event_type) as rb,
+        ):
+            child = subprocess.run(argv, check=True)
+            events = list(rb.events(timeout=0.5))
+    assert child.returncode == 0 and len(events) == 1
+    (event,) = events
+    sent = b"".join(arg.encode() + b"\0" for arg in argv)
+    assert (event.ppid, event.args_count, event.args_size) == (os.getpid(), 4, len(sent))
+    assert event._raw("args")[: event.args_size] == sent
+    assert event.args == b"/bin/true"  # a char[] field reads up to its first NUL
+    assert event._record_size == 32 + len(sent) < ctypes.sizeof(event_type)
 
 
 def test_bad_input_and_lifetime(obj: pybpf.BPFObject) -> None:

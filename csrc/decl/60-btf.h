@@ -43,6 +43,7 @@ __s32 btf__find_by_name_kind(const struct btf *btf, const char *type_name, __u32
 struct btf *btf__load_from_kernel_by_id(__u32 id);
 struct btf *btf__new(const void *data, __u32 size);
 struct btf *btf__parse_elf(const char *path, struct btf_ext **btf_ext);
+struct btf *btf__parse(const char *path, struct btf_ext **btf_ext);
 void btf__free(struct btf *btf);
 
 /* Static inline accessors from btf.h; API mode compiles wrappers for them. */

@@ -19,12 +19,14 @@ from __future__ import annotations
 import ctypes
 import errno
 import operator
+import os
 import sys
+import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pybpf._codecs.ranges import bits_range, check_fits
-from pybpf._core.errors import BPFKeyError, BPFValueError, c_string, c_text, call_ptr
+from pybpf._core.errors import BPFFileNotFoundError, BPFKeyError, BPFValueError, c_string, c_text, call_ptr
 from pybpf._core.ffi import ffi, lib, log_capture
 
 __all__ = ["BTF", "Record"]
@@ -129,6 +131,10 @@ class Record:
     _members_: tuple[str, ...] = ()  # declaration order, bitfields and anonymous members' fields included
     _types_: ClassVar[Mapping[str, Any]] = {}  # field name -> ctypes type, for coercion
     _bitfields_: ClassVar[Mapping[str, tuple[int, int, str]]] = {}  # name -> (bit offset, bits, kind)
+    _record_size: int = 0
+    """The bytes a program sent for this event (records of another size than the type's)."""
+    _record_tail: bytes = b""
+    """The bytes sent past the end of the type."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Positional arguments fill the named fields, skipping padding; arrays and
@@ -162,6 +168,15 @@ class Record:
     def _names(self) -> tuple[str, ...]:
         return self._members_
 
+    def _raw(self, name: str) -> bytes:
+        """Every byte of field ``name``: a ``char[N]`` field reads only up to
+        its first NUL, this keeps NUL-separated contents (an argv)."""
+        field = getattr(type(self), name, None)
+        if field is None or not hasattr(field, "offset") or name not in self._types_:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r} stored in whole bytes")
+        start = ctypes.addressof(self) + field.offset  # type: ignore[arg-type]  # every Record is a ctypes struct
+        return ctypes.string_at(start, field.size)
+
     def _asdict(self) -> dict[str, Any]:
         """The fields as a dict (nested records and arrays as tuples)."""
         return {name: _plain(getattr(self, name)) for name in self._names()}
@@ -186,12 +201,47 @@ class Record:
 
 
 class BTF:
-    """A borrowed or owned ``struct btf`` and the ctypes built from it."""
+    """Type information (BTF): of an object, a file, a live map or the kernel,
+    and the ctypes types built from it.
+
+    ``BTF.from_file("events.bpf.o").type("struct event")`` gives a type to
+    decode records with (``RingBuffer(..., event_type=...)``) when the object
+    that sends them does not carry it.  The built types stay usable after
+    ``close()``.
+    """
 
     def __init__(self, ptr: Any, *, owned: bool) -> None:
         self._ptr = ptr
         self._owned = owned
         self._cache: dict[int, Any] = {}
+        self._free = weakref.finalize(self, lib.btf__free, ptr) if owned else None
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> BTF:
+        """Parse the BTF of a file: an ELF object's ``.BTF`` section (a
+        ``*.bpf.o``, a kernel module) or a raw BTF file (``/sys/kernel/btf/*``)."""
+        path = os.fspath(path)
+        what = f"read BTF from {path}"
+        raw = c_string(path, what)
+        if not os.path.exists(path):
+            raise BPFFileNotFoundError(errno.ENOENT, f"{what}: no such file")
+        return cls(call_ptr(lambda: lib.btf__parse(raw, ffi.NULL), what), owned=True)
+
+    def type(self, name: str) -> Any:
+        """The ctypes type for the BTF type ``name`` (``"struct event"``, or a
+        bare name); ``KeyError`` if there is none."""
+        self._require_open()
+        return self.ctype(self.find(name))
+
+    def _require_open(self) -> None:
+        if self._ptr is None:
+            raise BPFValueError(errno.EBADF, "this BTF is closed")
+
+    def __enter__(self) -> BTF:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def from_kernel(cls, btf_id: int) -> BTF:
@@ -211,9 +261,9 @@ class BTF:
         return cls(ptr, owned=True)
 
     def close(self) -> None:
-        """Free the BTF if this object owns it."""
-        if self._owned and self._ptr is not None:
-            lib.btf__free(self._ptr)
+        """Free the BTF if this object owns it (idempotent)."""
+        if self._free is not None:
+            self._free()
         self._ptr = None
 
     def _type(self, type_id: int) -> Any:
@@ -471,6 +521,7 @@ class BTF:
             "_members_": tuple(order),
             "_types_": types,
             "_bitfields_": bitfields,
+            "_record_size": t.size,
         }
         for field, (bit, bits, word) in bitfields.items():
             namespace[field] = _bit_property(f"{name}.{field}", bit, bits, word)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import errno
 import sys
 import threading
@@ -45,16 +46,24 @@ def _is_format(text: str) -> bool:
     return len(text.lstrip("@=<>!")) == 1 and text[-1] in "bBhHiIlLqQ"
 
 
-def decode_record(codec: Codec | None, raw: Any, size: int, source: str) -> Any:
-    """One record as ``bytes`` or through ``codec`` (decoded from its head)."""
+def decode_record(codec: Codec | None, raw: Any, size: int) -> Any:
+    """One record as ``bytes``, or through ``codec`` as real tools send them:
+    a shorter record (only the filled part of a struct) decodes with the
+    missing tail zeroed, a longer one from its head.  A decoded struct of a
+    record whose size differs from its type's carries ``_record_size`` (the
+    bytes sent) and ``_record_tail`` (those past the type)."""
     if codec is None:
         return raw[:]
+    if size == codec.size:
+        return codec.decode(raw)
     if size < codec.size:
-        raise BPFValueError(
-            errno.EINVAL,
-            f"{source}: a {size}-byte record is shorter than its event type ({codec.size} bytes)",
-        )
-    return codec.decode(raw)
+        event, tail = codec.decode(bytes(raw[:size]) + bytes(codec.size - size)), b""
+    else:
+        event, tail = codec.decode(raw), bytes(raw[codec.size : size])
+    with contextlib.suppress(AttributeError):  # ints, bytes and lists carry no attributes
+        event._record_size = size
+        event._record_tail = tail
+    return event
 
 
 class LostReport(NamedTuple):
@@ -100,7 +109,7 @@ class Batch:
             size = b.sizes[0]
             stride = (size + 7) & ~7
             skipped = 0
-            if codec is not None and b.uniform and size >= codec.size:
+            if codec is not None and b.uniform and size == codec.size:
                 events = codec.decode_many(raw, n, stride)  # one pass, no per-record call
             elif codec is None and b.uniform:
                 data = raw[:]  # slicing bytes is cheaper than slicing the C buffer
@@ -132,7 +141,7 @@ class Batch:
                 events.append(int.from_bytes(raw[offset : offset + size], sys.byteorder))
             else:
                 try:
-                    events.append(decode_record(codec, raw[offset : offset + size], size, where))
+                    events.append(decode_record(codec, raw[offset : offset + size], size))
                 except BPFValueError as exc:
                     self.error = self.error or exc
                     events.append(_SKIPPED)

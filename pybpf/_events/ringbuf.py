@@ -52,12 +52,15 @@ class RingBuffer(EventReader):
     ``callback(event)`` receives each record of ``ring_map`` in submission
     order; without a callback the records queue up for :meth:`events`.  An
     ``event_type`` decodes records: a ctypes type, a BTF type name from the
-    map's object (``"struct event"``) or a one-integer struct format;
-    otherwise each event is ``bytes``.  clang puts a type into BTF only if
-    something global names it, so a program that uses ``struct event`` only
-    through a local pointer should also declare
-    ``struct event *unused_event __attribute__((unused));``.  A record longer than the type is
-    decoded from its head.  An exception raised by a callback stops the
+    map's object (``"struct event"``), a type from any other BTF
+    (``pybpf.BTF.from_file(path).type("struct event")``) or a one-integer
+    struct format; otherwise each event is ``bytes``.  clang puts a type into
+    BTF only if something global names it, so a program that uses ``struct
+    event`` only through a local pointer should also declare ``struct event
+    *unused_event __attribute__((unused));``.  A record shorter than the type
+    decodes with the missing tail zeroed, a longer one from its head; the
+    decoded struct's ``_record_size`` and ``_record_tail`` keep what was sent.
+    An exception raised by a callback stops the
     delivery and is re-raised by :meth:`poll`; the records after it are
     delivered first by the next :meth:`poll`/:meth:`consume`, so none is
     lost.  Records are read from the kernel in C, in batches of up to 4 MiB,
