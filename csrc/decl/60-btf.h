@@ -11,6 +11,8 @@ struct btf_member { __u32 name_off; __u32 type; __u32 offset; };
 struct btf_array { __u32 type; __u32 index_type; __u32 nelems; };
 struct btf_var_secinfo { __u32 type; __u32 offset; __u32 size; };
 struct btf_param { __u32 name_off; __u32 type; };
+struct btf_var { __u32 linkage; };
+#define BTF_VAR_STATIC ...
 
 #define BTF_KIND_INT ...
 #define BTF_KIND_PTR ...
@@ -59,4 +61,5 @@ __u32 btf_member_bitfield_size(const struct btf_type *t, __u32 member_idx);
 struct btf_array *btf_array(const struct btf_type *t);
 struct btf_var_secinfo *btf_var_secinfos(const struct btf_type *t);
 struct btf_param *btf_params(const struct btf_type *t);
+struct btf_var *btf_var(const struct btf_type *t);
 struct btf *btf__load_vmlinux_btf(void);

@@ -23,13 +23,13 @@ import os
 import sys
 import weakref
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pybpf._codecs.ranges import bits_range, check_fits
 from pybpf._core.errors import BPFFileNotFoundError, BPFKeyError, BPFValueError, c_string, c_text, call_ptr
 from pybpf._core.ffi import ffi, lib, log_capture
 
-__all__ = ["BTF", "Record"]
+__all__ = ["BTF", "DataSecVar", "Record"]
 
 _KIND_WORDS = {
     "struct": (lib.BTF_KIND_STRUCT,),
@@ -72,6 +72,8 @@ def _coerce(ctype: Any, value: Any) -> Any:
     """Turn a sequence or dict into the ctypes array or record a field holds."""
     if ctype is None or isinstance(value, ctype):
         return value
+    if isinstance(value, str) and getattr(ctype, "_type_", None) is ctypes.c_char:
+        return value.encode()  # a char[N] field: ctypes NUL-pads shorter bytes, check_fits the longer
     if (
         isinstance(ctype, type)
         and issubclass(ctype, ctypes.Array)
@@ -408,6 +410,8 @@ class BTF:
         kind = lib.btf_kind(t)
         if kind == lib.BTF_KIND_INT:
             enc = lib.btf_int_encoding(t)
+            if enc & lib.BTF_INT_BOOL:
+                return None  # a bool reads as bool (its ctype, c_bool)
             if t.size in _SIGNED and lib.btf_int_offset(t) == 0 and lib.btf_int_bits(t) == t.size * 8:
                 return t.size, bool(enc & lib.BTF_INT_SIGNED)
         elif kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64) and t.size in _SIGNED:
@@ -550,8 +554,8 @@ class BTF:
             raise BPFValueError(errno.EINVAL, f"BTF type {func_id} is not a function")
         return int(proto.type)
 
-    def datasec(self, section: str) -> dict[str, tuple[int, int, int]]:
-        """Variables of a data section: name -> (type id, offset, size)."""
+    def datasec(self, section: str) -> dict[str, DataSecVar]:
+        """Variables of a data section, by name."""
         sec_id = lib.btf__find_by_name_kind(self._ptr, c_string(section, "BTF section name"), lib.BTF_KIND_DATASEC)
         if sec_id < 0:
             return {}
@@ -560,5 +564,24 @@ class BTF:
         out = {}
         for i in range(lib.btf_vlen(t)):
             var = self._type(infos[i].type)
-            out[self._name_at(var.name_off)] = (var.type, infos[i].offset, infos[i].size)
+            static = lib.btf_kind(var) == lib.BTF_KIND_VAR and lib.btf_var(var).linkage == lib.BTF_VAR_STATIC
+            out[self._name_at(var.name_off)] = DataSecVar(var.type, infos[i].offset, infos[i].size, static)
         return out
+
+    def datasecs(self) -> list[str]:
+        """The names of every data section (``.data``, ``.rodata.foo`` ...)."""
+        return [
+            self._name_at(self._type(i).name_off)
+            for i in range(1, lib.btf__type_cnt(self._ptr))
+            if lib.btf_kind(self._type(i)) == lib.BTF_KIND_DATASEC
+        ]
+
+
+class DataSecVar(NamedTuple):
+    """A variable of a data section, as its BTF places it."""
+
+    type_id: int
+    offset: int
+    size: int
+    static: bool
+    """``static`` in C (file scope or in a function): a skeleton leaves it out."""

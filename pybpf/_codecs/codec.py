@@ -144,8 +144,11 @@ class CtypesCodec(Codec):
         self.what = what
         self._array = issubclass(ctype, ctypes.Array)
         self._chars = self._array and ctype._type_ is ctypes.c_char
+        self._simple = issubclass(ctype, ctypes._SimpleCData)  # bool, float, double: read as Python values
 
     def encode(self, value: Any) -> bytes:
+        if self._chars and isinstance(value, (str, bytes, bytearray, memoryview)):
+            return chars(value, self.size, self.what)
         raw = self._bytes(value)
         if raw is not None:
             return raw
@@ -171,13 +174,24 @@ class CtypesCodec(Codec):
             return obj.raw
         if self._array:
             return list(obj)
+        if self._simple:
+            return obj.value
         return obj
 
     def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
-        if self._array:
+        if self._array or self._simple:
             return super().decode_many(buf, count, stride)
         copy = self.ctype.from_buffer_copy  # at an offset: no slice per item
         return [copy(buf, offset) for offset in range(0, count * stride, stride)]
+
+
+def chars(value: str | bytes | bytearray | memoryview, size: int, what: str) -> bytes:
+    """A ``char[size]``: bytes (or a ``str``, as UTF-8) of at most ``size``
+    bytes, NUL-padded as C initialises a shorter string."""
+    data = value.encode() if isinstance(value, str) else bytes(value)
+    if len(data) > size:
+        raise BPFValueError(EINVAL, f"{what}: {len(data)} bytes do not fit its char[{size}]")
+    return data.ljust(size, b"\0")
 
 
 class PerCPUCodec(Codec):

@@ -72,6 +72,8 @@ def check_fits(ctype: Any, value: Any, where: str, bits: int = 0) -> None:
 def _check_array(ctype: Any, value: Any, where: str) -> None:
     element, length = ctype._type_, ctype._length_
     if element is ctypes.c_char:
+        if isinstance(value, str):
+            value = value.encode()
         if isinstance(value, (bytes, bytearray)) and len(value) > length:
             raise BPFValueError(errno.ERANGE, f"{where}: {len(value)} bytes do not fit its char[{length}]")
         return

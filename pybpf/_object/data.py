@@ -1,26 +1,32 @@
-"""Global variables of an object's data sections (``.rodata``, ``.data``, ``.bss``).
+"""Global variables of an object's data sections (``.rodata``, ``.data``,
+``.bss``, and custom ones such as ``.data.foo``), as a skeleton shows them.
 
 Before load they are written into libbpf's initial image of the section, which
 load copies into the kernel.  After load the section's map is memory-mapped:
 reads and writes reach the kernel's copy directly, with no syscall, and BPF
-programs see them at once.  ``.rodata`` is frozen by load, so it can be set
-only before.  Values are typed from BTF like map values.
+programs see them at once.  ``.rodata`` sections are frozen by load, so they
+can be set only before.  Values are typed from BTF like map values; arrays
+and structs are :class:`DataView`\\ s, written in place.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 from collections.abc import Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from pybpf._codecs.btf import BTF
+from pybpf._codecs.btf import BTF, DataSecVar
 from pybpf._codecs.codec import Codec, IntCodec, codec_for_ctype
+from pybpf._core.enums import MapFlags
 from pybpf._core.errors import BPFKeyError, BPFValueError
 from pybpf._core.ffi import ffi, lib
 from pybpf._maps.base import MapBase
 from pybpf._maps.mmap import MappedArray
+from pybpf._object.dataview import DataView, is_aggregate
 
 if TYPE_CHECKING:
+    from pybpf._maps.map import Map
     from pybpf._object.object import BPFObject
 
 __all__ = ["GlobalData"]
@@ -32,6 +38,10 @@ class GlobalData(MutableMapping[str, Any]):
     ``obj.rodata["target_pid"] = 1234`` before ``load()`` sets a
     ``const volatile`` global; reading works before and after load.
     ``obj.bss["limit"] = 10`` after load changes what running programs read.
+    ``obj.data["ports"][0] = 80`` writes one element in place; a ``char[N]``
+    takes shorter ``bytes`` or a ``str``, NUL-padded.  ``static`` variables
+    (a function's, or ``bpf_printk``'s format) are left out of iteration and
+    ``len()``, as a skeleton leaves them out, but are reachable by name.
     """
 
     def __init__(self, obj: BPFObject, section: str, section_map: MapBase | None, btf: BTF | None) -> None:
@@ -39,29 +49,37 @@ class GlobalData(MutableMapping[str, Any]):
         self._section = section
         self._map = section_map  # the section's internal map
         self._mapped: MappedArray | None = None  # its memory, once loaded
-        self._vars = btf.datasec(section) if btf is not None else {}
+        self._vars: dict[str, DataSecVar] = btf.datasec(section) if btf is not None else {}
+        self._listed = [name for name, var in self._vars.items() if not var.static]
         self._codecs: dict[str, Codec] = {}
         self._btf = btf
 
-    def _codec(self, name: str) -> tuple[Codec, int]:
+    @property
+    def name(self) -> str:
+        """``.rodata of 'obj'``: the section, as messages name it."""
+        return f"{self._section} of '{self._obj.name}'"
+
+    def _var(self, name: str) -> DataSecVar:
         self._obj._require_open()  # the BTF below belongs to the open object
         try:
-            type_id, offset, size = self._vars[name]
+            return self._vars[name]
         except KeyError:
             raise BPFKeyError(
-                errno.ENOENT, f"{self._section} has no variable {name!r} (has: {', '.join(self._vars) or 'none'})"
+                errno.ENOENT, f"{self._section} has no variable {name!r} (has: {', '.join(self._listed) or 'none'})"
             ) from None
+
+    def _codec(self, name: str, var: DataSecVar) -> Codec:
         codec = self._codecs.get(name)
         if codec is None:
             assert self._btf is not None
-            ints = self._btf.int_info(type_id)
+            ints = self._btf.int_info(var.type_id)
             codec = (
                 IntCodec(*ints, what=name)
-                if ints and ints[0] == size
-                else codec_for_ctype(self._btf.ctype(type_id), name)
+                if ints and ints[0] == var.size
+                else codec_for_ctype(self._btf.ctype(var.type_id), name)
             )
             self._codecs[name] = codec
-        return codec, offset
+        return codec
 
     def _image(self) -> Any:
         self._obj._require_open()
@@ -69,6 +87,10 @@ class GlobalData(MutableMapping[str, Any]):
             raise BPFKeyError(errno.ENOENT, f"object '{self._obj.name}' has no {self._section} section")
         if self._obj.loaded:
             # libbpf's image is a private copy after load: use the kernel's memory.
+            if not self._map.flags & MapFlags.MMAPABLE:
+                # libbpf maps only sections with a global variable; one of
+                # static variables alone is read (and written) by syscall.
+                return bytearray(cast("Map", self._map)[0])
             if self._mapped is None:
                 self._mapped = self._map.mmap()
             return self._mapped.buffer[: self._map.value_size]
@@ -78,31 +100,47 @@ class GlobalData(MutableMapping[str, Any]):
             raise BPFValueError(errno.EINVAL, f"{self._section} of '{self._obj.name}' has no readable image")
         return ffi.buffer(ptr, size[0])
 
-    def _slot(self, name: str) -> tuple[Codec, Any, slice]:
-        """A variable's codec, the section's memory and where the variable lies in it."""
-        codec, offset = self._codec(name)
-        image = self._image()
-        if offset + codec.size > len(image):
+    def _span(self, image: Any, offset: int, size: int, where: str) -> slice:
+        if offset + size > len(image):
             # Only a damaged object's BTF places a variable outside its section.
             raise BPFValueError(
                 errno.EINVAL,
-                f"{self._section} of '{self._obj.name}': BTF places {name!r} at bytes {offset}..{offset + codec.size}, "
+                f"{self.name}: BTF places {where!r} at bytes {offset}..{offset + size}, "
                 f"outside the section's {len(image)} bytes",
             )
-        return codec, image, slice(offset, offset + codec.size)
+        return slice(offset, offset + size)
+
+    def _read(self, offset: int, size: int, where: str = "") -> bytes:
+        """``size`` bytes of the section at ``offset``, as they are now."""
+        image = self._image()
+        return bytes(image[self._span(image, offset, size, where)])
+
+    def _write(self, offset: int, data: bytes, where: str) -> None:
+        """Write ``data`` at ``offset`` of the section (not a frozen ``.rodata``)."""
+        if self._obj.loaded and self._section.startswith(".rodata"):
+            self._obj._require_open()
+            raise BPFValueError(errno.EPERM, f"{self.name} is frozen by load(): set {where!r} before load()")
+        image = self._image()
+        image[self._span(image, offset, len(data), where)] = data
+        if isinstance(image, bytearray):  # a copy read by syscall: write it back whole
+            cast("Map", self._map)[0] = bytes(image)
 
     def __getitem__(self, name: str) -> Any:
-        codec, image, where = self._slot(name)
-        return codec.decode(image[where])
+        var = self._var(name)
+        assert self._btf is not None
+        ctype = self._btf.ctype(var.type_id)
+        if is_aggregate(ctype):
+            self._read(var.offset, ctypes.sizeof(ctype), name)  # one outside its section fails here, not later
+            return DataView(self, ctype, var.offset, name)
+        codec = self._codec(name, var)
+        return codec.decode(self._read(var.offset, codec.size, name))
 
     def __setitem__(self, name: str, value: Any) -> None:
-        self._codec(name)  # an unknown name is a KeyError first
-        if self._obj.loaded and self._section == ".rodata":
-            raise BPFValueError(
-                errno.EPERM, f".rodata of '{self._obj.name}' is frozen by load(): set {name!r} before load()"
-            )
-        codec, image, where = self._slot(name)
-        image[where] = codec.encode(value)
+        var = self._var(name)
+        codec = self._codec(name, var)
+        image = self._image()
+        self._span(image, var.offset, codec.size, name)  # before encoding: where it would go is the first error
+        self._write(var.offset, codec.encode(value), name)
 
     def _unmap(self) -> None:
         """Release the section's memory (the object is closing)."""
@@ -114,10 +152,13 @@ class GlobalData(MutableMapping[str, Any]):
         raise BPFValueError(errno.EINVAL, f"global variables cannot be deleted ({name!r} in {self._section})")
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._vars)
+        return iter(self._listed)
 
     def __len__(self) -> int:
-        return len(self._vars)
+        return len(self._listed)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._vars
 
     def __repr__(self) -> str:
-        return f"<pybpf.GlobalData {self._section} of '{self._obj.name}': {', '.join(self._vars)}>"
+        return f"<pybpf.GlobalData {self.name}: {', '.join(self._listed)}>"

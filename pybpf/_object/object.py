@@ -105,15 +105,17 @@ class BPFObject(OwnedHandle):
 
         maps: dict[str, MapBase] = {}
         self._internal: dict[str, Any] = {}
+        datasecs = self._btf.datasecs() if self._btf is not None else []
         m = lib.bpf_object__next_map(ptr, ffi.NULL)
         while m != ffi.NULL:
             name = c_text(lib.bpf_map__name(m))
             maps[name] = MapBase.view_of(m, name=name, owner=self, btf=self._btf)
             if lib.bpf_map__is_internal(m):
-                # "<object prefix>.rodata"; ".rodata.str1.1" & co hold no variables
-                for sec in (".rodata", ".data", ".bss"):
-                    if name.endswith(sec):
-                        self._internal[sec] = maps[name]
+                # "<object prefix>.rodata", or a custom section's own name
+                # (".data.foo"); ".rodata.str1.1" & co hold no variables.
+                sec = max((s for s in datasecs if name.endswith(s)), key=len, default=None)
+                if sec is not None:
+                    self._internal[sec] = maps[name]
             m = lib.bpf_object__next_map(ptr, m)
         self._maps = _Named(maps, "map", self._name)
 
@@ -125,7 +127,8 @@ class BPFObject(OwnedHandle):
             p = lib.bpf_object__next_program(ptr, p)
         self._programs = _Named(programs, "program", self._name)
         self._sections = {
-            sec: GlobalData(self, sec, self._internal.get(sec), self._btf) for sec in (".rodata", ".data", ".bss")
+            sec: GlobalData(self, sec, self._internal.get(sec), self._btf)
+            for sec in dict.fromkeys([".rodata", ".data", ".bss", *self._internal])
         }
         self._check_map_bytes(f"open BPF object {path}")
         # Last: if anything above raised, open() frees the object, not a finalizer too.
@@ -320,6 +323,24 @@ class BPFObject(OwnedHandle):
     def bss(self) -> GlobalData:
         """Zero-initialised globals (``.bss``)."""
         return self._sections[".bss"]
+
+    def datasec(self, section: str) -> GlobalData:
+        """The variables of any data section: ``".data"``, or a custom one
+        such as ``".data.foo"`` (``int x SEC(".data.foo");``), or
+        ``".rodata.foo"`` (set before load, as ``.rodata``)."""
+        self._require_open()
+        try:
+            return self._sections[section]
+        except KeyError:
+            raise BPFKeyError(
+                errno.ENOENT,
+                f"object '{self._name}' has no data section {section!r} (has: {', '.join(self._sections)})",
+            ) from None
+
+    @property
+    def datasecs(self) -> list[str]:
+        """The data sections that hold variables (``.rodata``, ``.data``, ``.bss``, custom ones)."""
+        return [name for name, section in self._sections.items() if section._map is not None]
 
     def btf_type(self, name: str) -> Any:
         """The ctypes type built from the object's BTF for ``name``
