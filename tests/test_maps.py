@@ -400,7 +400,7 @@ def test_caller_types_override_btf(typed: pybpf.BPFObject) -> None:
     m = typed.maps["h_u64"]
     m[3] = 0x0102030405060708
     m.set_types(value_type=ctypes.c_uint8 * 8)
-    assert m[3] == ([8, 7, 6, 5, 4, 3, 2, 1] if sys.byteorder == "little" else [1, 2, 3, 4, 5, 6, 7, 8])
+    assert m[3] == (0x0102030405060708).to_bytes(8, sys.byteorder)  # unsigned char[8]: bytes
     m.set_types(value_type="q")
     assert m[3] == 0x0102030405060708
     with pytest.raises(ValueError, match="is 4 bytes"):

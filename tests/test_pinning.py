@@ -98,7 +98,7 @@ def test_info_and_listing_all_maps() -> None:
             rounded,
         )
         assert m.max_entries == rounded
-        assert info.flags == pybpf.MapFlags.NO_COMMON_LRU and info.id == m.id and info.btf_id == 0
+        assert info.flags == pybpf.MapFlags.NO_COMMON_LRU and info.id == m.id and info.btf_id != 0
         listed = {i.id: i for i in pybpf.maps()}
         assert listed[m.id] == info
         bpftool = json.loads(subprocess.run(["bpftool", "-j", "map", "list"], capture_output=True, check=True).stdout)

@@ -63,3 +63,14 @@ struct btf_var_secinfo *btf_var_secinfos(const struct btf_type *t);
 struct btf_param *btf_params(const struct btf_type *t);
 struct btf_var *btf_var(const struct btf_type *t);
 struct btf *btf__load_vmlinux_btf(void);
+
+/* Building BTF for the types of a map made from Python (Map.create). */
+struct btf *btf__new_empty(void);
+int btf__add_int(struct btf *btf, const char *name, size_t byte_sz, int encoding);
+int btf__add_float(struct btf *btf, const char *name, size_t byte_sz);
+int btf__add_array(struct btf *btf, int index_type_id, int elem_type_id, __u32 nr_elems);
+int btf__add_struct(struct btf *btf, const char *name, __u32 sz);
+int btf__add_union(struct btf *btf, const char *name, __u32 sz);
+int btf__add_field(struct btf *btf, const char *name, int field_type_id, __u32 bit_offset, __u32 bit_size);
+int btf__load_into_kernel(struct btf *btf);
+int btf__fd(const struct btf *btf);

@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
+from pybpf._codecs.btf_build import wide_int
 from pybpf._codecs.ranges import bits_range, check_fits
 from pybpf._core.errors import BPFFileNotFoundError, BPFKeyError, BPFValueError, c_string, c_text, call_ptr
 from pybpf._core.ffi import ffi, lib, log_capture
@@ -51,6 +52,35 @@ _UNSIGNED = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctype
 _MODIFIERS = frozenset(
     {lib.BTF_KIND_TYPEDEF, lib.BTF_KIND_VOLATILE, lib.BTF_KIND_CONST, lib.BTF_KIND_RESTRICT, lib.BTF_KIND_TYPE_TAG}
 )
+
+
+_INT_SIZES = frozenset({1, 2, 4, 8, 16})
+_KIND_NAMES = {
+    lib.BTF_KIND_INT: "int",
+    lib.BTF_KIND_PTR: "pointer",
+    lib.BTF_KIND_ARRAY: "array",
+    lib.BTF_KIND_STRUCT: "struct",
+    lib.BTF_KIND_UNION: "union",
+    lib.BTF_KIND_ENUM: "enum",
+    lib.BTF_KIND_FWD: "forward declaration",
+    lib.BTF_KIND_TYPEDEF: "typedef",
+    lib.BTF_KIND_VOLATILE: "volatile",
+    lib.BTF_KIND_CONST: "const",
+    lib.BTF_KIND_RESTRICT: "restrict",
+    lib.BTF_KIND_FUNC: "function",
+    lib.BTF_KIND_FUNC_PROTO: "function prototype",
+    lib.BTF_KIND_VAR: "variable",
+    lib.BTF_KIND_DATASEC: "data section",
+    lib.BTF_KIND_FLOAT: "float",
+    lib.BTF_KIND_DECL_TAG: "declaration tag",
+    lib.BTF_KIND_TYPE_TAG: "type tag",
+    lib.BTF_KIND_ENUM64: "enum64",
+}
+
+
+def kind_name(kind: int) -> str:
+    """A BTF kind as C and bpftool name it ("struct", "typedef"), not by number."""
+    return _KIND_NAMES.get(kind, f"unknown kind {kind}")
 
 
 def _py_name(text: str) -> str:
@@ -400,9 +430,8 @@ class BTF:
         """``typedef __u16`` or ``struct event``: a type as a message names it."""
         t = self._type(type_id)
         kind = lib.btf_kind(t)
-        words = {lib.BTF_KIND_TYPEDEF: "typedef", lib.BTF_KIND_STRUCT: "struct", lib.BTF_KIND_UNION: "union"}
         name = _py_name(self._name_at(t.name_off)) or f"#{type_id}"
-        return f"{words.get(kind, f'kind {kind}')} {name}"
+        return f"{kind_name(kind)} {name}"
 
     def int_info(self, type_id: int) -> tuple[int, bool] | None:
         """(size, signed) if the type is a plain integer or enum, else None."""
@@ -412,7 +441,7 @@ class BTF:
             enc = lib.btf_int_encoding(t)
             if enc & lib.BTF_INT_BOOL:
                 return None  # a bool reads as bool (its ctype, c_bool)
-            if t.size in _SIGNED and lib.btf_int_offset(t) == 0 and lib.btf_int_bits(t) == t.size * 8:
+            if t.size in _INT_SIZES and lib.btf_int_offset(t) == 0 and lib.btf_int_bits(t) == t.size * 8:
                 return t.size, bool(enc & lib.BTF_INT_SIGNED)
         elif kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64) and t.size in _SIGNED:
             return t.size, bool(lib.btf_kflag(t))
@@ -441,7 +470,7 @@ class BTF:
             if t.size == 1 and (enc & lib.BTF_INT_CHAR or self._name_at(t.name_off) == "char"):
                 return ctypes.c_char  # clang marks plain char only as signed
             table = _SIGNED if enc & lib.BTF_INT_SIGNED else _UNSIGNED
-            return table.get(t.size) or ctypes.c_uint8 * t.size
+            return table.get(t.size) or wide_int(t.size, bool(enc & lib.BTF_INT_SIGNED))
         if kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64):
             table = _SIGNED if lib.btf_kflag(t) else _UNSIGNED
             return table.get(t.size) or ctypes.c_uint8 * t.size
@@ -454,7 +483,7 @@ class BTF:
             return self.ctype(arr.type) * arr.nelems
         if kind in (lib.BTF_KIND_STRUCT, lib.BTF_KIND_UNION):
             return self._record(type_id, t, kind == lib.BTF_KIND_UNION)
-        raise BPFValueError(22, f"BTF type id {type_id} (kind {kind}) has no value representation")
+        raise BPFValueError(22, f"BTF type id {type_id} ({kind_name(kind)}) has no value representation")
 
     def _bitfield(self, type_id: int, bit_offset: int, bits: int) -> tuple[int, int, str] | None:
         """(bit offset, bits, kind) of a member stored in part of its type's
@@ -468,10 +497,12 @@ class BTF:
             word = "bool" if enc & lib.BTF_INT_BOOL else "signed" if enc & lib.BTF_INT_SIGNED else "unsigned"
             if not bits and (lib.btf_int_offset(t) or lib.btf_int_bits(t) != t.size * 8):
                 bit_offset, bits = bit_offset + lib.btf_int_offset(t), lib.btf_int_bits(t)
+            elif not bits and t.size not in _SIGNED:
+                bits = t.size * 8  # __int128: read and written as an int, like a bitfield
         elif kind in (lib.BTF_KIND_ENUM, lib.BTF_KIND_ENUM64):
             word = "signed" if lib.btf_kflag(t) else "unsigned"
         elif bits:
-            raise BPFValueError(22, f"BTF type id {type_id} (kind {kind}) cannot be a bitfield")
+            raise BPFValueError(22, f"BTF type id {type_id} ({kind_name(kind)}) cannot be a bitfield")
         return (bit_offset, bits, word) if bits else None
 
     def _record(self, type_id: int, t: Any, union: bool) -> Any:

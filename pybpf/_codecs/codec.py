@@ -68,7 +68,8 @@ class Codec:
 
 
 class IntCodec(Codec):
-    """A C integer of 1, 2, 4 or 8 bytes as a Python ``int``."""
+    """A C integer as a Python ``int``: of 1, 2, 4 or 8 bytes, or wider
+    (``__int128``), in the host's byte order."""
 
     _FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
 
@@ -76,25 +77,37 @@ class IntCodec(Codec):
         self.size = size
         self.signed = signed
         self.what = what
-        fmt = self._FORMATS[size]
-        self._struct = struct.Struct("=" + (fmt if signed else fmt.upper()))
         self.cdecl = f"{'' if signed else 'u'}int{size * 8}_t"
-        self.ctype = getattr(ctypes, f"c_{'' if signed else 'u'}int{size * 8}")
+        fmt = self._FORMATS.get(size)
+        self._struct = struct.Struct("=" + (fmt if signed else fmt.upper())) if fmt else None
+        self.ctype = getattr(ctypes, f"c_{'' if signed else 'u'}int{size * 8}", None) or ctypes.c_uint8 * size
 
     def encode(self, value: Any) -> bytes:
         raw = self._bytes(value)
         if raw is not None:
             return raw
+        if self._struct is None:
+            return self._wide(value)
         try:
             return self._struct.pack(value)
         except struct.error as exc:
             raise BPFValueError(EINVAL, f"{self.what} {value!r} does not fit a {self.cdecl}: {exc}") from None
 
+    def _wide(self, value: Any) -> bytes:
+        if not isinstance(value, int):
+            raise BPFValueError(EINVAL, f"{self.what} must be an int, not {type(value).__name__}")
+        try:
+            return value.to_bytes(self.size, sys.byteorder, signed=self.signed)
+        except OverflowError:
+            raise BPFValueError(EINVAL, f"{self.what} {value!r} does not fit a {self.cdecl}") from None
+
     def decode(self, data: Any) -> int:
+        if self._struct is None:
+            return int.from_bytes(bytes(data[: self.size]), sys.byteorder, signed=self.signed)
         return self._struct.unpack_from(data)[0]  # type: ignore[no-any-return]
 
     def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
-        if stride % self.size == 0:  # every item aligned to its size: one cast, one strided copy
+        if self._struct is not None and stride % self.size == 0:  # aligned items: one cast, one strided copy
             view = memoryview(buf).cast("B")[: count * stride]
             items = view.cast(self._struct.format[1])[:: stride // self.size]  # type: ignore[call-overload]
             return items.tolist()  # type: ignore[no-any-return]
@@ -144,6 +157,9 @@ class CtypesCodec(Codec):
         self.what = what
         self._array = issubclass(ctype, ctypes.Array)
         self._chars = self._array and ctype._type_ is ctypes.c_char
+        # A whole key or value that is unsigned char[N] is raw bytes (a MAC
+        # address, a hash; the rule for maps nobody typed), read as bytes.
+        self._octets = self._array and ctype._type_ is ctypes.c_uint8 and not hasattr(ctype, "_btf_int_")
         self._simple = issubclass(ctype, ctypes._SimpleCData)  # bool, float, double: read as Python values
 
     def encode(self, value: Any) -> bytes:
@@ -169,6 +185,8 @@ class CtypesCodec(Codec):
         return bytes(obj)
 
     def decode(self, data: Any) -> Any:
+        if self._octets:
+            return bytes(data[: self.size])
         obj = self.ctype.from_buffer_copy(data[: self.size])
         if self._chars:
             return obj.raw
@@ -365,4 +383,7 @@ def codec_for_ctype(ctype: Any, what: str) -> Codec:
     size = ctypes.sizeof(ctype)
     if issubclass(ctype, ctypes._SimpleCData) and size in (1, 2, 4, 8) and ctype._type_ in "bBhHiIlLqQ":
         return IntCodec(size, ctype._type_.islower(), what)
+    wide = getattr(ctype, "_btf_int_", None)  # __int128 & co, from BTF
+    if wide is not None:
+        return IntCodec(wide[0], wide[1], what)
     return CtypesCodec(ctype, what)

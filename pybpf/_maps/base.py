@@ -17,9 +17,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybpf._codecs.btf import BTF
+from pybpf._codecs.btf_build import TypeWriter, untyped_ctype
 from pybpf._codecs.codec import BytesCodec, Codec, IntCodec, PerCPUCodec, codec_for_ctype
 from pybpf._core.enums import MapFlags, MapType, UpdateFlags
 from pybpf._core.errors import (
+    BPFError,
     BPFKeyError,
     BPFValueError,
     NotSupportedError,
@@ -47,6 +49,8 @@ _NO_PREALLOC_ONLY = frozenset(
     for t in (MapType.LPM_TRIE, MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapType.CGRP_STORAGE)
 )
 _tls = threading.local()
+# What the kernel answers for a map type that takes no BTF for its key or value.
+_BTF_REFUSED = frozenset({errno.EINVAL, errno.EOPNOTSUPP, 524})  # 524: ENOTSUPP
 
 M = TypeVar("M", bound="MapBase")
 
@@ -203,11 +207,31 @@ class MapBase(MapPinning):
         if inner_map is not None:
             opts.inner_map_fd = inner_map.fd
         opts.map_extra = map_extra
-        fd = check(
-            lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts),
+        what = (
             f"create map '{name}' ({type_of(int(map_type)).name}, key {key_size} B, value {value_size} B, "
-            f"{max_entries} entries)",
+            f"{max_entries} entries)"
         )
+        # The types go to the kernel as BTF, so every later handle (bpftool,
+        # from_id, from_pinned, map-in-map reads) decodes the same way.
+        sides = [(key_type, key_size, "key"), (value_type, value_size, "value")]
+        ctypes_of = [codec_for_ctype(given, side).ctype if given is not None else None for given, _, side in sides]
+        with TypeWriter() as types:
+            try:
+                ids = [
+                    types.add(c if c is not None else untyped_ctype(size)) if size else 0
+                    for c, (_, size, _) in zip(ctypes_of, sides)
+                ]
+                opts.btf_fd = types.load()
+                opts.btf_key_type_id, opts.btf_value_type_id = ids
+            except BPFError:
+                opts.btf_fd = 0  # a kernel without BTF for maps: the types stay this handle's
+            ret = lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts)
+            if ret < 0 and opts.btf_fd and -ret in _BTF_REFUSED:
+                # Types the map type does not take as BTF (LPM keys, fd maps):
+                # created without, as libbpf retries; the types stay this handle's.
+                opts.btf_fd = opts.btf_key_type_id = opts.btf_value_type_id = 0
+                ret = lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts)
+            fd = check(ret, what)
         return cls._from_owned_fd(fd, what=f"map '{name}'", key_type=key_type, value_type=value_type)
 
     @classmethod
@@ -307,7 +331,8 @@ class MapBase(MapPinning):
                 return BytesCodec(size, what)
             if codec.size == size:
                 return codec
-        return BytesCodec(size, what)
+            return BytesCodec(size, what)  # BTF that does not fit the map: read what is there
+        return codec_for_ctype(untyped_ctype(size), what)  # nobody described it: the documented rule
 
     def set_types(self, *, key_type: Any = None, value_type: Any = None) -> None:
         """Read and write keys/values as these types instead of what BTF says.

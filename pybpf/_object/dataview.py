@@ -23,11 +23,11 @@ __all__ = ["DataView", "is_aggregate", "view_or_value"]
 
 
 def is_aggregate(ctype: Any) -> bool:
-    """Arrays (but ``char[N]``, which reads as bytes) and structs: what a view stands for."""
+    """Arrays and structs: what a view stands for."""
     if not isinstance(ctype, type):
         return False
-    if issubclass(ctype, ctypes.Array):
-        return getattr(ctype, "_type_", None) is not ctypes.c_char
+    if issubclass(ctype, ctypes.Array):  # not char[N] (bytes) nor __int128 (an int)
+        return getattr(ctype, "_type_", None) is not ctypes.c_char and not hasattr(ctype, "_btf_int_")
     return issubclass(ctype, (ctypes.Structure, ctypes.Union))
 
 

@@ -21,6 +21,13 @@ struct limits limits = { .max_len = 1500 };
 __u64 seen[4];
 char echoed[16];
 
+/* 128-bit integers: a variable and a struct field, read as Python ints. */
+__int128 big_signed = -5;
+struct wide {
+	unsigned __int128 total;
+	__u32 packets;
+} wide_stats;
+
 int verbose_runs SEC(".data.stats") = 0;
 bool matched SEC(".data.stats") = false;
 
@@ -42,6 +49,9 @@ int check_config(struct xdp_md *ctx)
 	}
 	for (i = 0; i < 16; i++)
 		echoed[i] = label[i];
+	big_signed -= 1;
+	wide_stats.total += (unsigned __int128)len << 64;
+	wide_stats.packets++;
 	if (verbose)
 		verbose_runs++;
 	if (limits.strict && len > limits.max_len)
