@@ -124,6 +124,10 @@ def _members(ctype: Any) -> list[tuple[str, Any, int, int]]:
     out: list[tuple[str, Any, int, int]] = []
     anonymous = set(getattr(ctype, "_anonymous_", ()))
     is_record = hasattr(ctype, "_bitfields_")  # built from BTF: pybpf.Record
+    # An anonymous member's bitfields are promoted into this record too: they go with the member.
+    promoted = {
+        name for field in ctype._fields_ if field[0] in anonymous for name in getattr(field[1], "_members_", ())
+    }
     for field in ctype._fields_:
         name, member_type = field[0], field[1]
         if is_record and name.startswith("_pad"):
@@ -138,6 +142,8 @@ def _members(ctype: Any) -> list[tuple[str, Any, int, int]]:
             bit_offset += position
         out.append(("" if name in anonymous else name, member_type, bit_offset, bits))
     for name, (bit_offset, bits, kind) in getattr(ctype, "_bitfields_", {}).items():
+        if name in promoted:
+            continue
         if kind == "bool":
             holder: Any = ctypes.c_bool
         else:

@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import threading
+import warnings
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -211,27 +212,9 @@ class MapBase(MapPinning):
             f"create map '{name}' ({type_of(int(map_type)).name}, key {key_size} B, value {value_size} B, "
             f"{max_entries} entries)"
         )
-        # The types go to the kernel as BTF, so every later handle (bpftool,
-        # from_id, from_pinned, map-in-map reads) decodes the same way.
-        sides = [(key_type, key_size, "key"), (value_type, value_size, "value")]
-        ctypes_of = [codec_for_ctype(given, side).ctype if given is not None else None for given, _, side in sides]
-        with TypeWriter() as types:
-            try:
-                ids = [
-                    types.add(c if c is not None else untyped_ctype(size)) if size else 0
-                    for c, (_, size, _) in zip(ctypes_of, sides)
-                ]
-                opts.btf_fd = types.load()
-                opts.btf_key_type_id, opts.btf_value_type_id = ids
-            except BPFError:
-                opts.btf_fd = 0  # a kernel without BTF for maps: the types stay this handle's
-            ret = lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts)
-            if ret < 0 and opts.btf_fd and -ret in _BTF_REFUSED:
-                # Types the map type does not take as BTF (LPM keys, fd maps):
-                # created without, as libbpf retries; the types stay this handle's.
-                opts.btf_fd = opts.btf_key_type_id = opts.btf_value_type_id = 0
-                ret = lib.bpf_map_create(int(map_type), name.encode(), key_size, value_size, max_entries, opts)
-            fd = check(ret, what)
+        fd = _create_with_types(
+            int(map_type), name, (key_size, value_size, max_entries), opts, (key_type, value_type), what
+        )
         return cls._from_owned_fd(fd, what=f"map '{name}'", key_type=key_type, value_type=value_type)
 
     @classmethod
@@ -626,6 +609,43 @@ class MapBase(MapPinning):
         self._require_live()
         with self._use():
             return info_of(map_info(self._fd, f"map '{self._name}'"))
+
+
+def _create_with_types(
+    map_type: int, name: str, sizes: tuple[int, int, int], opts: Any, types: tuple[Any, Any], what: str
+) -> int:
+    """Create a map with BTF of its key and value types (those given, the
+    untyped rule's for a side not given), so every later handle (bpftool,
+    from_id, from_pinned, map-in-map reads) decodes it the same way."""
+    key_size, value_size, max_entries = sizes
+    ctypes_of = []
+    for given, size, side in zip(types, (key_size, value_size), ("key", "value")):
+        if given is None:
+            ctypes_of.append(untyped_ctype(size) if size else None)
+            continue
+        codec = codec_for_ctype(given, side)
+        if codec.size != size:
+            raise BPFValueError(
+                errno.EINVAL, f"map '{name}': {side} type {given!r} is {codec.size} bytes, the map's {side}s are {size}"
+            )
+        ctypes_of.append(codec.ctype)
+    if ctypes_of == [None, None]:  # nothing to describe (a ring buffer)
+        return check(lib.bpf_map_create(map_type, name.encode(), key_size, value_size, max_entries, opts), what)
+    with TypeWriter() as writer:
+        try:
+            ids = [writer.add(c) if c is not None else 0 for c in ctypes_of]
+            opts.btf_fd = writer.load()
+            opts.btf_key_type_id, opts.btf_value_type_id = ids
+        except BPFError as exc:  # a type BTF cannot say (or a kernel without BTF)
+            warnings.warn(f"{what}: created without BTF, the types stay this handle's: {exc}", stacklevel=3)
+            opts.btf_fd = 0
+        ret = lib.bpf_map_create(map_type, name.encode(), key_size, value_size, max_entries, opts)
+        if ret < 0 and opts.btf_fd and -ret in _BTF_REFUSED:
+            # Types the map type does not take as BTF (LPM keys, fd maps):
+            # created without, as libbpf retries; the types stay this handle's.
+            opts.btf_fd = opts.btf_key_type_id = opts.btf_value_type_id = 0
+            ret = lib.bpf_map_create(map_type, name.encode(), key_size, value_size, max_entries, opts)
+        return check(ret, what)
 
 
 # Classes whose constructors give the registered class of the map's type.
