@@ -23,7 +23,6 @@ class BuildPyWithBPF(build_py):
         out_dir.mkdir(parents=True, exist_ok=True)
         for source in sorted((HERE / "bpf_progs").glob("*.bpf.c")):
             compile_bpf(source, out_dir)
-        (out_dir / "vmlinux.h").unlink(missing_ok=True)  # a build input, not package data
 
 
 setup(

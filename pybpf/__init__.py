@@ -66,6 +66,7 @@ from pybpf._object.object import BPFObject, load
 from pybpf._object.program import Program, ProgramInfo, TestRunResult, XdpMode
 from pybpf._object.shipped import shipped, shipped_names
 from pybpf._object.stats import StatsSession, enable_stats
+from pybpf.build.compiler import CompileError, compile
 
 __version__ = "0.1.0"
 
@@ -81,6 +82,7 @@ __all__ = [
     "BPFPermissionError",
     "BPFValueError",
     "BTF",
+    "CompileError",
     "BloomFilter",
     "BuildIdFrame",
     "BytesCodec",
@@ -144,6 +146,7 @@ __all__ = [
     "features",
     "bpffs_mounted",
     "cgroup_kinds",
+    "compile",
     "libbpf_version",
     "load",
     "maps",

@@ -1,76 +1,37 @@
 #!/usr/bin/env python3
-"""Compile BPF C sources into CO-RE objects: clang -O2 -g -target bpf, then
-``llvm-strip -g`` (DWARF goes, BTF stays, so CO-RE still relocates).
-
-``vmlinux.h`` is generated once per output directory by bpftool from the
-running kernel's BTF.  setup.py uses this for bpf_progs/, the tests for tests/bpf/.
+"""Compile BPF C sources into CO-RE objects with pybpf's own compiler
+(pybpf/build/compiler.py, loaded by path: this runs before pybpf is built).
+setup.py uses it for bpf_progs/, the tests for tests/bpf/; warnings are
+errors here.
 
     scripts/build_bpf.py OUT_DIR SOURCE.bpf.c [...]
 """
 
 from __future__ import annotations
 
-import platform
-import shutil
-import subprocess
+import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
-VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
-_ARCH = {"x86_64": "x86", "aarch64": "arm64", "ppc64le": "powerpc", "s390x": "s390", "riscv64": "riscv"}
-
-
-def _tool(*names: str) -> str:
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    raise SystemExit(f"build_bpf: none of {', '.join(names)} found (run scripts/install-deps.sh as root)")
+COMPILER = Path(__file__).resolve().parent.parent / "pybpf" / "build" / "compiler.py"
 
 
-def vmlinux_header(out_dir: Path) -> Path:
-    """Write ``out_dir/vmlinux.h`` from the kernel's BTF unless it is there."""
-    header = out_dir / "vmlinux.h"
-    if not header.exists():
-        if not VMLINUX_BTF.exists():
-            raise SystemExit(f"build_bpf: {VMLINUX_BTF} missing: the kernel was built without BTF")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        bpftool = _tool("bpftool")
-        text = subprocess.run(
-            [bpftool, "btf", "dump", "file", str(VMLINUX_BTF), "format", "c"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        tmp = header.with_suffix(".tmp")
-        tmp.write_bytes(text)
-        tmp.replace(header)
-    return header
+def _compiler() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("pybpf_build_compiler", COMPILER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def compile_bpf(source: Path, out_dir: Path) -> Path:
     """Compile one ``*.bpf.c`` into ``out_dir/*.bpf.o`` (stripped of DWARF)."""
-    header = vmlinux_header(out_dir)
-    out = out_dir / (source.name[: -len(".c")] + ".o")
-    arch = _ARCH.get(platform.machine(), platform.machine())
-    cmd = [
-        _tool("clang-19", "clang"),
-        "-O2",
-        "-g",
-        "-target",
-        "bpf",
-        f"-D__TARGET_ARCH_{arch}",
-        "-Wall",
-        "-Werror",
-        f"-I{header.parent}",
-        f"-I{source.parent}",
-        "-c",
-        str(source),
-        "-o",
-        str(out),
-    ]
-    subprocess.run(cmd, check=True)
-    subprocess.run([_tool("llvm-strip-19", "llvm-strip"), "-g", str(out)], check=True)
-    return out
+    compiler = _compiler()
+    try:
+        return compiler.compile(source, out_dir / (source.name[: -len(".c")] + ".o"), cflags=["-Werror"])  # type: ignore[no-any-return]
+    except compiler.CompileError as exc:
+        raise SystemExit(f"build_bpf: {source}:\n{exc}") from None
 
 
 def main(argv: list[str]) -> int:

@@ -48,7 +48,8 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +360 2>/dev/null)" ]; then
     mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 fi
 
-pkgs=(make pkg-config gcc libelf-dev zlib1g-dev libxdp-dev iproute2 kmod python3 python3-dev python3-venv python3-pip)
+pkgs=(make pkg-config gcc libelf-dev zlib1g-dev libxdp-dev iproute2 kmod python3 python3-dev python3-venv python3-pip
+    systemtap-sdt-dev)  # <sys/sdt.h>: the USDT probes of the test helpers
 if [ "${1:-}" = "--vm" ]; then
     pkgs+=(qemu-system-x86 busybox-static)
 fi

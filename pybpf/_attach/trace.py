@@ -17,7 +17,14 @@ from pybpf import features
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import IterLink, Link
 from pybpf._core.enums import PerfEventType, SoftwareEvent
-from pybpf._core.errors import BPFFileNotFoundError, BPFPermissionError, BPFValueError, c_string, check
+from pybpf._core.errors import (
+    BPFFileNotFoundError,
+    BPFPermissionError,
+    BPFValueError,
+    c_string,
+    check,
+    require_unsigned,
+)
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import TRACEFS_PATH, tracefs_mounted, tracefs_unreadable
 
@@ -104,6 +111,53 @@ class TraceAttach(AttachBase):
             ),
             f"{kind} {where}" + (f" (pid {pid})" if pid is not None else ""),
         )
+
+    def attach_usdt(
+        self,
+        binary: str | os.PathLike[str],
+        provider: str,
+        name: str,
+        *,
+        pid: int | None = None,
+        cookie: int | None = None,
+    ) -> Link:
+        """Attach to the USDT probe ``provider:name`` (``DTRACE_PROBE`` &
+        co, a ``.note.stapsdt`` note) of ``binary``, a program or library
+        path (a bare name is looked up in ``PATH``, a library's where the
+        dynamic linker would).  libbpf reads the probe's argument locations
+        from the note, so ``BPF_USDT(prog, a, b)`` gets them; the program
+        includes ``<bpf/usdt.bpf.h>``.  ``pid`` limits it to one process;
+        ``cookie`` is what ``bpf_usdt_cookie()`` returns.  A probe with a
+        semaphore is enabled while attached.  Closing the link removes every
+        uprobe it made."""
+        self._require_loaded()
+        path = os.fspath(binary)
+        if os.sep in path and not os.path.isfile(path):
+            raise BPFFileNotFoundError(errno.ENOENT, f"attach program '{self._name}': no file {path!r} to probe")
+        opts = ffi.new("struct bpf_usdt_opts *")
+        opts.sz = ffi.sizeof("struct bpf_usdt_opts")
+        if cookie is not None:
+            require_unsigned(f"attach program '{self._name}' to USDT", "cookie", cookie, 64)
+            opts.usdt_cookie = cookie
+        raw = (
+            c_string(path, "USDT binary"),
+            c_string(provider, "USDT provider"),
+            c_string(name, "USDT probe name"),
+        )
+        target_pid = -1 if pid is None else pid
+        try:
+            return self._link(
+                lambda: lib.bpf_program__attach_usdt(self._live_ptr(), target_pid, *raw, opts),
+                f"USDT {provider}:{name} in {path}" + (f" (pid {pid})" if pid is not None else ""),
+            )
+        except BPFFileNotFoundError as exc:
+            if not os.path.isfile(path):  # a bare name libbpf did not find, or no such process
+                raise
+            # The file is there: libbpf found no such probe in its notes.
+            exc.strerror = (
+                f"{exc.strerror} (the file has no USDT probe {provider}:{name}; `readelf -n` lists its probes)"
+            )
+            raise
 
     def attach_perf_event(
         self,
