@@ -1,0 +1,72 @@
+"""examples/: a user project with its own BPF C, built by pybpf's setuptools
+hook, installed into a fresh virtual environment and run as its user would.
+
+It installs from PyPI what a user would (setuptools, cffi, pyroute2), and
+pybpf from a wheel built from this tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.kernel,
+    pytest.mark.skipif(os.environ.get("PYBPF_EMULATED") == "1", reason="needs PyPI; the host runs it"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+GETPPID = {"x86_64": 110, "aarch64": 173}
+
+
+def _run(*command: str | Path, cwd: Path) -> str:
+    done = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"{command}: {done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.mark.skipif(platform.machine() not in GETPPID, reason="getppid number unknown on this architecture")
+def test_syscall_census_builds_installs_and_runs(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, ROOT, cwd=tmp_path)
+    env = tmp_path / "venv"
+    venv.create(env, with_pip=True)
+    python = env / "bin" / "python"
+    project = ROOT / "examples" / "syscall-census"
+    # The isolated build gets pybpf (its hook) from the wheel, as it would from an index.
+    _run(
+        python,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--find-links",
+        wheels,
+        "-w",
+        wheels,
+        project,
+        cwd=tmp_path,
+    )
+    (built,) = wheels.glob("syscall_census-*.whl")
+    assert "syscall_census/bpf/census.bpf.o" in zipfile.ZipFile(built).namelist()
+    _run(python, "-m", "pip", "install", "--quiet", "--find-links", wheels, built, cwd=tmp_path)
+    out = _run(
+        env / "bin" / "syscall-census",
+        "--json",
+        "--",
+        python,
+        "-c",
+        "import os\nfor _ in range(7):\n    os.getppid()",
+        cwd=tmp_path,
+    )
+    counts = json.loads(out)
+    assert counts[str(GETPPID[platform.machine()])] == 7
+    assert sum(counts.values()) > 7  # the interpreter's own start-up is counted too
