@@ -48,6 +48,7 @@ from pybpf._core.ffi import libbpf_version
 from pybpf._core.mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted
 from pybpf._events.perfbuf import PerfBuffer
 from pybpf._events.ringbuf import RingBuffer
+from pybpf._events.tracepipe import PrintkLine, TracePipe, trace_pipe
 from pybpf._events.xsk import XskBindMode, XskSocket
 from pybpf._maps.base import MapBase
 from pybpf._maps.fdmaps import FdArray, ProgArray, SockMap, socket_cookie
@@ -119,6 +120,7 @@ __all__ = [
     "NotSupportedError",
     "PerCPUCodec",
     "PerfBuffer",
+    "PrintkLine",
     "PerfEventType",
     "ProgArray",
     "ProgType",
@@ -133,6 +135,7 @@ __all__ = [
     "StackTraceMap",
     "StatsSession",
     "StructOpsMap",
+    "TracePipe",
     "StaleAttachment",
     "TcDirection",
     "TcMode",
@@ -158,6 +161,7 @@ __all__ = [
     "shipped_names",
     "stale_attachments",
     "socket_cookie",
+    "trace_pipe",
     "tracefs_mounted",
 ]
 

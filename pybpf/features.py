@@ -18,23 +18,30 @@ from pybpf._core.capabilities import needs_hint, program_needs
 from pybpf._core.enums import AttachType, MapFlags, MapType, ProgType
 from pybpf._core.errors import BPFError, NotSupportedError, check
 from pybpf._core.ffi import ffi, lib, libbpf_version
+from pybpf._core.mounts import tracefs_root
 
 __all__ = [
     "Support",
     "attach_type",
     "bpf_lsm",
+    "fentry_can_attach",
     "helper",
     "kernel_release",
     "kernel_version",
+    "kfunc_exists",
+    "kprobe_exists",
     "kprobes",
     "map_type",
     "program_type",
     "return_type",
     "struct_ops_links",
+    "tracepoint_exists",
     "trampolines",
 ]
 
 KPROBE_PMU = "/sys/bus/event_source/devices/kprobe/type"
+KALLSYMS = "/proc/kallsyms"
+KPROBE_BLACKLIST = "/sys/kernel/debug/kprobes/blacklist"
 LSM_LIST = "/sys/kernel/security/lsm"
 _TRACEFS_KPROBES = ("/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events")
 # mov64 r0, 0; exit: the smallest program every type accepts.
@@ -279,5 +286,107 @@ def return_type(function: str) -> tuple[str, int, bool]:
         info = btf.int_info(ret_id)
         size, signed = info if info is not None else (btf.size(ret_id), False)
         return (btf.name(btf.resolve(ret_id)) or btf.name(ret_id), size, signed)
+    finally:
+        btf.close()
+
+
+# -- per-symbol probes ----------------------------------------------------------------
+
+
+def tracepoint_exists(category: str, name: str) -> Support:
+    """Whether the tracepoint ``category:name`` exists (tracefs lists it;
+    a private tracefs mount is made for the look if none is mounted)."""
+    if os.sep in category or os.sep in name or category in ("", ".", "..") or name in ("", ".", ".."):
+        return Support(False, f"{category!r}:{name!r} is not a tracepoint name")
+    with tracefs_root() as root:
+        if os.path.isdir(os.path.join(root, "events", category, name)):
+            return Support(True)
+        if os.path.isdir(os.path.join(root, "events", category)):
+            return Support(False, f"the kernel has no tracepoint {name!r} in {category!r}")
+        return Support(False, f"the kernel has no tracepoint category {category!r}")
+
+
+def kprobe_exists(symbol: str) -> Support:
+    """Whether a kprobe can go on the kernel function ``symbol``: kprobes are
+    built, the function is in ``/proc/kallsyms`` (not inlined away) and not
+    on the kprobe blacklist (read where debugfs is mounted)."""
+    built = kprobes()
+    if not built:
+        return built
+    if symbol not in _text_symbols():
+        return Support(False, f"the kernel has no function {symbol!r} (not in {KALLSYMS}: absent, or inlined)")
+    try:
+        with open(KPROBE_BLACKLIST, encoding="ascii", errors="replace") as f:
+            if any(line.split()[-1:] == [symbol] for line in f):
+                return Support(False, f"{symbol!r} is on the kernel's kprobe blacklist", forbidden=True)
+    except OSError:
+        pass  # debugfs not mounted: the attach will say
+    return Support(True)
+
+
+@functools.lru_cache(maxsize=1)
+def _text_symbols() -> frozenset[str]:
+    names: set[str] = set()
+    with open(KALLSYMS, encoding="ascii", errors="replace") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[1] in ("t", "T"):
+                names.add(parts[2])
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=None)
+def fentry_can_attach(function: str) -> Support:
+    """Whether an fentry/fexit program can attach to the kernel function
+    ``function``: the kernel's BTF has it, and a return-0 fentry program
+    aimed at it loads and attaches (then is detached at once)."""
+    btf_id = lib.libbpf_find_vmlinux_btf_id(function.encode(), AttachType.TRACE_FENTRY)
+    if btf_id < 0:
+        return Support(False, f"the kernel's BTF has no function {function!r}")
+    allowed = trampolines()
+    if not allowed:
+        return allowed
+    opts = ffi.new("struct bpf_prog_load_opts *")
+    opts.sz = ffi.sizeof("struct bpf_prog_load_opts")
+    opts.expected_attach_type = AttachType.TRACE_FENTRY
+    opts.attach_btf_id = btf_id
+    insns = ffi.cast("struct bpf_insn *", ffi.from_buffer(_RETURN_ZERO))
+    try:
+        prog_fd = check(
+            lib.bpf_prog_load(ProgType.TRACING, b"pybpf_probe", b"GPL", insns, 2, opts), f"load fentry on {function}"
+        )
+    except BPFError as e:
+        return Support(False, f"an fentry program on {function!r} does not load: {e.strerror}")
+    try:
+        link_fd = check(lib.bpf_link_create(prog_fd, 0, AttachType.TRACE_FENTRY, ffi.NULL), f"attach to {function}")
+    except BPFError as e:
+        return Support(False, f"an fentry program on {function!r} does not attach (notrace?): {e.strerror}")
+    finally:
+        os.close(prog_fd)
+    os.close(link_fd)
+    return Support(True)
+
+
+def kfunc_exists(name: str) -> Support:
+    """Whether the kernel has the kfunc ``name`` (a kernel function BPF
+    programs may call).  Kernels whose BTF tags kfuncs (``bpf_kfunc``
+    declaration tags, pahole 1.26+) answer exactly; on others only the
+    function's presence in BTF is known, and the reason says so."""
+    kfuncs, tagged = _kfuncs()
+    if name in kfuncs:
+        return Support(True)
+    if tagged:
+        return Support(False, f"the kernel has no kfunc {name!r}")
+    if lib.libbpf_find_vmlinux_btf_id(name.encode(), AttachType.TRACE_FENTRY) >= 0:
+        return Support(True, f"the kernel's BTF does not tag kfuncs: {name!r} is a function, maybe not a kfunc")
+    return Support(False, f"the kernel's BTF has no function {name!r}")
+
+
+@functools.lru_cache(maxsize=1)
+def _kfuncs() -> tuple[frozenset[str], bool]:
+    """The names the kernel's BTF tags ``bpf_kfunc``, and whether it tags any."""
+    btf = BTF.vmlinux()
+    try:
+        return btf.tagged_functions("bpf_kfunc")
     finally:
         btf.close()

@@ -599,6 +599,22 @@ class BTF:
             out[self._name_at(var.name_off)] = DataSecVar(var.type, infos[i].offset, infos[i].size, static)
         return out
 
+    def tagged_functions(self, tag: str) -> tuple[frozenset[str], bool]:
+        """The functions carrying the declaration tag ``tag`` (``bpf_kfunc``),
+        and whether the BTF has any such tag at all."""
+        count = lib.btf__type_cnt(self._ptr)
+        names: set[str] = set()
+        seen = False
+        for type_id in range(1, count):
+            t = self._type(type_id)
+            if lib.btf_kind(t) != lib.BTF_KIND_DECL_TAG or self._name_at(t.name_off) != tag:
+                continue
+            seen = True
+            target = self._type(t.type)
+            if lib.btf_kind(target) == lib.BTF_KIND_FUNC:
+                names.add(self._name_at(target.name_off))
+        return frozenset(names), seen
+
     def datasecs(self) -> list[str]:
         """The names of every data section (``.data``, ``.rodata.foo`` ...)."""
         return [

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, raise_errno
 
@@ -21,7 +24,9 @@ __all__ = [
     "mount_tracefs",
     "require_bpffs",
     "tracefs_mounted",
+    "tracefs_root",
     "tracefs_unreadable",
+    "unmount",
 ]
 
 TRACEFS_PATH = "/sys/kernel/tracing"
@@ -81,6 +86,32 @@ def _mount(source: str, target: str, fstype: str) -> None:
     if proc.returncode != 0:
         err = errno.EPERM if "permission" in proc.stderr.lower() else errno.EINVAL
         raise_errno(err, f"mount {fstype} at {target}: {proc.stderr.strip()}")
+
+
+def unmount(path: str) -> None:
+    """Unmount what is mounted at ``path``."""
+    import subprocess
+
+    proc = subprocess.run(["umount", path], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise_errno(errno.EBUSY, f"unmount {path}: {proc.stderr.strip()}")
+
+
+@contextmanager
+def tracefs_root() -> Iterator[str]:
+    """A mounted tracefs for the block: where it is mounted already, or a
+    private mount in a temporary directory, unmounted afterwards (nothing
+    that others see changes)."""
+    for path in (TRACEFS_PATH, _DEBUGFS_TRACING):
+        if fs_type(path) == "tracefs":
+            yield path
+            return
+    with tempfile.TemporaryDirectory(prefix="pybpf-tracefs-") as private:
+        _mount("tracefs", private, "tracefs")
+        try:
+            yield private
+        finally:
+            unmount(private)
 
 
 def mount_tracefs(path: str = TRACEFS_PATH) -> bool:

@@ -6,7 +6,7 @@ load copies into the kernel.  After load the section's map is memory-mapped:
 reads and writes reach the kernel's copy directly, with no syscall, and BPF
 programs see them at once.  ``.rodata`` sections are frozen by load, so they
 can be set only before.  Values are typed from BTF like map values; arrays
-and structs are :class:`DataView`\\ s, written in place.
+and structs are :class:`DataView` objects, written in place.
 """
 
 from __future__ import annotations

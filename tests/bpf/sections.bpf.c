@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Sections as programs written elsewhere use them: one that says where to
- * attach (raw_tp/sys_enter), ones that do not (xdp, bare uprobe and usdt),
+ * attach (raw_tp/sys_enter), ones that do not (xdp, bare uprobe and usdt;
+ * say_length prints with bpf_printk),
  * and, not loaded unless a test asks, one libbpf cannot type and one that
  * names a kernel function that does not exist.  And a bloom filter whose
  * hash-function count a loader sets. */
@@ -41,6 +42,13 @@ int count_calls(struct bpf_raw_tracepoint_args *ctx)
 SEC("xdp")
 int pass_all(struct xdp_md *ctx)
 {
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int say_length(struct xdp_md *ctx)
+{
+	bpf_printk("pybpf says %u", (__u32)(ctx->data_end - ctx->data));
 	return XDP_PASS;
 }
 

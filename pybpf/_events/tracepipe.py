@@ -1,0 +1,152 @@
+"""``trace_pipe()``: the lines BPF programs print with ``bpf_printk``.
+
+The kernel writes them to the tracing ring buffer, read through tracefs's
+``trace_pipe``.  That pipe is the whole machine's: reading a line takes it
+from every other reader, as ``cat trace_pipe`` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import select
+import time
+import warnings
+import weakref
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from pybpf._core.errors import BPFValueError
+from pybpf._core.mounts import tracefs_root
+
+__all__ = ["PrintkLine", "TracePipe", "trace_pipe"]
+
+# "  python3-1234  [001] d..31  5678.123456: bpf_trace_printk: hello"; with
+# the record-tgid option a "(  1234)" column follows the pid.
+_LINE = re.compile(
+    r"^\s*(?P<task>.*?)-(?P<pid>\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]\s+(?P<flags>\S+)\s+"
+    r"(?P<ts>\d+\.\d+):\s+(?P<event>[\w.]+):\s?(?P<message>.*)$"
+)
+_PRINTK_EVENTS = frozenset({"bpf_trace_printk"})
+
+
+class PrintkLine(NamedTuple):
+    """One ``bpf_printk`` line, as the tracing buffer records it."""
+
+    task: str
+    """The command name of the task the program ran in."""
+    pid: int
+    """Its thread id."""
+    cpu: int
+    flags: str
+    """The kernel's irq/preempt flags column (``d..31``)."""
+    timestamp: float
+    """Seconds since boot."""
+    message: str
+    """What the program printed."""
+
+
+def parse_line(line: str) -> PrintkLine | None:
+    """A ``bpf_printk`` line of ``trace_pipe``, or None for another tracer's line."""
+    match = _LINE.match(line)
+    if match is None or match["event"] not in _PRINTK_EVENTS:
+        return None
+    return PrintkLine(
+        match["task"], int(match["pid"]), int(match["cpu"]), match["flags"], float(match["ts"]), match["message"]
+    )
+
+
+def trace_pipe(*, timeout: float | None = None) -> TracePipe:
+    """Start reading the lines BPF programs print with ``bpf_printk``; iterate
+    the result for them (see :class:`TracePipe`)."""
+    return TracePipe(timeout=timeout)
+
+
+class TracePipe:
+    """The ``bpf_printk`` lines, read from tracefs's ``trace_pipe``.
+
+    From creation until ``close()``, tracefs is mounted (privately, if it is
+    not mounted already) and tracing is on (``tracing_on``), so nothing a
+    program prints meanwhile is lost; ``close()`` puts both back as they
+    were.  Iterating yields :class:`PrintkLine` objects as they come; ``timeout``
+    ends an iteration after that many seconds without a line (None: never;
+    stop with ``break``).  Lines of other tracers are skipped.  Use ``with``.
+    """
+
+    def __init__(self, *, timeout: float | None = None) -> None:
+        self._timeout = timeout
+        stack = contextlib.ExitStack()
+        try:
+            root = stack.enter_context(tracefs_root())
+            switch = os.path.join(root, "tracing_on")
+            with open(switch, encoding="ascii") as f:
+                was_on = f.read().strip() == "1"
+            if not was_on:
+                _write(switch, "1")
+                stack.callback(_write, switch, "0")
+            self._fd = os.open(os.path.join(root, "trace_pipe"), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            stack.callback(os.close, self._fd)
+        except BaseException:
+            stack.close()
+            raise
+        self._restore = weakref.finalize(self, _leaked, stack)
+        self._stack = stack
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` ran."""
+        return not self._restore.alive
+
+    def close(self) -> None:
+        """Stop reading; tracefs and ``tracing_on`` are as they were before.  Idempotent."""
+        if self._restore.detach() is not None:
+            self._stack.close()
+
+    def __enter__(self) -> TracePipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[PrintkLine]:
+        if self.closed:
+            raise BPFValueError(errno.EBADF, "trace_pipe is closed")
+        return _lines(self._fd, self._timeout)
+
+
+def _leaked(stack: contextlib.ExitStack) -> None:
+    stack.close()
+    warnings.warn("pybpf: trace_pipe was not closed; restored tracing_on and tracefs", ResourceWarning, stacklevel=2)
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="ascii") as f:
+        f.write(text)
+
+
+def _lines(fd: int, timeout: float | None) -> Iterator[PrintkLine]:
+    pending = b""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _, _ = select.select([fd], [], [], wait)
+        if not ready:
+            return  # quiet for `timeout` seconds
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            continue
+        except OSError as e:
+            if e.errno == errno.EINTR:
+                continue
+            raise
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            line = parse_line(raw.decode("utf-8", "replace"))
+            if line is not None:
+                yield line
+        if timeout is not None and complete:
+            deadline = time.monotonic() + timeout  # quiet time restarts with each line
