@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import venv
@@ -70,3 +71,28 @@ def test_syscall_census_builds_installs_and_runs(tmp_path: Path) -> None:
     counts = json.loads(out)
     assert counts[str(GETPPID[platform.machine()])] == 7
     assert sum(counts.values()) > 7  # the interpreter's own start-up is counted too
+
+
+def test_execsnoop_port_reports_an_exec_with_its_arguments(tmp_path: Path, tracefs: str) -> None:
+    """docs/porting.md's worked port, run as its user would: compiled on the
+    spot, then one JSON line for an exec of this process's child."""
+    shutil.copytree(ROOT / "examples" / "execsnoop", tmp_path / "execsnoop")
+    tool = subprocess.Popen(
+        [sys.executable, str(tmp_path / "execsnoop" / "execsnoop.py"), "--ppid", str(os.getpid()), "--duration", "3"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert tool.stderr is not None
+        assert tool.stderr.readline().startswith("Tracing execve()")
+        subprocess.run(["/bin/true", "first", "second arg", ""], check=True)
+        out, err = tool.communicate(timeout=60)
+    finally:
+        tool.kill()
+        tool.wait()
+    assert tool.returncode == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [e["argv"] for e in events] == [["/bin/true", "first", "second arg", ""]]
+    assert events[0]["ppid"] == os.getpid() and events[0]["uid"] == os.getuid()
