@@ -388,10 +388,7 @@ class MapBase(MapPinning):
         spec = self._unloaded_spec("type")
         require_unsigned(f"set type of map '{self._name}'", "type", int(kind), 32)
         check(lib.bpf_map__set_type(spec, int(kind)), f"set type of map '{self._name}' to {kind!r}")
-        # Nothing is bound before load: the view is rebuilt as its new family.
-        fresh = self.class_for(lib.bpf_map__type(spec))
-        self.__class__ = fresh
-        fresh.__init__(self, **self._view_arguments(spec, name=self._name, owner=self._owner, btf=self._btf))
+        self._redeclared()
 
     @property
     def key_size(self) -> int:
@@ -482,10 +479,17 @@ class MapBase(MapPinning):
         self._redeclared()
 
     def _redeclared(self) -> None:
-        """Read back the type's sizes and flags libbpf now declares for the
-        map (its BTF type ids stay those of the declaration: libbpf clears
-        them at load for types the kernel takes without BTF)."""
+        """Read back what libbpf now declares for the map: its sizes and
+        flags, and a new type, for which the view becomes that type's class
+        (nothing is bound before load).  Its BTF type ids stay those of the
+        declaration: libbpf clears them at load for types the kernel takes
+        without BTF."""
         declared = self.declared(self._spec)
+        if type_of(declared["map_type"]) != self._type:
+            fresh = self.class_for(declared["map_type"])
+            self.__class__ = fresh
+            fresh.__init__(self, **self._view_arguments(self._spec, name=self._name, owner=self._owner, btf=self._btf))
+            return
         self._key_size = declared["key_size"]
         self._value_size = declared["value_size"]
         self._max_entries = declared["max_entries"]

@@ -191,6 +191,8 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
         self._section = c_text(lib.bpf_program__section_name(ptr)) if ptr is not None else ""
         self._init_handle(f"'{self._name}'")
         self._target = ""
+        self._attach_prog: Program | int | None = None  # the program set_attach_target aimed at
+        self._log_buffer: Any = None  # set_log_buffer's memory, which libbpf fills at load
         self._own_fd = -1
         self._info_type = 0  # the kernel's word on the type, for a program opened from it
 
@@ -367,7 +369,7 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
     @property
     def verifier_log(self) -> str:
         """The verifier's log from ``load()``, kept by :meth:`set_log_buffer` ('' without one)."""
-        if getattr(self, "_log_buffer", None) is None:
+        if self._log_buffer is None:
             return ""
         size = ffi.new("size_t *")
         text = lib.bpf_program__log_buf(self._live_ptr(), size)
