@@ -67,7 +67,8 @@ from pybpf._object.object import BPFObject, load
 from pybpf._object.program import Program, ProgramInfo, TestRunResult, XdpMode
 from pybpf._object.shipped import shipped, shipped_names
 from pybpf._object.stats import StatsSession, enable_stats
-from pybpf.build.compiler import CompileError, compile
+from pybpf.build.compiler import CompileError
+from pybpf.build.compiler import compile as compile  # noqa: A004  # public; see below
 
 __version__ = "0.1.0"
 
@@ -149,7 +150,6 @@ __all__ = [
     "features",
     "bpffs_mounted",
     "cgroup_kinds",
-    "compile",
     "libbpf_version",
     "load",
     "maps",
@@ -164,6 +164,9 @@ __all__ = [
     "trace_pipe",
     "tracefs_mounted",
 ]
+
+# pybpf.compile is public but not in __all__: a star import would hide the
+# builtin compile().
 
 # Public classes and functions show as pybpf.X (reprs, help(), docs), not as
 # the private module that defines them.

@@ -3,6 +3,7 @@ a user runs it), and the objects they make loaded for real."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,19 @@ def test_compile_makes_an_object_that_loads(tmp_path: Path) -> None:
         assert obj.programs["measure"].test_run(bytes(90)).retval == 2
         assert obj.maps["lengths"][0] == 90
     assert pybpf.compile(source, tmp_path / "again" / "m.o", cache_dir=tmp_path / "cache").exists()
+
+
+def test_compile_against_a_given_btf_file(tmp_path: Path) -> None:
+    """--btf: vmlinux.h from a BTF file (here a copy of this kernel's), cached by its content."""
+    btf = tmp_path / "kernel.btf"
+    shutil.copyfile("/sys/kernel/btf/vmlinux", btf)
+    source = tmp_path / "measure.bpf.c"
+    source.write_text(SOURCE)
+    pybpf.compile(source, btf=btf, cache_dir=tmp_path / "cache")
+    pybpf.compile(source, cache_dir=tmp_path / "cache")  # the same BTF: the same cached header
+    assert len(list((tmp_path / "cache").glob("vmlinux-*/vmlinux.h"))) == 1
+    with pybpf.load(tmp_path / "measure.bpf.o") as obj:
+        assert obj.programs["measure"].test_run(bytes(70)).retval == 2
 
 
 def test_compile_errors_carry_clangs_diagnostics(tmp_path: Path) -> None:

@@ -46,8 +46,9 @@ CHILD = textwrap.dedent(
     """
     import subprocess, sys
     import pybpf
-    subprocess.run(["umount", "/sys/kernel/tracing"], capture_output=True)  # this namespace only
-    assert not pybpf.tracefs_mounted()
+    for mount in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing", "/sys/kernel/debug"):
+        subprocess.run(["umount", mount], capture_output=True)  # this namespace only; debugfs automounts tracing
+    assert not pybpf.tracefs_mounted(), open("/proc/self/mounts").read()
     with pybpf.load(sys.argv[1]) as obj, pybpf.trace_pipe(timeout=5.0) as pipe:
         obj.programs["say_length"].test_run(bytes(77))
         line = next(line for line in pipe if line.message.startswith("pybpf says"))

@@ -66,8 +66,12 @@ int on_execve(struct trace_event_raw_sys_enter *ctx)
 		if (used > ARGS_BYTES - ARG_BYTES)
 			break;
 		n = bpf_probe_read_user_str(&e->args[used], ARG_BYTES, arg);
-		if (n <= 0)
+		if (n < 0)
 			break;
+		if (n == 0) {  /* "" before 6.x: 0 bytes, not its NUL */
+			e->args[used] = 0;
+			n = 1;
+		}
 		e->args_count++;
 		e->args_size = used + n;
 	}

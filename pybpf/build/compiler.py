@@ -126,7 +126,8 @@ def compile(  # noqa: A001  # pybpf.compile, as the issue names it
         "bpf",
         f"-D__TARGET_ARCH_{arch}",
         "-Wall",
-        f"-I{header.parent}",
+        "-isystem",  # vmlinux.h is the kernel's: its warnings are not the program's
+        str(header.parent),
         f"-I{src.resolve().parent}",
         *(f"-I{directory}" for directory in include_dirs),
         *_multiarch_include(),
