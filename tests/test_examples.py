@@ -37,7 +37,8 @@ def test_syscall_census_builds_installs_and_runs(tmp_path: Path) -> None:
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
-    project = ROOT / "examples" / "syscall-census"
+    project = tmp_path / "syscall-census"  # a copy: building writes build/ and egg-info beside the sources
+    shutil.copytree(ROOT / "examples" / "syscall-census", project)
     # The isolated build gets pybpf (its hook) from the wheel, as it would from an index.
     _run(
         python,
