@@ -88,10 +88,7 @@ class TraceAttach(AttachBase):
         ``pid`` limits the probe to one process (None: every process running
         the file); ``cookie`` is what ``bpf_get_attach_cookie`` returns.
         Closing the link removes the probe."""
-        self._require_loaded()
-        path = os.fspath(binary)
-        if os.sep in path and not os.path.isfile(path):
-            raise BPFFileNotFoundError(errno.ENOENT, f"attach program '{self._name}': no file {path!r} to probe")
+        path, target_pid, for_pid = self._user_probe(binary, pid)
         opts = ffi.new("struct bpf_uprobe_opts *")
         opts.sz = ffi.sizeof("struct bpf_uprobe_opts")
         opts.retprobe = retprobe
@@ -104,13 +101,22 @@ class TraceAttach(AttachBase):
             offset = function
         kind = "uretprobe" if retprobe else "uprobe"
         where = f"{path}:{function if isinstance(function, str) else hex(function)}"
-        target_pid = -1 if pid is None else pid
         return self._link(
             lambda: lib.bpf_program__attach_uprobe_opts(
                 self._live_ptr(), target_pid, c_string(path, "uprobe binary"), offset, opts
             ),
-            f"{kind} {where}" + (f" (pid {pid})" if pid is not None else ""),
+            f"{kind} {where}{for_pid}",
         )
+
+    def _user_probe(self, binary: str | os.PathLike[str], pid: int | None) -> tuple[str, int, str]:
+        """For a uprobe or USDT probe of a loaded program: the binary's path
+        (a missing file is an error here, before libbpf's), the pid libbpf
+        takes (-1: every process) and how messages name it."""
+        self._require_loaded()
+        path = os.fspath(binary)
+        if os.sep in path and not os.path.isfile(path):
+            raise BPFFileNotFoundError(errno.ENOENT, f"attach program '{self._name}': no file {path!r} to probe")
+        return path, -1 if pid is None else pid, "" if pid is None else f" (pid {pid})"
 
     def attach_usdt(
         self,
@@ -130,10 +136,7 @@ class TraceAttach(AttachBase):
         ``cookie`` is what ``bpf_usdt_cookie()`` returns.  A probe with a
         semaphore is enabled while attached.  Closing the link removes every
         uprobe it made."""
-        self._require_loaded()
-        path = os.fspath(binary)
-        if os.sep in path and not os.path.isfile(path):
-            raise BPFFileNotFoundError(errno.ENOENT, f"attach program '{self._name}': no file {path!r} to probe")
+        path, target_pid, for_pid = self._user_probe(binary, pid)
         opts = ffi.new("struct bpf_usdt_opts *")
         opts.sz = ffi.sizeof("struct bpf_usdt_opts")
         if cookie is not None:
@@ -144,15 +147,14 @@ class TraceAttach(AttachBase):
             c_string(provider, "USDT provider"),
             c_string(name, "USDT probe name"),
         )
-        target_pid = -1 if pid is None else pid
         try:
             return self._link(
                 lambda: lib.bpf_program__attach_usdt(self._live_ptr(), target_pid, *raw, opts),
-                f"USDT {provider}:{name} in {path}" + (f" (pid {pid})" if pid is not None else ""),
+                f"USDT {provider}:{name} in {path}{for_pid}",
             )
         except BPFFileNotFoundError as exc:
-            if not os.path.isfile(path):  # a bare name libbpf did not find, or no such process
-                raise
+            if not os.path.isfile(path) or (pid is not None and not os.path.exists(f"/proc/{pid}")):
+                raise  # a bare name libbpf did not find, or no such process
             # The file is there: libbpf found no such probe in its notes.
             exc.strerror = (
                 f"{exc.strerror} (the file has no USDT probe {provider}:{name}; `readelf -n` lists its probes)"

@@ -22,7 +22,7 @@ import operator
 import os
 import sys
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from pybpf._codecs.btf_build import wide_int
@@ -244,7 +244,6 @@ class BTF:
 
     def __init__(self, ptr: Any, *, owned: bool) -> None:
         self._ptr = ptr
-        self._owned = owned
         self._cache: dict[int, Any] = {}
         self._free = weakref.finalize(self, lib.btf__free, ptr) if owned else None
 
@@ -602,12 +601,10 @@ class BTF:
     def tagged_functions(self, tag: str) -> tuple[frozenset[str], bool]:
         """The functions carrying the declaration tag ``tag`` (``bpf_kfunc``),
         and whether the BTF has any such tag at all."""
-        count = lib.btf__type_cnt(self._ptr)
         names: set[str] = set()
         seen = False
-        for type_id in range(1, count):
-            t = self._type(type_id)
-            if lib.btf_kind(t) != lib.BTF_KIND_DECL_TAG or self._name_at(t.name_off) != tag:
+        for t in self._of_kind(lib.BTF_KIND_DECL_TAG):
+            if self._name_at(t.name_off) != tag:
                 continue
             seen = True
             target = self._type(t.type)
@@ -617,11 +614,14 @@ class BTF:
 
     def datasecs(self) -> list[str]:
         """The names of every data section (``.data``, ``.rodata.foo`` ...)."""
-        return [
-            self._name_at(self._type(i).name_off)
-            for i in range(1, lib.btf__type_cnt(self._ptr))
-            if lib.btf_kind(self._type(i)) == lib.BTF_KIND_DATASEC
-        ]
+        return [self._name_at(t.name_off) for t in self._of_kind(lib.BTF_KIND_DATASEC)]
+
+    def _of_kind(self, kind: int) -> Iterator[Any]:
+        """Every type of one BTF kind, in id order."""
+        for type_id in range(1, lib.btf__type_cnt(self._ptr)):
+            t = self._type(type_id)
+            if lib.btf_kind(t) == kind:
+                yield t
 
 
 class DataSecVar(NamedTuple):

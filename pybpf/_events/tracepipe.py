@@ -8,17 +8,14 @@ from every other reader, as ``cat trace_pipe`` does.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
-import select
 import time
-import warnings
-import weakref
 from collections.abc import Iterator
+from functools import partial
 from typing import NamedTuple
 
-from pybpf._core.errors import BPFValueError
+from pybpf._core.handle import BlockingHandle, close_fds
 from pybpf._core.mounts import tracefs_root
 
 __all__ = ["PrintkLine", "TracePipe", "trace_pipe"]
@@ -64,89 +61,78 @@ def trace_pipe(*, timeout: float | None = None) -> TracePipe:
     return TracePipe(timeout=timeout)
 
 
-class TracePipe:
+class TracePipe(BlockingHandle):
     """The ``bpf_printk`` lines, read from tracefs's ``trace_pipe``.
 
     From creation until ``close()``, tracefs is mounted (privately, if it is
     not mounted already) and tracing is on (``tracing_on``), so nothing a
     program prints meanwhile is lost; ``close()`` puts both back as they
-    were.  Iterating yields :class:`PrintkLine` objects as they come; ``timeout``
+    were (a forked child's close only closes its copies of the fds).
+    Iterating yields :class:`PrintkLine` objects as they come; ``timeout``
     ends an iteration after that many seconds without a line (None: never;
-    stop with ``break``).  Lines of other tracers are skipped.  Use ``with``.
+    stop with ``break``, or ``close()`` from another thread).  Lines of other
+    tracers are skipped.  Use ``with``.
     """
+
+    _kind = "trace_pipe"
 
     def __init__(self, *, timeout: float | None = None) -> None:
         self._timeout = timeout
         stack = contextlib.ExitStack()
         try:
             root = stack.enter_context(tracefs_root())
+            self._init_handle(f"at {root}")
             switch = os.path.join(root, "tracing_on")
             with open(switch, encoding="ascii") as f:
                 was_on = f.read().strip() == "1"
             if not was_on:
                 _write(switch, "1")
                 stack.callback(_write, switch, "0")
-            self._fd = os.open(os.path.join(root, "trace_pipe"), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            stack.callback(os.close, self._fd)
+            fd = os.open(os.path.join(root, "trace_pipe"), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            stack.callback(os.close, fd)
+            wake = self._init_wake()
+            stack.callback(close_fds, *wake)
         except BaseException:
             stack.close()
             raise
-        self._restore = weakref.finalize(self, _leaked, stack)
-        self._stack = stack
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` ran."""
-        return not self._restore.alive
+        self._fd = fd
+        self._own(stack.close, forget=partial(close_fds, fd, *wake))
 
     def close(self) -> None:
-        """Stop reading; tracefs and ``tracing_on`` are as they were before.  Idempotent."""
-        if self._restore.detach() is not None:
-            self._stack.close()
+        """Stop reading; tracefs and ``tracing_on`` are as they were before.
+        Idempotent; wakes an iteration waiting on another thread."""
+        super().close()
 
     def __enter__(self) -> TracePipe:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __iter__(self) -> Iterator[PrintkLine]:
-        if self.closed:
-            raise BPFValueError(errno.EBADF, "trace_pipe is closed")
-        return _lines(self._fd, self._timeout)
+        self._require_open()
+        return self._lines()
 
-
-def _leaked(stack: contextlib.ExitStack) -> None:
-    stack.close()
-    warnings.warn("pybpf: trace_pipe was not closed; restored tracing_on and tracefs", ResourceWarning, stacklevel=2)
+    def _lines(self) -> Iterator[PrintkLine]:
+        pending = b""
+        timeout = self._timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._wait_readable(self._fd, wait):
+                return  # quiet for `timeout` seconds, or closed
+            try:
+                with self._use():
+                    chunk = os.read(self._fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for raw in complete:
+                line = parse_line(raw.decode("utf-8", "replace"))
+                if line is not None:
+                    yield line
+            if timeout is not None and complete:
+                deadline = time.monotonic() + timeout  # quiet time restarts with each line
 
 
 def _write(path: str, text: str) -> None:
     with open(path, "w", encoding="ascii") as f:
         f.write(text)
-
-
-def _lines(fd: int, timeout: float | None) -> Iterator[PrintkLine]:
-    pending = b""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        ready, _, _ = select.select([fd], [], [], wait)
-        if not ready:
-            return  # quiet for `timeout` seconds
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            continue
-        except OSError as e:
-            if e.errno == errno.EINTR:
-                continue
-            raise
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for raw in complete:
-            line = parse_line(raw.decode("utf-8", "replace"))
-            if line is not None:
-                yield line
-        if timeout is not None and complete:
-            deadline = time.monotonic() + timeout  # quiet time restarts with each line

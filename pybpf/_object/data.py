@@ -117,11 +117,20 @@ class GlobalData(MutableMapping[str, Any]):
 
     def _write(self, offset: int, data: bytes, where: str) -> None:
         """Write ``data`` at ``offset`` of the section (not a frozen ``.rodata``)."""
+        self._store(*self._place(offset, len(data), where), data)
+
+    def _place(self, offset: int, size: int, where: str) -> tuple[Any, slice]:
+        """The section's memory for a write of ``size`` bytes at ``offset``,
+        and where in it: a frozen ``.rodata`` or a place outside the section
+        is refused first."""
         if self._obj.loaded and self._section.startswith(".rodata"):
             self._obj._require_open()
             raise BPFValueError(errno.EPERM, f"{self.name} is frozen by load(): set {where!r} before load()")
         image = self._image()
-        image[self._span(image, offset, len(data), where)] = data
+        return image, self._span(image, offset, size, where)
+
+    def _store(self, image: Any, place: slice, data: bytes) -> None:
+        image[place] = data
         if isinstance(image, bytearray):  # a copy read by syscall: write it back whole
             cast("Map", self._map)[0] = bytes(image)
 
@@ -138,9 +147,8 @@ class GlobalData(MutableMapping[str, Any]):
     def __setitem__(self, name: str, value: Any) -> None:
         var = self._var(name)
         codec = self._codec(name, var)
-        image = self._image()
-        self._span(image, var.offset, codec.size, name)  # before encoding: where it would go is the first error
-        self._write(var.offset, codec.encode(value), name)
+        image, place = self._place(var.offset, codec.size, name)  # before encoding: where it goes is the first error
+        self._store(image, place, codec.encode(value))
 
     def _unmap(self) -> None:
         """Release the section's memory (the object is closing)."""
