@@ -109,8 +109,10 @@ class Batch:
             size = b.sizes[0]
             stride = (size + 7) & ~7
             skipped = 0
-            if codec is not None and b.uniform and size == codec.size:
+            if codec is not None and b.uniform and size >= codec.size:
                 events = codec.decode_many(raw, n, stride)  # one pass, no per-record call
+                if size > codec.size:  # perf's padding, or more than the type: kept, as decode_record keeps it
+                    _keep_tails(events, raw, size, stride, codec.size)
             elif codec is None and b.uniform:
                 data = raw[:]  # slicing bytes is cheaper than slicing the C buffer
                 events = [data[offset : offset + size] for offset in range(0, n * stride, stride)]
@@ -160,6 +162,18 @@ class Batch:
 
 
 _SKIPPED = object()  # stands for an undecodable record until it is filtered out
+
+
+def _keep_tails(events: list[Any], raw: Any, size: int, stride: int, head: int) -> None:
+    """Give each decoded struct of a uniform batch its ``_record_size`` and
+    ``_record_tail``, through its ``__dict__`` (a Record's ``__setattr__``
+    checks fields; these are not fields).  Ints and lists carry none."""
+    if not events or not hasattr(events[0], "__dict__"):
+        return
+    data = raw[:]
+    for i, event in enumerate(events):
+        offset = i * stride
+        event.__dict__.update(_record_size=size, _record_tail=data[offset + head : offset + size])
 
 
 def require_map_type(source: Any, map_type: MapType, reader: str) -> MapBase:
