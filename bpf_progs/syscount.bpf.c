@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Syscall counter: counts raw_syscalls/sys_enter per (process, syscall nr).
- * Set target_pid (through .rodata, before load) to count one process only. */
+/* Syscall counter: counts raw_syscalls/sys_enter per process, per syscall
+ * number, or per both.  The --pid and --comm filters (tool_filter.h) and
+ * what a key keeps are set through .rodata before load. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "tool_filter.h"
 
-const volatile __u32 target_pid = 0;
+const volatile bool key_pid = true; /* false: every process counts under pid 0 */
+const volatile bool key_nr = true;  /* false: every syscall counts under nr 0 */
 
 struct syscall_key {
 	__u32 pid; /* the process (thread group) id */
@@ -18,16 +21,25 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
+/* Syscalls not counted because counts was full: nothing is dropped unsaid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} dropped SEC(".maps");
+
 SEC("tracepoint/raw_syscalls/sys_enter")
 int count_syscalls(struct trace_event_raw_sys_enter *ctx)
 {
 	struct syscall_key key = {
-		.pid = bpf_get_current_pid_tgid() >> 32,
-		.nr = (__u32)ctx->id,
+		.pid = key_pid ? bpf_get_current_pid_tgid() >> 32 : 0,
+		.nr = key_nr ? (__u32)ctx->id : 0,
 	};
 	__u64 one = 1, *count;
+	__u32 zero = 0;
 
-	if (target_pid && key.pid != target_pid)
+	if (filtered_out())
 		return 0;
 	count = bpf_map_lookup_elem(&counts, &key);
 	if (count) {
@@ -37,6 +49,8 @@ int count_syscalls(struct trace_event_raw_sys_enter *ctx)
 	/* NOEXIST: if another CPU inserted it meanwhile, add to that entry */
 	if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
 		count = bpf_map_lookup_elem(&counts, &key);
+		if (!count)
+			count = bpf_map_lookup_elem(&dropped, &zero);
 		if (count)
 			__sync_fetch_and_add(count, 1);
 	}

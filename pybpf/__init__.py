@@ -12,7 +12,7 @@ import inspect
 
 from pybpf import features
 from pybpf._attach.cgroup import cgroup_kinds
-from pybpf._attach.link import IterLink, Link, LinkInfo
+from pybpf._attach.link import IterLink, Link, LinkInfo, links
 from pybpf._attach.marks import Mark, StaleAttachment, stale_attachments
 from pybpf._attach.netfilter import NfHook
 from pybpf._attach.socket import SockmapKind
@@ -45,6 +45,7 @@ from pybpf._core.errors import (
     VerifierError,
 )
 from pybpf._core.ffi import libbpf_version
+from pybpf._core.ids import Holder, holders, pins
 from pybpf._core.mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted
 from pybpf._events.perfbuf import PerfBuffer
 from pybpf._events.ringbuf import RingBuffer
@@ -64,7 +65,7 @@ from pybpf._maps.storage import LocalStorage
 from pybpf._maps.structops import StructOpsMap
 from pybpf._object.data import GlobalData
 from pybpf._object.object import BPFObject, load
-from pybpf._object.program import Program, ProgramInfo, TestRunResult, XdpMode
+from pybpf._object.program import Program, ProgramInfo, TestRunResult, XdpMode, programs
 from pybpf._object.shipped import shipped, shipped_names
 from pybpf._object.stats import StatsSession, enable_stats
 from pybpf.build.compiler import CompileError
@@ -99,6 +100,7 @@ __all__ = [
     "FdArray",
     "FdCodec",
     "GlobalData",
+    "Holder",
     "IntCodec",
     "LPMKey",
     "LocalStorage",
@@ -150,13 +152,17 @@ __all__ = [
     "features",
     "bpffs_mounted",
     "cgroup_kinds",
+    "holders",
     "libbpf_version",
+    "links",
     "load",
     "maps",
     "mount_bpffs",
     "mount_securityfs",
     "mount_tracefs",
+    "pins",
     "possible_cpus",
+    "programs",
     "shipped",
     "shipped_names",
     "stale_attachments",

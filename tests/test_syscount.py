@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import pybpf
-from pybpf.tools.syscount import SyscallCounter
+from pybpf.tools.tracers.syscount import SyscallCounter
 
 pytestmark = pytest.mark.kernel
 

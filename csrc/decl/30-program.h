@@ -38,6 +38,7 @@ struct bpf_test_run_opts {
 int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts);
 
 int bpf_prog_get_fd_by_id(__u32 id);
+int bpf_prog_get_next_id(__u32 start_id, __u32 *next_id);
 
 /* Filled by bpf_obj_get_info_by_fd() on a program fd. */
 struct bpf_prog_info {

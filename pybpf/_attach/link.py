@@ -9,22 +9,23 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pybpf._core.enums import LinkType
 from pybpf._core.errors import BPFValueError, c_string, check, error_for
-from pybpf._core.fdinfo import require_bpf_fd_kind
+from pybpf._core.fdinfo import fdinfo, require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
+from pybpf._core.ids import walk_ids
 from pybpf._core.mounts import require_bpffs
 
 if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
     from pybpf._object.program import Program
 
-__all__ = ["IterLink", "Link", "LinkInfo"]
+__all__ = ["IterLink", "Link", "LinkInfo", "link_info", "links"]
 
 
 def _release(ptr: Any, fd: int, detach: Callable[[], None] | None) -> None:
@@ -38,12 +39,45 @@ def _release(ptr: Any, fd: int, detach: Callable[[], None] | None) -> None:
 
 @dataclass(frozen=True)
 class LinkInfo:
-    """What the kernel reports about a link (``Link.info()``)."""
+    """What the kernel reports about a link (``Link.info()``, ``pybpf.links()``)."""
 
     id: int
     type: LinkType | int
     prog_id: int
     """The id of the program it attaches (``Program.from_id`` opens it)."""
+    target: dict[str, str] = field(default_factory=dict)
+    """Where it attaches, as the kernel's fdinfo of the link says it, by
+    link type: ``ifindex`` (XDP, tcx, netkit), ``cgroup_id`` and
+    ``attach_type`` (cgroups), ``tp_name`` (raw tracepoints),
+    ``target_obj_id`` and ``target_btf_id`` (tracing) ... (empty without procfs)."""
+
+
+# fdinfo fields every link has: the rest say where it attaches.
+_COMMON_FIELDS = {"pos", "flags", "mnt_id", "ino", "link_type", "link_id", "prog_tag", "prog_id"}
+
+
+def link_info(fd: int, what: str) -> LinkInfo:
+    """The ``LinkInfo`` of a link fd."""
+    info = ffi.new("struct bpf_link_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_link_info"))
+    check(lib.bpf_obj_get_info_by_fd(fd, info, size), f"read info of link {what}")
+    try:
+        target = {key: value for key, value in fdinfo(fd).items() if key not in _COMMON_FIELDS}
+    except OSError:
+        target = {}
+    kind = info.type
+    return LinkInfo(
+        id=info.id,
+        type=LinkType(kind) if kind in LinkType._value2member_map_ else kind,
+        prog_id=info.prog_id,
+        target=target,
+    )
+
+
+def links() -> list[LinkInfo]:
+    """Every BPF link in the kernel (all processes), by id: what ``bpftool
+    link list`` shows.  Links that go away while this runs are skipped."""
+    return [link_info(fd, f"id {link_id}") for link_id, fd in walk_ids("link")]
 
 
 class Link(OwnedHandle):
@@ -130,16 +164,10 @@ class Link(OwnedHandle):
         return cls(fd=fd, what=f"pinned at {path}")
 
     def info(self) -> LinkInfo:
-        """What the kernel reports about the link: its id, type and program."""
-        info = ffi.new("struct bpf_link_info *")
-        size = ffi.new("__u32 *", ffi.sizeof("struct bpf_link_info"))
+        """What the kernel reports about the link: its id, type, program and target."""
         fd = self.fd
         with self._use():
-            check(lib.bpf_obj_get_info_by_fd(fd, info, size), f"read info of link {self._what}")
-        kind = info.type
-        return LinkInfo(
-            id=info.id, type=LinkType(kind) if kind in LinkType._value2member_map_ else kind, prog_id=info.prog_id
-        )
+            return link_info(fd, self._what)
 
     def update(self, program: Program) -> None:
         """Replace the attached program with ``program`` in one step (no

@@ -164,12 +164,17 @@ def _lacking_hint() -> str | None:
     return f"this process lacks {', '.join(missing)}, or CAP_SYS_ADMIN in their place" if missing else None
 
 
-def error_for(err: int, what: str, cls: type[BPFError] | None = None, *, hint: str | None = None) -> BPFError:
+def error_for(
+    err: int, what: str, cls: type[BPFError] | None = None, *, hint: str | None = None, generic_hint: bool = True
+) -> BPFError:
     """Build the exception for errno ``err`` raised by the action ``what``;
-    ``hint`` (what a probe found) replaces the generic one for the errno."""
+    ``hint`` (what a probe found) replaces the generic one for the errno,
+    which ``generic_hint=False`` leaves out (where the errno means something
+    else: the verifier's E2BIG is a program too complex)."""
     err = abs(err)
     message = f"{what}: {_strerror(err)}"
-    hint = hint or _HINTS.get(err) or (_lacking_hint() if err == _errno.EPERM else None)
+    if not hint and generic_hint:
+        hint = _HINTS.get(err) or (_lacking_hint() if err == _errno.EPERM else None)
     if hint and hint not in message:
         message += f" ({hint})"
     return (cls or _CLASSES.get(err, BPFError))(err, message)

@@ -6,12 +6,12 @@ import errno
 
 from pybpf._core.errors import BPFValueError
 
-__all__ = ["bpf_fd_kind", "fdinfo", "require_bpf_fd_kind"]
+__all__ = ["bpf_fd_kind", "fd_kind_of", "fdinfo", "require_bpf_fd_kind"]
 
 
-def fdinfo(fd: int) -> dict[str, str]:
-    """The ``key: value`` fields of ``/proc/self/fdinfo/<fd>`` (OSError without procfs)."""
-    with open(f"/proc/self/fdinfo/{fd}", encoding="ascii", errors="replace") as f:
+def fdinfo(fd: int | str, *, pid: int | str = "self") -> dict[str, str]:
+    """The ``key: value`` fields of ``/proc/<pid>/fdinfo/<fd>`` (OSError without procfs)."""
+    with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii", errors="replace") as f:
         return {key.strip(): value.strip() for key, sep, value in (line.partition(":") for line in f) if sep}
 
 
@@ -22,6 +22,12 @@ def bpf_fd_kind(fd: int) -> str:
         fields = fdinfo(fd)
     except OSError:
         return "unknown"
+    return fd_kind_of(fields)
+
+
+def fd_kind_of(fields: dict[str, str]) -> str:
+    """``bpf_fd_kind`` of fdinfo fields already read (a link's name its
+    program too, so ``link_type`` decides first)."""
     return next((kind for kind in ("link", "map", "prog") if f"{kind}_type" in fields), "object")
 
 

@@ -12,7 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, raise_errno
+from pybpf._core.capabilities import CAP_SYS_ADMIN, lacking
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, error_for, raise_errno
 
 __all__ = [
     "BPFFS_PATH",
@@ -84,8 +85,13 @@ def _mount(source: str, target: str, fstype: str) -> None:
     os.makedirs(target, exist_ok=True)
     proc = subprocess.run(["mount", "-t", fstype, source, target], capture_output=True, text=True)
     if proc.returncode != 0:
-        err = errno.EPERM if "permission" in proc.stderr.lower() else errno.EINVAL
-        raise_errno(err, f"mount {fstype} at {target}: {proc.stderr.strip()}")
+        said = " ".join(proc.stderr.split())
+        refused = any(word in said.lower() for word in ("permission", "superuser", "not permitted"))
+        what = f"mount {fstype} at {target}: {said}"
+        if refused:
+            hint = "this process lacks CAP_SYS_ADMIN, which mounting needs" if lacking(CAP_SYS_ADMIN) else None
+            raise error_for(errno.EPERM, what, hint=hint)
+        raise_errno(errno.EINVAL, what)
 
 
 def unmount(path: str) -> None:

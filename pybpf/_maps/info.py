@@ -3,20 +3,17 @@ of them, and the number of possible CPUs that sizes per-CPU values."""
 
 from __future__ import annotations
 
-import errno
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from pybpf._core.enums import MapType
 from pybpf._core.errors import check
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.ids import walk_ids
 
 __all__ = ["MapInfo", "map_info", "map_type", "maps", "possible_cpus"]
 
 _ncpus: int | None = None
-# The kernel walks and opens ids only for CAP_SYS_ADMIN, whatever else the caller has.
-_WALK_HINTS = {errno.EPERM: "walking the kernel's map ids needs CAP_SYS_ADMIN"}
 
 
 def possible_cpus() -> int:
@@ -85,20 +82,4 @@ def maps() -> list[MapInfo]:
 
     Maps that go away while this runs are skipped.
     """
-    out: list[MapInfo] = []
-    next_id = ffi.new("__u32 *")
-    current = 0
-    while True:
-        ret = lib.bpf_map_get_next_id(current, next_id)
-        if ret == -errno.ENOENT:
-            return out
-        check(ret, f"list maps after id {current}", hints=_WALK_HINTS)
-        current = int(next_id[0])
-        fd = lib.bpf_map_get_fd_by_id(current)
-        if fd == -errno.ENOENT:
-            continue  # freed meanwhile
-        check(fd, f"open map id {current}", hints=_WALK_HINTS)
-        try:
-            out.append(info_of(map_info(fd, f"map id {current}")))
-        finally:
-            os.close(fd)
+    return [info_of(map_info(fd, f"map id {map_id}")) for map_id, fd in walk_ids("map")]

@@ -253,7 +253,11 @@ class BPFObject(OwnedHandle):
             # libbpf's own refusals (no type, no target) say why themselves.
             refused = f"prog '{prog}': BPF program load failed" in text
             hint = verifier_hint(lines) or (self._refusal_reason(prog) if refused else None)
-            base = error_for(err, f"load program '{prog}' of '{self._name}'", hint=hint)
+            if any(line.startswith("BPF program is too large") for line in lines):
+                hint = "the verifier ran out of its budget of instructions to explore: bound or simplify the loops"
+            # The verifier's log says why; the errno's generic meaning (E2BIG: a map full ...) would mislead.
+            what = f"load program '{prog}' of '{self._name}'"
+            base = error_for(err, what, hint=hint, generic_hint=not lines)
             base = with_details(base, _cause_lines(_PROG_LOG.sub("", text), prog))
             if lines:
                 return VerifierError(err, str(base), prog, lines)

@@ -34,13 +34,14 @@ from pybpf._core.errors import (
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
+from pybpf._core.ids import walk_ids
 from pybpf._core.interfaces import ifindex_of
 from pybpf._core.mounts import require_bpffs
 
 if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
 
-__all__ = ["Program", "ProgramInfo", "TestRunResult"]
+__all__ = ["Program", "ProgramInfo", "TestRunResult", "programs"]
 
 # Sections libbpf attaches by themselves when they name a target after "/".
 _AUTO_SECTIONS = frozenset(
@@ -168,6 +169,12 @@ def _prog_info(fd: int, what: str) -> ProgramInfo:
         jited_size=info.jited_prog_len,
         load_time_ns=info.load_time,
     )
+
+
+def programs() -> list[ProgramInfo]:
+    """Every program loaded in the kernel (all processes), by id: what
+    ``bpftool prog list`` shows.  Programs unloaded while this runs are skipped."""
+    return [_prog_info(fd, f"program id {prog_id}") for prog_id, fd in walk_ids("prog")]
 
 
 class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach, RouteAttach, LircAttach):

@@ -1,33 +1,43 @@
-"""The ``pybpf`` command.
+"""The ``pybpf`` command (also ``python -m pybpf``): tracers, the XDP
+counter, inspection of what the kernel holds, the compiler and cleanup.
 
-pybpf build prog.bpf.c -o prog.bpf.o   # compile BPF C into a CO-RE object
-pybpf cleanup             # remove what exited pybpf processes left attached
-pybpf cleanup --dry-run   # only list it
+    pybpf execsnoop | opensnoop | exitsnoop | syscount ...   # tracers
+    pybpf xdp-count eth0                # the XDP counter, live
+    pybpf progs | maps | links          # what the kernel holds
+    pybpf map dump ID|PIN               # a map's entries, decoded through BTF
+    pybpf build prog.bpf.c -o prog.bpf.o
+    pybpf cleanup [--dry-run]           # what exited pybpf processes left attached
+
+``pybpf COMMAND --help`` describes each.  Every command exits 0, or 1 with a
+one-line error (``--verbose`` shows libbpf's messages and the whole error).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from typing import Any
 
-from pybpf._attach.marks import stale_attachments
 from pybpf.tools.command import run_command
 
 __all__ = ["main"]
 
 
-def cleanup(*, dry_run: bool) -> int:
-    """List, and unless ``dry_run`` remove, the attachments the kernel kept
+def cleanup(args: argparse.Namespace) -> int:
+    """List, and unless ``--dry-run`` remove, the attachments the kernel kept
     for pybpf processes that have exited (tc filters, BPF routes and
-    STRUCT_OPS registrations made without a link); returns how many."""
+    STRUCT_OPS registrations made without a link)."""
+    from pybpf import stale_attachments
+
     stale = stale_attachments()
     for attachment in stale:
-        if not dry_run:
+        if not args.dry_run:
             attachment.remove()
-        print(f"{'left' if dry_run else 'removed'}: {attachment}")
+        print(f"{'left' if args.dry_run else 'removed'}: {attachment}")
     if not stale:
         print("nothing left by exited pybpf processes")
-    return len(stale)
+    return 0
 
 
 def build(args: argparse.Namespace) -> int:
@@ -50,33 +60,55 @@ def build(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``pybpf``."""
-    parser = argparse.ArgumentParser(prog="pybpf", description="pybpf: eBPF from Python")
-    commands = parser.add_subparsers(dest="command", required=True)
-    compile_ = commands.add_parser(
+def _register_build(commands: Any) -> None:
+    parser = commands.add_parser(
         "build",
         help="compile BPF C into a CO-RE object",
         description="Compile BPF C with clang against a vmlinux.h made from the kernel's BTF (cached), "
         "for this machine's architecture, and strip its DWARF (BTF stays).",
     )
-    compile_.add_argument("source", help="the BPF C file (prog.bpf.c)")
-    compile_.add_argument("-o", "--output", help="the object to write (default: the source with .o)")
-    compile_.add_argument("--btf", help="BTF to make vmlinux.h from (default: /sys/kernel/btf/vmlinux)")
-    compile_.add_argument("-I", dest="include", action="append", default=[], help="another include directory")
-    compile_.add_argument("--cflag", action="append", default=[], help="another clang flag (repeatable)")
-    compile_.add_argument("--keep-dwarf", action="store_true", help="do not strip the DWARF debug info")
-    clean = commands.add_parser("cleanup", help="remove what exited pybpf processes left attached")
-    clean.add_argument("--dry-run", action="store_true", help="only list it")
-    args = parser.parse_args(argv)
+    parser.add_argument("source", help="the BPF C file (prog.bpf.c)")
+    parser.add_argument("-o", "--output", help="the object to write (default: the source with .o)")
+    parser.add_argument("--btf", help="BTF to make vmlinux.h from (default: /sys/kernel/btf/vmlinux)")
+    parser.add_argument("-I", dest="include", action="append", default=[], help="another include directory")
+    parser.add_argument("--cflag", action="append", default=[], help="another clang flag (repeatable)")
+    parser.add_argument("--keep-dwarf", action="store_true", help="do not strip the DWARF debug info")
+    parser.set_defaults(run=build)
 
-    def body() -> int:
-        if args.command == "build":
-            return build(args)
-        cleanup(dry_run=args.dry_run)
-        return 0
 
-    return run_command(f"pybpf {args.command}", body)
+def _register_cleanup(commands: Any) -> None:
+    parser = commands.add_parser("cleanup", help="remove what exited pybpf processes left attached")
+    parser.add_argument("--dry-run", action="store_true", help="only list it")
+    parser.set_defaults(run=cleanup)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``pybpf`` command's parser, every subcommand registered."""
+    from pybpf.tools import inventory, xdp_counter
+    from pybpf.tools.tracers import execsnoop, exitsnoop, opensnoop, syscount
+
+    top = argparse.ArgumentParser(
+        prog="pybpf", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    top.add_argument("-v", "--verbose", action="store_true", help="libbpf's messages, and whole errors")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (execsnoop, opensnoop, exitsnoop, syscount, xdp_counter, inventory):
+        module.register(commands)
+    _register_build(commands)
+    _register_cleanup(commands)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``pybpf``."""
+    args = parser().parse_args(argv)
+    libbpf_log = logging.getLogger("pybpf.libbpf")
+    if args.verbose:
+        logging.basicConfig(format="%(name)s: %(message)s", level=logging.DEBUG)
+    else:  # what libbpf says about a failure is in the error; the rest is noise here
+        libbpf_log.addHandler(logging.NullHandler())
+        libbpf_log.propagate = False
+    return run_command(f"pybpf {args.command}", lambda: args.run(args), verbose=args.verbose)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""How the ``pybpf`` commands run: signals end them as Ctrl-C does, through
-their ``with`` blocks, so that what they attached is detached and what they
-mounted unmounted; a pybpf error is one line on stderr and status 1.
+"""How the ``pybpf`` commands run: SIGTERM and SIGHUP end them as Ctrl-C
+does, through their ``with`` blocks, so that what they attached is detached
+and what they mounted unmounted, and a tracer prints its totals; the status
+is then 0.  A pybpf error is one line on stderr and status 1.
 
 Python's default SIGTERM and SIGHUP end the process at once, running no
 cleanup: links go with the process, but a cls_bpf filter, a route, a mount
@@ -22,17 +23,15 @@ _SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 @contextmanager
 def exit_on_signals() -> Iterator[None]:
-    """For the block, SIGINT raises ``KeyboardInterrupt`` and SIGTERM and
-    SIGHUP raise ``SystemExit`` with status 128 + the signal's number (the
-    shell's convention).  After the first, the three are ignored, so that
-    the cleanup the exception runs cannot itself be cut short."""
+    """For the block, SIGINT, SIGTERM and SIGHUP raise ``KeyboardInterrupt``:
+    a request to stop, which a tool answers by detaching and reporting what
+    it saw.  After the first, the three are ignored, so that the cleanup and
+    the report cannot themselves be cut short."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         for sig in _SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + signum)
+        raise KeyboardInterrupt
 
     previous: dict[int, Any] = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
     try:
@@ -42,14 +41,20 @@ def exit_on_signals() -> Iterator[None]:
             signal.signal(sig, action)
 
 
-def run_command(prog: str, body: Callable[[], int | None]) -> int:
+def run_command(prog: str, body: Callable[[], int | None], *, verbose: bool = False) -> int:
     """Run a command's ``body`` under :func:`exit_on_signals`; its status
-    (None: 0), or 1 after printing ``prog: <error>`` for a pybpf error."""
+    (None: 0; 0 too when stopped by a signal before it finished), or 1 after
+    printing ``prog: <error>`` for a pybpf error: its first line, which names
+    what failed and why (a missing capability, a kernel feature), or with
+    ``verbose`` all of it (libbpf's own lines, a verifier log's end)."""
     from pybpf._core.errors import BPFError
 
     try:
         with exit_on_signals():
             return body() or 0
+    except KeyboardInterrupt:
+        return 0
     except BPFError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        text = str(exc)
+        print(f"{prog}: {text if verbose else text.splitlines()[0]}", file=sys.stderr)
         return 1

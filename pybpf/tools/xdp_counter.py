@@ -1,11 +1,14 @@
-"""XDP packet counter: per-protocol and per-source packet/byte counts.
+"""xdp-count: packets and bytes per protocol and per source address, with
+their rates, counted by the shipped XDP program on one interface.
 
-    pybpf-xdp-counter eth0                    # live table until Ctrl-C
-    pybpf-xdp-counter eth0 --format json --duration 10
-    pybpf-xdp-counter --demo                  # throwaway veth pair + traffic
+    pybpf xdp-count eth0                     # refreshed in place until Ctrl-C
+    pybpf xdp-count eth0 --json -i 1 -d 10   # one JSON object per interval
+    pybpf xdp-count veth0 --netns blue --mode generic
+    pybpf xdp-count --demo                   # a throwaway veth pair and traffic
 
-The program (bpf_progs/xdp_counter.bpf.c) passes every packet on.  SIGINT,
-SIGTERM and SIGHUP detach it (and remove the demo's namespaces) before exit.
+The program (bpf_progs/xdp_counter.bpf.c) passes every packet on.  Ctrl-C,
+SIGTERM and SIGHUP detach it (and remove the demo's namespaces), and the
+final counts are printed.  ``pybpf-xdp-counter`` is the older name.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from typing import Any, TextIO
 
 import pybpf
 from pybpf import XdpMode
-from pybpf.tools.command import run_command
+from pybpf.tools.options import add_output, add_timing, run_until_stopped, subcommand
 
-__all__ = ["PROTOCOLS", "XDPCounter", "main"]
+__all__ = ["PROTOCOLS", "XDPCounter", "demo", "main", "register", "render_live", "render_table", "run"]
 
 # Slot order of enum proto_slot in xdp_counter.bpf.c.
 PROTOCOLS = (
@@ -102,24 +105,63 @@ def render_prometheus(protocols: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
-def _report(counter: XDPCounter, fmt: str, out: TextIO, final: bool) -> None:
-    protocols = counter.protocols()
-    if fmt == "json":
-        out.write(json.dumps({"protocols": protocols, "sources": counter.sources()}) + "\n")
-    elif fmt == "prometheus":
-        out.write(render_prometheus(protocols) + "\n")
-    else:
-        out.write(("final counts\n" if final else "") + render_table(protocols, counter.sources()) + "\n\n")
-    out.flush()
+def _rates(now: dict[str, dict[str, int]], before: dict[str, dict[str, int]], seconds: float) -> dict[str, Any]:
+    """Counts with their per-second rates since ``before``."""
+    return {
+        name: {
+            **c,
+            "packets_per_s": round((c["packets"] - before.get(name, {}).get("packets", 0)) / seconds, 1),
+            "bytes_per_s": round((c["bytes"] - before.get(name, {}).get("bytes", 0)) / seconds, 1),
+        }
+        for name, c in now.items()
+    }
 
 
-def _watch(counter: XDPCounter, fmt: str, interval: float, duration: float | None, out: TextIO) -> None:
-    deadline = None if duration is None else time.monotonic() + duration
-    with contextlib.suppress(KeyboardInterrupt):
-        while deadline is None or time.monotonic() < deadline:
-            time.sleep(interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic())))
-            _report(counter, fmt, out, final=False)
-    _report(counter, fmt, out, final=True)
+def render_live(protocols: dict[str, Any], sources: dict[str, Any], top: int = 5) -> str:
+    """The table with rates: what ``pybpf xdp-count`` shows each interval."""
+    head = f"{'protocol':<12}{'packets':>12}{'pkts/s':>12}{'bytes':>14}{'bytes/s':>14}"
+    lines = [head]
+    lines += [
+        f"{name:<12}{c['packets']:>12}{c['packets_per_s']:>12.1f}{c['bytes']:>14}{c['bytes_per_s']:>14.1f}"
+        for name, c in protocols.items()
+        if c["packets"]
+    ]
+    ranked = sorted(sources.items(), key=lambda kv: -kv[1]["packets_per_s"])[:top]
+    if ranked:
+        lines.append(f"{'top sources':<28}{'packets':>12}{'pkts/s':>12}{'bytes':>14}{'bytes/s':>14}")
+        lines += [
+            f"{addr:<28}{c['packets']:>12}{c['packets_per_s']:>12.1f}{c['bytes']:>14}{c['bytes_per_s']:>14.1f}"
+            for addr, c in ranked
+        ]
+    return "\n".join(lines)
+
+
+class _Reporter:
+    """Each interval's report: in place on a terminal, plain lines when piped, or JSON."""
+
+    def __init__(self, counter: XDPCounter, fmt: str, top: int, out: TextIO) -> None:
+        self.counter, self.fmt, self.top, self.out = counter, fmt, top, out
+        self.live = fmt == "table" and out.isatty()
+        self.started = self.last = time.monotonic()
+        self.before: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+
+    def __call__(self, *, final: bool = False) -> None:
+        now = time.monotonic()
+        protocols, sources = self.counter.protocols(), self.counter.sources()
+        seconds = max(now - self.last, 1e-9)
+        rated = _rates(protocols, self.before[0], seconds), _rates(sources, self.before[1], seconds)
+        self.before, self.last = (protocols, sources), now
+        if self.fmt == "json":
+            record = {"elapsed_s": round(now - self.started, 3), "final": final}
+            self.out.write(json.dumps({**record, "protocols": rated[0], "sources": rated[1]}) + "\n")
+        elif self.fmt == "prometheus":
+            self.out.write(render_prometheus(protocols) + "\n")
+        else:
+            title = f"{'final counts' if final else time.strftime('%H:%M:%S')} ({now - self.started:.1f} s)"
+            if self.live and not final:
+                self.out.write("\x1b[H\x1b[J")  # home and clear: the table refreshes in place
+            self.out.write(f"{title}\n{render_live(*rated, top=self.top)}\n\n")
+        self.out.flush()
 
 
 def demo(out: TextIO = sys.stdout, *, udp: int = 40, icmp: int = 25, tcp: int = 10, rounds: int = 3) -> dict[str, Any]:
@@ -154,28 +196,43 @@ def demo(out: TextIO = sys.stdout, *, udp: int = 40, icmp: int = 25, tcp: int = 
     return {"sent": sent, "protocols": protocols, "ok": ok}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``pybpf-xdp-counter``."""
-    parser = argparse.ArgumentParser(prog="pybpf-xdp-counter", description=__doc__.splitlines()[0])
-    parser.add_argument("interface", nargs="?", help="interface to count on")
+def run(args: argparse.Namespace) -> int:
+    """``pybpf xdp-count``: count on an interface until the duration ends
+    or a signal stops it, then detach and print the final counts."""
+    if args.demo:
+        return 0 if demo()["ok"] else 1
+    if not args.interface:
+        raise SystemExit("pybpf xdp-count: give an interface, or --demo")
+    from pybpf import netns
+
+    fmt = "json" if args.json else args.format
+    where = contextlib.nullcontext() if args.netns is None else netns.inside(args.netns)
+    with XDPCounter() as counter:
+        with where:
+            link = counter.attach(args.interface, mode=args.mode)
+        with link:
+            report = _Reporter(counter, fmt, args.top, sys.stdout)
+            run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=report)
+            report(final=True)
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``xdp-count`` to the ``pybpf`` command."""
+    parser = subcommand(commands, "xdp-count", help="count packets per protocol and source with XDP", doc=__doc__)
+    parser.add_argument("interface", nargs="?", help="the interface to count on")
     parser.add_argument("--demo", action="store_true", help="count mixed traffic on a throwaway veth pair")
-    parser.add_argument("--mode", default="auto", choices=["auto", "native", "generic"])
-    parser.add_argument("--format", default="table", choices=["table", "json", "prometheus"])
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between reports")
-    parser.add_argument("--duration", type=float, help="stop after this many seconds")
-    args = parser.parse_args(argv)
-    if not args.demo and not args.interface:
-        parser.error("give an interface, or --demo")
-
-    def body() -> int:
-        if args.demo:
-            return 0 if demo()["ok"] else 1
-        with XDPCounter() as counter, counter.attach(args.interface, mode=args.mode):
-            _watch(counter, args.format, args.interval, args.duration, sys.stdout)
-        return 0
-
-    return run_command("pybpf-xdp-counter", body)
+    parser.add_argument("--netns", help="the network namespace the interface is in (a name from `ip netns`)")
+    parser.add_argument("--mode", default="auto", choices=["auto", "native", "generic"], help="the XDP mode")
+    parser.add_argument("--top", type=int, default=5, help="sources to show (default 5)")
+    add_output(parser, per="interval")
+    parser.add_argument("--format", default="table", choices=["table", "json", "prometheus"], help=argparse.SUPPRESS)
+    add_timing(parser, interval=1.0)
+    parser.set_defaults(run=run)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv: list[str] | None = None) -> int:
+    """``pybpf-xdp-counter``: the older name of ``pybpf xdp-count``."""
+    from pybpf.tools.cli import main as pybpf_main
+
+    return pybpf_main(["xdp-count", *(sys.argv[1:] if argv is None else argv)])

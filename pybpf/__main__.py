@@ -1,0 +1,7 @@
+"""``python -m pybpf``: the ``pybpf`` command."""
+
+import sys
+
+from pybpf.tools.cli import main
+
+sys.exit(main())

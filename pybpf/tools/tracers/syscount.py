@@ -1,0 +1,161 @@
+"""syscount: syscalls counted in the kernel, per syscall name (default) or
+per process, over the run or per interval.
+
+    pybpf syscount -d 5                # the top syscalls over 5 s
+    pybpf syscount --by-process -i 1   # the busiest processes, each second
+    pybpf syscount --pid 1234 --json -d 5
+
+Names come from the architecture's syscall table (``syscall_names``).  The
+counts live in a kernel hash map of 16,384 keys; should it fill, the calls
+that found no room are reported as dropped, never left out unsaid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any, Literal
+
+import pybpf
+from pybpf.tools.options import (
+    Column,
+    Printer,
+    add_filters,
+    add_output,
+    add_timing,
+    run_until_stopped,
+    subcommand,
+    tracefs,
+)
+from pybpf.tools.tracers.syscall_names import syscall_name
+
+__all__ = ["SyscallCounter", "main", "register", "run"]
+
+Per = Literal["syscall", "process", "both"]
+
+
+class SyscallCounter:
+    """The shipped syscall counter, loaded and attached (tracefs must be
+    mounted: ``pybpf.mount_tracefs()``), counting for one process (``pid``),
+    one command name (``comm``) or all, keyed ``per`` syscall, process or both.
+
+    Keys are ``(pid, nr)``: pid 0 when not counted per process, nr 0 when
+    not per syscall.  ``close()`` detaches it.
+    """
+
+    def __init__(self, pid: int = 0, *, comm: str | None = None, per: Per = "both") -> None:
+        obj = pybpf.BPFObject.open(pybpf.shipped("syscount"))
+        try:
+            obj.rodata["target_pid"] = pid
+            if comm:
+                obj.rodata["target_comm"] = comm.encode()[:15]
+            obj.rodata["key_pid"] = per != "syscall"
+            obj.rodata["key_nr"] = per != "process"
+            obj.load()
+            self.link = obj.programs["count_syscalls"].attach()
+        except BaseException:
+            obj.close()
+            raise
+        self.obj = obj
+        self.counts = obj.maps["counts"]
+
+    def snapshot(self) -> dict[tuple[int, int], int]:
+        """{(pid, syscall nr): count} so far."""
+        return {(key.pid, key.nr): count for key, count in self.counts.items()}
+
+    def take(self) -> dict[tuple[int, int], int]:
+        """{(pid, syscall nr): count} since the last ``take()``, read and
+        cleared in one pass: no call counted in between is lost."""
+        return {(key.pid, key.nr): count for key, count in self.counts.pop_all().items()}
+
+    def dropped(self) -> int:
+        """Syscalls not counted because the map was full."""
+        return int(sum(self.obj.maps["dropped"][0]))
+
+    def close(self) -> None:
+        """Detach and unload."""
+        self.obj.close()
+
+    def __enter__(self) -> SyscallCounter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"  # exited since
+
+
+def _rows(counts: dict[tuple[int, int], int], by_process: bool, top: int) -> list[dict[str, Any]]:
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    if by_process:
+        return [{"pid": pid, "comm": _comm(pid), "count": n} for (pid, _), n in ranked]
+    return [{"syscall": syscall_name(nr), "nr": nr, "count": n} for (_, nr), n in ranked]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Count until the duration ends or a signal stops it; report each
+    interval (with ``--interval``) and the totals."""
+    columns: tuple[Column, ...]
+    if args.by_process:
+        columns = (Column("pid", "PID", 7), Column("comm", "COMM", -16), Column("count", "COUNT", 10))
+    else:
+        columns = (Column("syscall", "SYSCALL", -24), Column("count", "COUNT", 10))
+    totals: dict[tuple[int, int], int] = {}
+    started = time.monotonic()
+
+    def report(counts: dict[tuple[int, int], int], kind: str) -> None:
+        rows = _rows(counts, args.by_process, args.top)
+        elapsed = round(time.monotonic() - started, 3)
+        if args.json:
+            Printer(columns, as_json=True).row({"kind": kind, "elapsed_s": elapsed, "rows": rows})
+            return
+        print(f"[{time.strftime('%H:%M:%S')}] {kind} ({elapsed:.1f} s)")
+        printer = Printer(columns, as_json=False)
+        for row in rows:
+            printer.row(row)
+        print(flush=True)
+
+    per: Per = "process" if args.by_process else "syscall"
+    with tracefs(), SyscallCounter(args.pid, comm=args.comm, per=per) as counter:
+
+        def interval() -> None:
+            counts = counter.take()
+            for key, n in counts.items():
+                totals[key] = totals.get(key, 0) + n
+            report(counts, "interval")
+
+        run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=interval)
+        for key, n in counter.take().items():
+            totals[key] = totals.get(key, 0) + n
+        dropped = counter.dropped()
+    report(totals, "total")
+    if dropped:
+        Printer((), as_json=False).total(f"syscount: {dropped} syscalls dropped (the count map was full)")
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``syscount`` to the ``pybpf`` command."""
+    parser = subcommand(commands, "syscount", help="count syscalls per name or per process", doc=__doc__)
+    add_filters(parser, what="count syscalls of")
+    parser.add_argument("-P", "--by-process", action="store_true", help="count per process, not per syscall")
+    parser.add_argument("-T", "--top", type=int, default=20, help="rows per report (default 20)")
+    add_output(parser, per="report")
+    add_timing(parser, interval=None)
+    parser.add_argument("-i", "--interval", type=float, help="also report every this many seconds")
+    parser.set_defaults(run=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``pybpf-syscount``: the older name of ``pybpf syscount``."""
+    import sys
+
+    from pybpf.tools.cli import main as pybpf_main
+
+    return pybpf_main(["syscount", *(sys.argv[1:] if argv is None else argv)])

@@ -1,0 +1,200 @@
+"""The tracers of the ``pybpf`` command, run as subprocesses against real
+activity of known shape, their ``--json`` output checked."""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tool_runs import PYBPF, ToolRun, run_tool
+
+pytestmark = pytest.mark.kernel
+
+GETPPID = {"x86_64": 110, "aarch64": 173, "riscv64": 173, "s390x": 64, "ppc64le": 64}
+
+# A child that waits for a line on stdin, then runs the code given to it.
+WAITER = "import os, sys, time\nsys.stdin.readline()\n"
+
+
+def _waiting_child(code: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", WAITER + code], stdin=subprocess.PIPE, text=True)
+
+
+def _go(child: subprocess.Popen[str]) -> int:
+    assert child.stdin is not None
+    child.stdin.write("go\n")
+    child.stdin.close()
+    return child.wait(timeout=60)
+
+
+def test_execsnoop_shows_an_exec_with_its_arguments() -> None:
+    marker = f"pybpf-exec-{uuid.uuid4().hex[:8]}"
+    run = ToolRun(["execsnoop", "--json"], links=4)
+    subprocess.run(["/bin/echo", marker, "two words", ""], check=True, capture_output=True)
+    with pytest.raises(FileNotFoundError):
+        subprocess.run([f"/nonexistent/{marker}", "x"])
+    many = [f"{marker}-{i}" for i in range(40)]
+    subprocess.run(["/bin/true", *many], check=True)
+    records, err = run.records()
+    assert f"execsnoop: {len(records)} execs" in err
+
+    echo = [r for r in records if r["argv"][:2] == ["/bin/echo", marker]]
+    assert len(echo) == 1, records
+    assert echo[0]["argv"] == ["/bin/echo", marker, "two words", ""]
+    assert echo[0]["ret"] == 0 and echo[0]["comm"] == "echo" and echo[0]["ppid"] == os.getpid()
+    assert not echo[0]["args_truncated"]
+    failed = [r for r in records if r["argv"] == [f"/nonexistent/{marker}", "x"]]
+    assert failed and all(r["ret"] == -2 for r in failed)  # ENOENT, sent with its arguments
+    long = [r for r in records if r["argv"][:2] == ["/bin/true", many[0]]]
+    assert len(long) == 1 and long[0]["args_truncated"]  # 41 arguments: 32 kept, the cut said
+    assert long[0]["argv"] == ["/bin/true", *many[:31]]
+
+
+def test_execsnoop_table_and_comm_filter() -> None:
+    """The table, filtered in BPF to execs by a command that is not running."""
+    run = ToolRun(["execsnoop", "--comm", "no-such-comm-x"], links=4)
+    subprocess.run(["/bin/true"], check=True)
+    out, err = run.stop()
+    assert run.proc.returncode == 0, err
+    assert len(out.splitlines()) == 1 and out.split() == ["PCOMM", "PID", "PPID", "UID", "RET", "ARGS"]
+    assert "execsnoop: 0 execs" in err
+
+
+def test_opensnoop_shows_opens_of_one_process(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    made = tmp_path / "made"
+    child = _waiting_child(
+        f"""
+try:
+    open({str(missing)!r})
+except FileNotFoundError:
+    pass
+fd = os.open({str(made)!r}, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+print(fd, flush=True)
+"""
+    )
+    run = ToolRun(["opensnoop", "--json", "--pid", str(child.pid)], links=4)
+    assert _go(child) == 0
+    records, err = run.records()
+    assert {r["pid"] for r in records} == {child.pid}  # filtered in BPF
+    by_path = {r["path"]: r for r in records}
+    assert by_path[str(missing)]["err"] == 2 and by_path[str(missing)]["errno"] == "ENOENT"
+    assert by_path[str(missing)]["fd"] == -1
+    opened = by_path[str(made)]
+    assert opened["err"] == 0 and opened["fd"] >= 3
+    assert opened["flags"] & (os.O_ACCMODE | os.O_CREAT | os.O_TRUNC) == os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    assert f"opensnoop: {len(records)} opens" in err
+
+
+def test_opensnoop_failed_only(tmp_path: Path) -> None:
+    child = _waiting_child(
+        f"open({str(tmp_path)!r} + '/a', 'w').close()\ntry:\n    open({str(tmp_path)!r} + '/b')\n"
+        "except OSError:\n    pass\n"
+    )
+    run = ToolRun(["opensnoop", "--json", "--failed", "--pid", str(child.pid)], links=4)
+    assert _go(child) == 0
+    records, _ = run.records()
+    paths = [r["path"] for r in records]
+    assert f"{tmp_path}/b" in paths and f"{tmp_path}/a" not in paths
+    assert all(r["err"] for r in records)
+
+
+def test_exitsnoop_shows_codes_signals_and_age() -> None:
+    run = ToolRun(["exitsnoop", "--json"], links=1)
+    code = subprocess.Popen(["sh", "-c", "sleep 0.3; exit 7"])
+    killed = subprocess.Popen(["sleep", "30"])
+    code.wait(timeout=60)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=60)
+    records, err = run.records()
+    by_pid = {r["pid"]: r for r in records}
+    assert by_pid[code.pid]["code"] == 7 and by_pid[code.pid]["ppid"] == os.getpid()
+    assert 0.3 <= by_pid[code.pid]["age_s"] < 30
+    assert by_pid[killed.pid]["signal"] == "SIGKILL" and by_pid[killed.pid]["core"] is False
+    assert by_pid[killed.pid]["comm"] == "sleep"
+    assert f"exitsnoop: {len(records)} exits" in err
+
+
+def test_exitsnoop_threads_and_process_ends() -> None:
+    """A process whose three threads exit: one event, or four with --threads."""
+    code = "import threading\nts = [threading.Thread(target=lambda: None) for _ in range(3)]\n"
+    code += "[t.start() for t in ts]\n[t.join() for t in ts]\n"
+    for extra, expected in (([], 1), (["--threads"], 4)):
+        child = _waiting_child(code)
+        run = ToolRun(["exitsnoop", "--json", "--pid", str(child.pid), *extra], links=1)
+        assert _go(child) == 0
+        records, _ = run.records()
+        assert len(records) == expected, records
+        assert {r["pid"] for r in records} == {child.pid}
+
+
+@pytest.mark.skipif(platform.machine() not in GETPPID, reason="getppid's number unknown on this architecture")
+def test_syscount_counts_a_process_exactly() -> None:
+    k = 1234
+    child = _waiting_child(f"for _ in range({k}):\n    os.getppid()\n")
+    run = ToolRun(["syscount", "--json", "--pid", str(child.pid)], links=1)
+    assert _go(child) == 0
+    records, _ = run.records()
+    total = records[-1]
+    assert total["kind"] == "total"
+    rows = {row["syscall"]: row for row in total["rows"]}
+    assert rows["getppid"]["count"] == k and rows["getppid"]["nr"] == GETPPID[platform.machine()]
+
+
+def test_syscount_per_process_and_interval() -> None:
+    k = 500
+    child = _waiting_child(f"for _ in range({k}):\n    os.getppid()\ntime.sleep(1.5)\n")
+    comm = Path(f"/proc/{child.pid}/comm").read_text().strip()
+    run = ToolRun(["syscount", "--json", "--by-process", "--interval", "0.5", "--comm", comm], links=1)
+    assert _go(child) == 0
+    records, _ = run.records()
+    intervals = [r for r in records if r["kind"] == "interval"]
+    assert len(intervals) >= 2
+    ours = sum(row["count"] for r in intervals for row in r["rows"] if row["pid"] == child.pid)
+    total = next(row for row in records[-1]["rows"] if row["pid"] == child.pid)
+    assert total["count"] >= k + 2 and total["count"] >= ours  # the intervals' counts add up to the total
+    assert {row["comm"] for r in records for row in r["rows"]} <= {comm, "?"}  # filtered in BPF
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_signals_stop_a_tracer_with_its_totals(signum: int) -> None:
+    run = ToolRun(["execsnoop", "--json"], links=4)
+    subprocess.run(["/bin/true"], check=True)
+    records, err = run.records(signum)  # exit status 0, checked there
+    assert "execsnoop:" in err and any(r["argv"] == ["/bin/true"] for r in records)
+
+
+def test_duration_ends_a_tracer() -> None:
+    done = run_tool(["exitsnoop", "--duration", "0.5"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("PCOMM")
+
+
+def test_without_privileges_one_line_names_the_capability() -> None:
+    done = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", PYBPF, "exitsnoop"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+    )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pybpf exitsnoop: "), done.stderr
+    assert "CAP_" in lines[0]
+
+
+def test_python_dash_m_and_help() -> None:
+    done = subprocess.run([sys.executable, "-m", "pybpf", "--help"], capture_output=True, text=True, cwd="/")
+    assert done.returncode == 0
+    for command in ("execsnoop", "opensnoop", "exitsnoop", "syscount", "xdp-count", "progs", "maps", "links", "map"):
+        assert command in done.stdout
+        helped = run_tool([command, "--help"])
+        assert helped.returncode == 0 and "usage: pybpf" in helped.stdout
