@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
-LINT_TOOLS := ruff==0.17.6 mypy==2.4.1
+LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 prometheus_client==0.26.0 types-PyYAML==6.0.12.20261122  # the typed imports of pybpf export
 
 .PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench clean vm-install vm-test vm-shell program-types
 
@@ -77,6 +77,7 @@ vm-shell: vm-install
 clean:
 	rm -rf $(VENV) build *.egg-info pybpf/_libbpf.* pybpf/bpf
 
-# Map hot paths against a C libbpf baseline, in the same run.
+# Map hot paths against a C libbpf baseline, in the same run; then a pybpf export scrape.
 bench: install
 	$(VENV)/bin/python bench/bench.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/export_scrape.py

@@ -197,6 +197,9 @@ class CtypesCodec(Codec):
         return obj
 
     def decode_many(self, buf: Any, count: int, stride: int) -> list[Any]:
+        if self._octets:  # one copy, then a slice per item: no call per item
+            data, size = bytes(memoryview(buf)[: count * stride]), self.size
+            return [data[offset : offset + size] for offset in range(0, count * stride, stride)]
         if self._array or self._simple:
             return super().decode_many(buf, count, stride)
         copy = self.ctype.from_buffer_copy  # at an offset: no slice per item

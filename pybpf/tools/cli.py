@@ -5,6 +5,7 @@ counter, inspection of what the kernel holds, the compiler and cleanup.
     pybpf xdp-count eth0                # the XDP counter, live
     pybpf progs | maps | links          # what the kernel holds
     pybpf map dump ID|PIN               # a map's entries, decoded through BTF
+    pybpf export --config xdp --var interface=eth0   # maps as Prometheus metrics
     pybpf build prog.bpf.c -o prog.bpf.o
     pybpf cleanup [--dry-run]           # what exited pybpf processes left attached
 
@@ -84,7 +85,7 @@ def _register_cleanup(commands: Any) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The ``pybpf`` command's parser, every subcommand registered."""
-    from pybpf.tools import inventory, xdp_counter
+    from pybpf.tools import export, inventory, xdp_counter
     from pybpf.tools.tracers import execsnoop, exitsnoop, opensnoop, syscount
 
     top = argparse.ArgumentParser(
@@ -92,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("-v", "--verbose", action="store_true", help="libbpf's messages, and whole errors")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (execsnoop, opensnoop, exitsnoop, syscount, xdp_counter, inventory):
+    for module in (execsnoop, opensnoop, exitsnoop, syscount, xdp_counter, inventory, export):
         module.register(commands)
     _register_build(commands)
     _register_cleanup(commands)

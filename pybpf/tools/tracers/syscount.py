@@ -27,7 +27,7 @@ from pybpf.tools.options import (
     subcommand,
     tracefs,
 )
-from pybpf.tools.tracers.syscall_names import syscall_name
+from pybpf.tools.syscall_names import syscall_name
 
 __all__ = ["SyscallCounter", "main", "register", "run"]
 
