@@ -198,3 +198,34 @@ def test_python_dash_m_and_help() -> None:
         assert command in done.stdout
         helped = run_tool([command, "--help"])
         assert helped.returncode == 0 and "usage: pybpf" in helped.stdout
+
+
+def test_runqlat_counts_a_process_wakeups() -> None:
+    """50 sleeps: at least 50 wakeups of that one process reach the
+    histogram, in a bucket that fits a run-queue wait (under a second)."""
+    child = _waiting_child("for _ in range(50):\n    time.sleep(0.002)\n")
+    run = ToolRun(["runqlat", "--json", "--pid", str(child.pid)], links=3)
+    assert _go(child) == 0
+    records, _ = run.records()
+    total = records[-1]
+    assert total["kind"] == "total" and total["unit"] == "usecs"
+    assert total["total"] >= 50 and total["total"] == sum(b["count"] for b in total["buckets"])
+    assert total["buckets"][-1]["high"] < 1_000_000
+
+
+def test_biolatency_sees_direct_writes() -> None:
+    target = Path("/var/tmp") / f"pybpf-bio-{uuid.uuid4().hex[:8]}"
+    run = ToolRun(["biolatency", "--json", "-m", "-i", "0.3"], links=2)
+    try:
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={target}", "bs=64k", "count=64", "oflag=direct", "conv=fsync"],
+            check=True,
+            capture_output=True,
+        )
+    finally:
+        target.unlink(missing_ok=True)
+    records, _ = run.records()
+    intervals = [r for r in records if r["kind"] == "interval"]
+    total = records[-1]
+    assert total["unit"] == "msecs" and total["total"] >= 64
+    assert sum(r["total"] for r in intervals) <= total["total"]  # intervals are deltas of the same counts
