@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kernel_features import requires_kernel_feature
 from tool_runs import PYBPF, ToolRun, run_tool
 
 pytestmark = pytest.mark.kernel
@@ -229,3 +230,61 @@ def test_biolatency_sees_direct_writes() -> None:
     total = records[-1]
     assert total["unit"] == "msecs" and total["total"] >= 64
     assert sum(r["total"] for r in intervals) <= total["total"]  # intervals are deltas of the same counts
+
+
+def _timed_work(test_objects: dict[str, Path], calls: int, ms: int, *mode: str) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [str(test_objects["timed_work"]), str(calls), str(ms), *mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline() == "ready\n"
+    return child
+
+
+def _finish(child: subprocess.Popen[str]) -> None:
+    out, _ = child.communicate("go\n", timeout=120)
+    assert child.returncode == 0 and out == "done\n"
+
+
+def test_funclatency_puts_a_user_function_in_its_bucket(test_objects: dict[str, Path]) -> None:
+    """Five calls that each sleep 20 ms: all five in the 16-31 ms bucket."""
+    child = _timed_work(test_objects, 5, 20)
+    target = f"{test_objects['timed_work']}:pybpf_sleep_ms"
+    run = ToolRun(["funclatency", target, "--pid", str(child.pid), "-m", "--json"], links=2)
+    _finish(child)
+    records, _ = run.records()
+    total = records[-1]
+    assert (total["probe"], total["unit"], total["total"]) == ("uprobe", "msecs", 5)
+    assert total["buckets"][-1] == {"low": 16, "high": 31, "count": 5}
+
+
+def _kernel_funclatency(extra: list[str]) -> dict[str, object]:
+    child = _waiting_child("for _ in range(5):\n    time.sleep(0.02)\n")
+    run = ToolRun(["funclatency", "do_nanosleep", "--pid", str(child.pid), "-m", "--json", *extra], links=2)
+    assert _go(child) == 0
+    records, _ = run.records()
+    return records[-1]
+
+
+@requires_kernel_feature("fentry", min="5.5")
+def test_funclatency_traces_a_kernel_function_with_fentry() -> None:
+    total = _kernel_funclatency([])
+    assert total["probe"] == "fentry" and total["total"] == 5
+    assert total["buckets"][-1] == {"low": 16, "high": 31, "count": 5}  # type: ignore[index]
+
+
+@requires_kernel_feature("kprobes", min="4.1")
+def test_funclatency_traces_a_kernel_function_with_kprobes() -> None:
+    total = _kernel_funclatency(["--kprobes"])
+    assert total["probe"] == "kprobe" and total["total"] == 5
+    assert total["buckets"][-1] == {"low": 16, "high": 31, "count": 5}  # type: ignore[index]
+
+
+def test_funclatency_says_why_a_kernel_function_cannot_be_traced() -> None:
+    done = run_tool(["funclatency", "pybpf_no_such_kernel_function"])
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and "cannot trace kernel function 'pybpf_no_such_kernel_function'" in lines[0]
+    assert "fentry:" in lines[0] and "kprobes:" in lines[0]

@@ -97,6 +97,7 @@ def loaded_tool(
     *,
     rodata: Mapping[str, Any] | None = None,
     optional_tracepoints: Sequence[tuple[str, str, str]] = (),
+    prepare: Callable[[pybpf.BPFObject], object] | None = None,
     attach: bool = True,
 ) -> Iterator[pybpf.BPFObject]:
     """The shipped program ``name``, its filters and ``rodata`` set, loaded,
@@ -104,7 +105,8 @@ def loaded_tool(
     detached) at the end of the block.
 
     ``optional_tracepoints`` are ``(program, category, name)`` the kernel may
-    lack (``sys_enter_open`` on arm64): their programs are left out where it does.
+    lack (``sys_enter_open`` on arm64): their programs are left out where it
+    does.  ``prepare(obj)`` makes the tool's own settings before load.
     """
     with tracefs(), pybpf.BPFObject.open(pybpf.shipped(name)) as obj:
         if getattr(args, "pid", 0):
@@ -116,6 +118,8 @@ def loaded_tool(
         for program, category, tracepoint in optional_tracepoints:
             if not pybpf.features.tracepoint_exists(category, tracepoint):
                 obj.programs[program].autoload = False
+        if prepare is not None:
+            prepare(obj)
         obj.load()
         if attach:
             obj.attach()
