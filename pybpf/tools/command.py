@@ -9,6 +9,7 @@ or a demo's network namespaces stay."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -53,6 +54,9 @@ def run_command(prog: str, body: Callable[[], int | None], *, verbose: bool = Fa
         with exit_on_signals():
             return body() or 0
     except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say, to anyone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except BPFError as exc:
         text = str(exc)

@@ -41,8 +41,10 @@ def build(out: Path) -> None:
     if cc is None:
         raise SystemExit("objects: no C compiler for tests/helpers (run scripts/install-deps.sh)")
     for source in helper_sources():
-        # -O1 -g: real calls to the probed functions, and symbols to find them by.
-        subprocess.run([cc, "-O1", "-g", "-Wall", "-Werror", "-o", str(out / source.stem), str(source)], check=True)
+        # -O1 -g: real calls to the probed functions, and symbols to find them by;
+        # frame pointers: stacks the kernel can walk (profile's tests).
+        flags = ["-O1", "-g", "-fno-omit-frame-pointer", "-Wall", "-Werror"]
+        subprocess.run([cc, *flags, "-o", str(out / source.stem), str(source)], check=True)
 
 
 if __name__ == "__main__":
