@@ -7,8 +7,10 @@ import json
 import os
 import platform
 import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -315,3 +317,61 @@ def test_profile_finds_the_busy_function(test_objects: dict[str, Path]) -> None:
     assert folded.returncode == 0, folded.stderr
     top = folded.stdout.splitlines()[0]
     assert top.startswith("timed_work;") and top.rsplit(" ", 1)[0].endswith(";main;pybpf_busy_ms")
+
+
+def _exchange(host: str, sent: int, replied: int) -> tuple[int, int]:
+    """A connection to a listener on ``host``: ``sent`` bytes one way,
+    ``replied`` the other, then both close.  Returns (client port, server port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as listener:
+        listener.bind((host, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection((host, port))
+        server, _ = listener.accept()
+        with client, server:
+            client.sendall(b"c" * sent)
+            got = 0
+            while got < sent:
+                got += len(server.recv(65536))
+            server.sendall(b"s" * replied)
+            got = 0
+            while got < replied:
+                got += len(client.recv(65536))
+            time.sleep(0.05)
+            local = client.getsockname()[1]
+    return local, port
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_tcpconnect_shows_connections_and_failures(host: str) -> None:
+    run = ToolRun(["tcpconnect", "--json", "--pid", str(os.getpid())], links=1)
+    local, port = _exchange(host, 10, 10)
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as closed:
+        closed.bind((host, 0))
+        refused_port = closed.getsockname()[1]  # bound, not listening: a RST
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, refused_port))
+    records, err = run.records()
+    assert {r["pid"] for r in records} == {os.getpid()}  # filtered in BPF: the test's own connects
+    ok = [r for r in records if r["dport"] == port]
+    assert len(ok) == 1 and ok[0]["result"] == "established"
+    assert (ok[0]["saddr"], ok[0]["daddr"], ok[0]["sport"]) == (host, host, local)
+    assert ok[0]["family"] == ("ipv6" if ":" in host else "ipv4")
+    failed = [r for r in records if r["dport"] == refused_port]
+    assert len(failed) == 1 and failed[0]["result"] == "failed"
+    assert f"tcpconnect: {len(records)} connections" in err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_tcplife_counts_each_sides_bytes(host: str) -> None:
+    run = ToolRun(["tcplife", "--json", "--pid", str(os.getpid())], links=1)
+    local, port = _exchange(host, 100_000, 7_000)
+    records, _ = run.records()
+    client = [r for r in records if (r["sport"], r["dport"]) == (local, port)]
+    server = [r for r in records if (r["sport"], r["dport"]) == (port, local)]
+    assert len(client) == 1 and len(server) == 1, records
+    assert (client[0]["tx_bytes"], client[0]["rx_bytes"]) == (100_000, 7_000)
+    assert (server[0]["tx_bytes"], server[0]["rx_bytes"]) == (7_000, 100_000)
+    assert client[0]["pid"] == server[0]["pid"] == os.getpid()  # connected; closed the accepted one
+    assert client[0]["duration_ms"] >= 50 and client[0]["saddr"] == host

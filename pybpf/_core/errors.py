@@ -111,6 +111,17 @@ class VerifierError(BPFError):
         self.program = program
         self.log = log
 
+    @property
+    def reason(self) -> str:
+        """The verifier's one line of why: its explanation where it gives one
+        (7.x), else the last line before its instruction counts."""
+        lines = [line.strip() for line in self.log if line.strip()]
+        for i, line in enumerate(lines):
+            if line.startswith("Verification failed") and i + 1 < len(lines):
+                return lines[i + 1]
+        told = [line for line in lines if not line.startswith(("processed ", "verification time", "stack depth"))]
+        return told[-1] if told else ""
+
     def __str__(self) -> str:
         lines = [line for line in self.log if line.strip()]
         explained = next((i for i, line in enumerate(lines) if line.startswith("Verification failed")), None)

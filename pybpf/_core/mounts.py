@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pybpf._core.capabilities import CAP_SYS_ADMIN, lacking
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, error_for, raise_errno
+from pybpf._core.errors import BPFError, BPFFileNotFoundError, BPFValueError, error_for, raise_errno
 
 __all__ = [
     "BPFFS_PATH",
@@ -120,29 +120,32 @@ def tracefs_root() -> Iterator[str]:
             unmount(private)
 
 
+def _mount_unless_there(source: str, path: str, fstype: str) -> bool:
+    if fs_type(path) == fstype:
+        return False
+    try:
+        _mount(source, path, fstype)
+    except BPFError:
+        if fs_type(path) == fstype:
+            return False  # another process mounted it meanwhile: theirs, not ours
+        raise
+    return True
+
+
 def mount_tracefs(path: str = TRACEFS_PATH) -> bool:
     """Mount tracefs at ``path`` unless it is there; True if this call mounted it."""
-    if fs_type(path) == "tracefs":
-        return False
-    _mount("tracefs", path, "tracefs")
-    return True
+    return _mount_unless_there("tracefs", path, "tracefs")
 
 
 def mount_bpffs(path: str = BPFFS_PATH) -> bool:
     """Mount bpffs at ``path`` unless it is there; True if this call mounted it."""
-    if bpffs_mounted(path):
-        return False
-    _mount("bpf", path, "bpf")
-    return True
+    return _mount_unless_there("bpf", path, "bpf")
 
 
 def mount_securityfs(path: str = SECURITYFS_PATH) -> bool:
     """Mount securityfs at ``path`` unless it is there (it lists the active
     LSMs, which ``pybpf.features.bpf_lsm`` reads); True if this call mounted it."""
-    if fs_type(path) == "securityfs":
-        return False
-    _mount("securityfs", path, "securityfs")
-    return True
+    return _mount_unless_there("securityfs", path, "securityfs")
 
 
 def require_bpffs(path: str, what: str) -> None:

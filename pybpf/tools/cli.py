@@ -2,6 +2,7 @@
 counter, inspection of what the kernel holds, the compiler and cleanup.
 
     pybpf execsnoop | opensnoop | exitsnoop | syscount         # tracers
+    pybpf tcpconnect | tcplife          # TCP connections
     pybpf runqlat | biolatency | funclatency TARGET   # latency histograms
     pybpf profile [--folded]            # CPU stack samples
     pybpf xdp-count eth0                # the XDP counter, live
@@ -88,25 +89,15 @@ def _register_cleanup(commands: Any) -> None:
 def parser() -> argparse.ArgumentParser:
     """The ``pybpf`` command's parser, every subcommand registered."""
     from pybpf.tools import export, inventory, xdp_counter
-    from pybpf.tools.tracers import execsnoop, exitsnoop, funclatency, latency, opensnoop, profile, syscount
+    from pybpf.tools.tracers import execsnoop, exitsnoop, funclatency, latency, opensnoop, profile, syscount, tcp
 
     top = argparse.ArgumentParser(
         prog="pybpf", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     top.add_argument("-v", "--verbose", action="store_true", help="libbpf's messages, and whole errors")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (
-        execsnoop,
-        opensnoop,
-        exitsnoop,
-        syscount,
-        latency,
-        funclatency,
-        profile,
-        xdp_counter,
-        inventory,
-        export,
-    ):
+    tracers = (execsnoop, opensnoop, exitsnoop, tcp, syscount, latency, funclatency, profile)
+    for module in (*tracers, xdp_counter, inventory, export):
         module.register(commands)
     _register_build(commands)
     _register_cleanup(commands)

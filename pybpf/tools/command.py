@@ -48,7 +48,7 @@ def run_command(prog: str, body: Callable[[], int | None], *, verbose: bool = Fa
     printing ``prog: <error>`` for a pybpf error: its first line, which names
     what failed and why (a missing capability, a kernel feature), or with
     ``verbose`` all of it (libbpf's own lines, a verifier log's end)."""
-    from pybpf._core.errors import BPFError
+    from pybpf._core.errors import BPFError, VerifierError
 
     try:
         with exit_on_signals():
@@ -60,5 +60,9 @@ def run_command(prog: str, body: Callable[[], int | None], *, verbose: bool = Fa
         return 0
     except BPFError as exc:
         text = str(exc)
-        print(f"{prog}: {text if verbose else text.splitlines()[0]}", file=sys.stderr)
+        if not verbose:
+            text = text.splitlines()[0]
+            if isinstance(exc, VerifierError) and exc.reason:
+                text += f": the verifier refused it: {exc.reason}"
+        print(f"{prog}: {text}", file=sys.stderr)
         return 1
