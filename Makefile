@@ -30,7 +30,7 @@ lint: deps venv
 
 # The XDP counter on a throwaway veth pair with mixed traffic.
 demo: install
-	$(VENV)/bin/pybpf-xdp-counter --demo
+	$(VENV)/bin/pybpf xdp-count --demo
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -117,8 +117,9 @@ def _rates(now: dict[str, dict[str, int]], before: dict[str, dict[str, int]], se
     }
 
 
-def render_live(protocols: dict[str, Any], sources: dict[str, Any], top: int = 5) -> str:
-    """The table with rates: what ``pybpf xdp-count`` shows each interval."""
+def render_live(protocols: dict[str, Any], sources: dict[str, Any], top: int = 5, *, by_rate: bool = True) -> str:
+    """The table with rates: what ``pybpf xdp-count`` shows each interval
+    (top sources by packet rate, or ``by_rate=False`` by packets)."""
     head = f"{'protocol':<12}{'packets':>12}{'pkts/s':>12}{'bytes':>14}{'bytes/s':>14}"
     lines = [head]
     lines += [
@@ -126,7 +127,8 @@ def render_live(protocols: dict[str, Any], sources: dict[str, Any], top: int = 5
         for name, c in protocols.items()
         if c["packets"]
     ]
-    ranked = sorted(sources.items(), key=lambda kv: -kv[1]["packets_per_s"])[:top]
+    order = ("packets_per_s", "packets") if by_rate else ("packets",)
+    ranked = sorted(sources.items(), key=lambda kv: tuple(-kv[1][k] for k in order))[:top]
     if ranked:
         lines.append(f"{'top sources':<28}{'packets':>12}{'pkts/s':>12}{'bytes':>14}{'bytes/s':>14}")
         lines += [
@@ -160,7 +162,7 @@ class _Reporter:
             title = f"{'final counts' if final else time.strftime('%H:%M:%S')} ({now - self.started:.1f} s)"
             if self.live and not final:
                 self.out.write("\x1b[H\x1b[J")  # home and clear: the table refreshes in place
-            self.out.write(f"{title}\n{render_live(*rated, top=self.top)}\n\n")
+            self.out.write(f"{title}\n{render_live(*rated, top=self.top, by_rate=not final)}\n\n")
         self.out.flush()
 
 

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.folded and not args.json:
             print(f"Sampling stacks at {args.frequency} Hz... Ctrl-C to end.", flush=True)
-        run_until_stopped(time.sleep, duration=args.duration, interval=0.5, report=remember_processes)
+        run_until_stopped(time.sleep, duration=args.duration, interval=0.2, report=remember_processes)
         samples = dict(counts.items())
         stacks = obj.maps["stacks"]
         merged: dict[tuple[Any, ...], int] = {}
