@@ -21,6 +21,15 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
+/* Per process: its command name, as of its latest new counts entry (so that
+ * a process that exits before the report is still named). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, char[COMM_LEN]);
+} comms SEC(".maps");
+
 /* Syscalls not counted because counts was full: nothing is dropped unsaid. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -47,7 +56,14 @@ int count_syscalls(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	}
 	/* NOEXIST: if another CPU inserted it meanwhile, add to that entry */
-	if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
+	if (!bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
+		if (key_pid) {
+			char comm[COMM_LEN];
+
+			bpf_get_current_comm(comm, sizeof(comm));
+			bpf_map_update_elem(&comms, &key.pid, comm, BPF_ANY);
+		}
+	} else {
 		count = bpf_map_lookup_elem(&counts, &key);
 		if (!count)
 			count = bpf_map_lookup_elem(&dropped, &zero);

@@ -265,10 +265,10 @@ def test_a_variable_outside_its_section_is_refused(tmp_path: Path) -> None:
     """BTF that places a global past its section's end: a clear error, not struct.error."""
     path = _edited(tmp_path, "syscount", lambda data: elf.widen_variable(data, "target_pid"))
     with pybpf.BPFObject.open(path) as obj:
-        outside = r"BTF places 'target_pid' at bytes 0\.\.\d+, outside the section's 4 bytes"
+        outside = r"BTF places 'target_pid' at bytes 0\.\.\d+, outside the section's 22 bytes"  # 4 + 16 + 1 + 1
         with pytest.raises(pybpf.BPFValueError, match=outside):
             obj.rodata["target_pid"]
-        with pytest.raises(pybpf.BPFValueError, match="outside the section's 4 bytes"):
+        with pytest.raises(pybpf.BPFValueError, match="outside the section's 22 bytes"):
             obj.rodata["target_pid"] = 1
 
 

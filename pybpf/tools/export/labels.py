@@ -35,7 +35,7 @@ _MAPPED = bytes(10) + b"\xff\xff"  # ::ffff:a.b.c.d
 
 
 def _inet(value: Any) -> str:
-    raw = _as_bytes(value)
+    raw = value if type(value) is bytes else _as_bytes(value)
     if len(raw) == 16:
         if raw[:12] == _MAPPED:
             return socket.inet_ntop(socket.AF_INET, raw[12:])

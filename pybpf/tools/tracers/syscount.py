@@ -13,6 +13,7 @@ that found no room are reported as dropped, never left out unsaid.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any, Literal
 
@@ -68,6 +69,24 @@ class SyscallCounter:
         cleared in one pass: no call counted in between is lost."""
         return {(key.pid, key.nr): count for key, count in self.counts.pop_all().items()}
 
+    def comm(self, pid: int) -> str:
+        """The command name of ``pid``: its current one, else (it exited)
+        the one the kernel side recorded, else ``?``."""
+        try:
+            with open(f"/proc/{pid}/comm", encoding="utf-8") as f:
+                return f.read().strip()
+        except OSError:
+            pass
+        recorded = self.obj.maps["comms"].get(pid)
+        return recorded.split(b"\0", 1)[0].decode(errors="replace") if recorded else "?"
+
+    def forget_exited(self) -> None:
+        """Drop the recorded names of processes that have exited."""
+        comms = self.obj.maps["comms"]
+        for pid in list(comms.keys()):
+            if not os.path.exists(f"/proc/{pid}"):
+                comms.pop(pid, None)
+
     def dropped(self) -> int:
         """Syscalls not counted because the map was full."""
         return int(sum(self.obj.maps["dropped"][0]))
@@ -83,18 +102,12 @@ class SyscallCounter:
         self.close()
 
 
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm", encoding="utf-8") as f:
-            return f.read().strip()
-    except OSError:
-        return "?"  # exited since
-
-
-def _rows(counts: dict[tuple[int, int], int], by_process: bool, top: int) -> list[dict[str, Any]]:
+def _rows(
+    counter: SyscallCounter, counts: dict[tuple[int, int], int], by_process: bool, top: int
+) -> list[dict[str, Any]]:
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
     if by_process:
-        return [{"pid": pid, "comm": _comm(pid), "count": n} for (pid, _), n in ranked]
+        return [{"pid": pid, "comm": counter.comm(pid), "count": n} for (pid, _), n in ranked]
     return [{"syscall": syscall_name(nr), "nr": nr, "count": n} for (_, nr), n in ranked]
 
 
@@ -109,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     totals: dict[tuple[int, int], int] = {}
     started = time.monotonic()
 
-    def report(counts: dict[tuple[int, int], int], kind: str) -> None:
-        rows = _rows(counts, args.by_process, args.top)
+    def report(counter: SyscallCounter, counts: dict[tuple[int, int], int], kind: str) -> None:
+        rows = _rows(counter, counts, args.by_process, args.top)
         elapsed = round(time.monotonic() - started, 3)
         if args.json:
             Printer(columns, as_json=True).row({"kind": kind, "elapsed_s": elapsed, "rows": rows})
@@ -128,13 +141,14 @@ def run(args: argparse.Namespace) -> int:
             counts = counter.take()
             for key, n in counts.items():
                 totals[key] = totals.get(key, 0) + n
-            report(counts, "interval")
+            report(counter, counts, "interval")
+            counter.forget_exited()
 
         run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=interval)
         for key, n in counter.take().items():
             totals[key] = totals.get(key, 0) + n
+        report(counter, totals, "total")
         dropped = counter.dropped()
-    report(totals, "total")
     if dropped:
         Printer((), as_json=False).total(f"syscount: {dropped} syscalls dropped (the count map was full)")
     return 0
