@@ -3,6 +3,7 @@
  * some frequency), it counts each (process, user stack, kernel stack). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "counting.h"
 #include "tool_filter.h"
 
 #define MAX_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
@@ -42,26 +43,13 @@ SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
 	struct stack_key key = {.pid = bpf_get_current_pid_tgid() >> 32};
-	__u64 one = 1, *count;
-	__u32 zero = 0;
 
 	if ((!key.pid && !include_idle) || filtered_out())
 		return 0;
 	key.user_stack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	key.kernel_stack = bpf_get_stackid(ctx, &stacks, 0);
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	count = bpf_map_lookup_elem(&counts, &key);
-	if (count) {
-		__sync_fetch_and_add(count, 1);
-		return 0;
-	}
-	if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
-		count = bpf_map_lookup_elem(&counts, &key);
-		if (!count)
-			count = bpf_map_lookup_elem(&dropped, &zero);
-		if (count)
-			__sync_fetch_and_add(count, 1);
-	}
+	count_or_drop(&counts, &key, &dropped);
 	return 0;
 }
 

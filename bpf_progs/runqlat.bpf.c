@@ -32,25 +32,6 @@ struct {
 
 LOG2_HIST_MAP(hist);
 
-static __always_inline bool task_filtered_out(struct task_struct *p)
-{
-	char comm[COMM_LEN];
-	int i;
-
-	if (target_pid && BPF_CORE_READ(p, tgid) != target_pid)
-		return true;
-	if (!target_comm[0])
-		return false;
-	BPF_CORE_READ_STR_INTO(&comm, p, comm);
-	for (i = 0; i < COMM_LEN; i++) {
-		if (comm[i] != target_comm[i])
-			return true;
-		if (!comm[i])
-			break;
-	}
-	return false;
-}
-
 static __always_inline int enqueue(struct task_struct *p)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);

@@ -4,6 +4,7 @@
  * what a key keeps are set through .rodata before load. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "counting.h"
 #include "tool_filter.h"
 
 const volatile bool key_pid = true; /* false: every process counts under pid 0 */
@@ -45,30 +46,14 @@ int count_syscalls(struct trace_event_raw_sys_enter *ctx)
 		.pid = key_pid ? bpf_get_current_pid_tgid() >> 32 : 0,
 		.nr = key_nr ? (__u32)ctx->id : 0,
 	};
-	__u64 one = 1, *count;
-	__u32 zero = 0;
 
 	if (filtered_out())
 		return 0;
-	count = bpf_map_lookup_elem(&counts, &key);
-	if (count) {
-		__sync_fetch_and_add(count, 1);
-		return 0;
-	}
-	/* NOEXIST: if another CPU inserted it meanwhile, add to that entry */
-	if (!bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
-		if (key_pid) {
-			char comm[COMM_LEN];
+	if (count_or_drop(&counts, &key, &dropped) && key_pid) {
+		char comm[COMM_LEN];
 
-			bpf_get_current_comm(comm, sizeof(comm));
-			bpf_map_update_elem(&comms, &key.pid, comm, BPF_ANY);
-		}
-	} else {
-		count = bpf_map_lookup_elem(&counts, &key);
-		if (!count)
-			count = bpf_map_lookup_elem(&dropped, &zero);
-		if (count)
-			__sync_fetch_and_add(count, 1);
+		bpf_get_current_comm(comm, sizeof(comm));
+		bpf_map_update_elem(&comms, &key.pid, comm, BPF_ANY);
 	}
 	return 0;
 }

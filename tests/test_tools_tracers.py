@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import pybpf
+
 from kernel_features import requires_kernel_feature
 from tool_runs import PYBPF, ToolRun, run_tool
 
@@ -178,10 +180,14 @@ def test_syscount_per_process_and_interval() -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_signals_stop_a_tracer_with_its_totals(signum: int) -> None:
+    """Stopped by a signal: its totals, status 0, and tracefs as it found it
+    (mounted for its run if it was not)."""
+    mounted = pybpf.tracefs_mounted()
     run = ToolRun(["execsnoop", "--json"], links=4)
     subprocess.run(["/bin/true"], check=True)
     records, err = run.records(signum)  # exit status 0, checked there
     assert "execsnoop:" in err and any(r["argv"] == ["/bin/true"] for r in records)
+    assert pybpf.tracefs_mounted() == mounted
 
 
 def test_duration_ends_a_tracer() -> None:

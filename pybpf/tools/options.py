@@ -16,19 +16,21 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Optional, TextIO
 
 import pybpf
 
 __all__ = [
     "Column",
     "Printer",
+    "Shown",
     "add_filters",
     "add_output",
     "add_timing",
     "loaded_tool",
     "run_until_stopped",
     "subcommand",
+    "trace_events",
     "tracefs",
 ]
 
@@ -195,3 +197,42 @@ class Printer:
     def total(self, text: str) -> None:
         """A closing line: on stderr, so that stdout stays records only."""
         print(text, file=sys.stderr, flush=True)
+
+
+Shown = Optional[tuple[Mapping[str, Any], Mapping[str, Any]]]
+
+
+def trace_events(
+    name: str,
+    args: argparse.Namespace,
+    *,
+    columns: Sequence[Column],
+    event_type: str,
+    show: Callable[[Any], Shown],
+    noun: str,
+    note: Callable[[pybpf.BPFObject], str] | None = None,
+    **loading: Any,
+) -> int:
+    """Run an event tracer: the shipped program ``name`` loaded and
+    attached (``loading`` as :func:`loaded_tool` takes it), its ring buffer
+    ``events`` decoded as ``event_type``, each event turned by ``show`` into
+    ``(record, text)`` (or None: left out) and printed, until the duration
+    ends or a signal stops it; then ``name: N noun`` and ``note(obj)`` on stderr."""
+    printer = Printer(columns, as_json=args.json)
+    seen = 0
+
+    def deliver(event: Any) -> None:
+        nonlocal seen
+        shown = show(event)
+        if shown is not None:
+            seen += 1
+            printer.row(shown[0], text=shown[1])
+
+    with loaded_tool(name, args, **loading) as obj:
+        with pybpf.RingBuffer(obj.maps["events"], deliver, event_type=event_type) as ring:
+            printer.header()
+            run_until_stopped(ring.poll, duration=args.duration)
+            ring.consume()
+        extra = note(obj) if note is not None else ""
+    printer.total(f"{name}: {seen} {noun}{extra}")
+    return 0

@@ -14,19 +14,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import pybpf
-from pybpf.tools.options import (
-    Column,
-    Printer,
-    add_filters,
-    add_output,
-    add_timing,
-    loaded_tool,
-    run_until_stopped,
-    subcommand,
-)
+from pybpf.tools.options import Column, Shown, add_filters, add_output, add_timing, subcommand, trace_events
 
-__all__ = ["argv_of", "register", "run"]
+__all__ = ["argv_of", "register", "run", "show"]
 
 COLUMNS = (
     Column("comm", "PCOMM", -16),
@@ -44,33 +34,24 @@ def argv_of(event: Any) -> list[str]:
     return [arg.decode(errors="replace") for arg in packed.split(b"\0")[: event.args_count]]
 
 
+def show(event: Any) -> Shown:
+    """An ``exec_event`` as a JSON record and its table row."""
+    argv = argv_of(event)
+    record = {
+        "pid": event.pid,
+        "ppid": event.ppid,
+        "uid": event.uid,
+        "ret": event.retval,
+        "comm": event.comm.decode(errors="replace"),
+        "argv": argv,
+        "args_truncated": bool(event.args_truncated),
+    }
+    return record, {"args": " ".join(argv) + (" ..." if event.args_truncated else "")}
+
+
 def run(args: argparse.Namespace) -> int:
     """Trace execs until the duration ends or a signal stops it."""
-    printer = Printer(COLUMNS, as_json=args.json)
-    seen = 0
-
-    def show(event: Any) -> None:
-        nonlocal seen
-        seen += 1
-        argv = argv_of(event)
-        record = {
-            "pid": event.pid,
-            "ppid": event.ppid,
-            "uid": event.uid,
-            "ret": event.retval,
-            "comm": event.comm.decode(errors="replace"),
-            "argv": argv,
-            "args_truncated": bool(event.args_truncated),
-        }
-        printer.row(record, text={"args": " ".join(argv) + (" ..." if event.args_truncated else "")})
-
-    with loaded_tool("execsnoop", args) as obj:
-        with pybpf.RingBuffer(obj.maps["events"], show, event_type="struct exec_event") as ring:
-            printer.header()
-            run_until_stopped(ring.poll, duration=args.duration)
-            ring.consume()
-    printer.total(f"execsnoop: {seen} execs")
-    return 0
+    return trace_events("execsnoop", args, columns=COLUMNS, event_type="struct exec_event", show=show, noun="execs")
 
 
 def register(commands: Any) -> None:

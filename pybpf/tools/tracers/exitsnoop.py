@@ -13,16 +13,7 @@ import signal
 from typing import Any
 
 import pybpf
-from pybpf.tools.options import (
-    Column,
-    Printer,
-    add_filters,
-    add_output,
-    add_timing,
-    loaded_tool,
-    run_until_stopped,
-    subcommand,
-)
+from pybpf.tools.options import Column, Shown, add_filters, add_output, add_timing, subcommand, trace_events
 
 __all__ = ["exit_status", "register", "run"]
 
@@ -57,15 +48,11 @@ def _exit_text(status: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Trace exits until the duration ends or a signal stops it."""
-    printer = Printer(COLUMNS, as_json=args.json)
-    seen = 0
 
-    def show(event: Any) -> None:
-        nonlocal seen
+    def show(event: Any) -> Shown:
         status = exit_status(event.exit_code)
         if args.failed and status.get("code") == 0:
-            return
-        seen += 1
+            return None
         record = {
             "pid": event.pid,
             "ppid": event.ppid,
@@ -74,16 +61,22 @@ def run(args: argparse.Namespace) -> int:
             "age_s": event.age_ns / 1e9,
             **status,
         }
-        printer.row(record, text={"age_text": f"{event.age_ns / 1e9:.2f}", "exit": _exit_text(status)})
+        return record, {"age_text": f"{event.age_ns / 1e9:.2f}", "exit": _exit_text(status)}
 
-    with loaded_tool("exitsnoop", args, rodata={"trace_threads": args.threads}) as obj:
-        with pybpf.RingBuffer(obj.maps["events"], show, event_type="struct exit_event") as ring:
-            printer.header()
-            run_until_stopped(ring.poll, duration=args.duration)
-            ring.consume()
-        lost = sum(obj.maps["lost"][0])
-    printer.total(f"exitsnoop: {seen} exits" + (f", {lost} lost (the ring buffer was full)" if lost else ""))
-    return 0
+    def lost(obj: pybpf.BPFObject) -> str:
+        count = sum(obj.maps["lost"][0])
+        return f", {count} lost (the ring buffer was full)" if count else ""
+
+    return trace_events(
+        "exitsnoop",
+        args,
+        columns=COLUMNS,
+        event_type="struct exit_event",
+        show=show,
+        noun="exits",
+        note=lost,
+        rodata={"trace_threads": args.threads},
+    )
 
 
 def register(commands: Any) -> None:

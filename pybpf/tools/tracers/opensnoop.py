@@ -13,17 +13,7 @@ import errno
 import os
 from typing import Any
 
-import pybpf
-from pybpf.tools.options import (
-    Column,
-    Printer,
-    add_filters,
-    add_output,
-    add_timing,
-    loaded_tool,
-    run_until_stopped,
-    subcommand,
-)
+from pybpf.tools.options import Column, Shown, add_filters, add_output, add_timing, subcommand, trace_events
 
 __all__ = ["flag_names", "register", "run"]
 
@@ -61,14 +51,10 @@ def flag_names(flags: int) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Trace opens until the duration ends or a signal stops it."""
-    printer = Printer(COLUMNS, as_json=args.json)
-    seen = 0
 
-    def show(event: Any) -> None:
-        nonlocal seen
+    def show(event: Any) -> Shown:
         if args.failed and event.ret >= 0:
-            return
-        seen += 1
+            return None
         fd, err = (event.ret, 0) if event.ret >= 0 else (-1, -event.ret)
         record = {
             "pid": event.pid,
@@ -81,17 +67,19 @@ def run(args: argparse.Namespace) -> int:
             "flags": event.flags,
             "path": event._raw("path")[: max(event.path_size - 1, 0)].decode(errors="replace"),
         }
-        printer.row(record, text={"flags_text": "|".join(flag_names(event.flags))})
+        return record, {"flags_text": "|".join(flag_names(event.flags))}
 
     optional = [("open_enter", "syscalls", "sys_enter_open"), ("open_exit", "syscalls", "sys_exit_open")]
     optional += [("openat2_enter", "syscalls", "sys_enter_openat2"), ("openat2_exit", "syscalls", "sys_exit_openat2")]
-    with loaded_tool("opensnoop", args, optional_tracepoints=optional) as obj:
-        with pybpf.RingBuffer(obj.maps["events"], show, event_type="struct open_event") as ring:
-            printer.header()
-            run_until_stopped(ring.poll, duration=args.duration)
-            ring.consume()
-    printer.total(f"opensnoop: {seen} opens")
-    return 0
+    return trace_events(
+        "opensnoop",
+        args,
+        columns=COLUMNS,
+        event_type="struct open_event",
+        show=show,
+        noun="opens",
+        optional_tracepoints=optional,
+    )
 
 
 def register(commands: Any) -> None:

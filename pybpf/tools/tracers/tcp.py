@@ -18,17 +18,7 @@ import argparse
 import socket
 from typing import Any
 
-import pybpf
-from pybpf.tools.options import (
-    Column,
-    Printer,
-    add_filters,
-    add_output,
-    add_timing,
-    loaded_tool,
-    run_until_stopped,
-    subcommand,
-)
+from pybpf.tools.options import Column, Shown, add_filters, add_output, add_timing, subcommand, trace_events
 
 __all__ = ["register", "run_tcpconnect", "run_tcplife"]
 
@@ -77,42 +67,24 @@ def _record(event: Any) -> dict[str, Any]:
     }
 
 
-def _trace(name: str, args: argparse.Namespace, printer: Printer, show: Any) -> int:
-    seen = 0
-
-    def count_and_show(event: Any) -> None:
-        nonlocal seen
-        seen += show(event)
-
-    with loaded_tool(name, args) as obj:
-        with pybpf.RingBuffer(obj.maps["events"], count_and_show, event_type="struct tcp_event") as ring:
-            printer.header()
-            run_until_stopped(ring.poll, duration=args.duration)
-            ring.consume()
-    printer.total(f"{name}: {seen} connections")
-    return 0
-
-
 def run_tcpconnect(args: argparse.Namespace) -> int:
     """``pybpf tcpconnect``."""
-    printer = Printer(CONNECT_COLUMNS, as_json=args.json)
 
-    def show(event: Any) -> int:
+    def show(event: Any) -> Shown:
         record = _record(event)
         if args.failed and record["result"] != "failed":
-            return 0
-        text = {"ip": record["family"][-1], "ms_text": f"{record['duration_ms']:.2f}"}
-        printer.row(record, text=text)
-        return 1
+            return None
+        return record, {"ip": record["family"][-1], "ms_text": f"{record['duration_ms']:.2f}"}
 
-    return _trace("tcpconnect", args, printer, show)
+    return trace_events(
+        "tcpconnect", args, columns=CONNECT_COLUMNS, event_type="struct tcp_event", show=show, noun="connections"
+    )
 
 
 def run_tcplife(args: argparse.Namespace) -> int:
     """``pybpf tcplife``."""
-    printer = Printer(LIFE_COLUMNS, as_json=args.json)
 
-    def show(event: Any) -> int:
+    def show(event: Any) -> Shown:
         record = _record(event)
         del record["result"]
         record.update(rx_bytes=event.rx_bytes, tx_bytes=event.tx_bytes)
@@ -123,10 +95,11 @@ def run_tcplife(args: argparse.Namespace) -> int:
             "tx_kb": event.tx_bytes // 1024,
             "ms_text": f"{record['duration_ms']:.2f}",
         }
-        printer.row(record, text=text)
-        return 1
+        return record, text
 
-    return _trace("tcplife", args, printer, show)
+    return trace_events(
+        "tcplife", args, columns=LIFE_COLUMNS, event_type="struct tcp_event", show=show, noun="connections"
+    )
 
 
 def register(commands: Any) -> None:
