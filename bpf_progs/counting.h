@@ -3,6 +3,15 @@
 #ifndef PYBPF_COUNTING_H
 #define PYBPF_COUNTING_H
 
+/* The per-CPU counter of what a full map could not count. */
+#define DROPPED_MAP(name)                                                      \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                       \
+		__uint(max_entries, 1);                                        \
+		__type(key, __u32);                                            \
+		__type(value, __u64);                                          \
+	} name SEC(".maps")
+
 /* Add one to key's counter in counts (a __u64 hash map), creating it; where
  * counts is full, add one to dropped[0] instead (a per-CPU __u64 array).
  * Returns whether this call created the entry. */

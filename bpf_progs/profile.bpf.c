@@ -32,12 +32,7 @@ struct {
 } counts SEC(".maps");
 
 /* Samples not counted because counts was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} dropped SEC(".maps");
+DROPPED_MAP(dropped);
 
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)

@@ -32,12 +32,7 @@ struct {
 } comms SEC(".maps");
 
 /* Syscalls not counted because counts was full: nothing is dropped unsaid. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} dropped SEC(".maps");
+DROPPED_MAP(dropped);
 
 SEC("tracepoint/raw_syscalls/sys_enter")
 int count_syscalls(struct trace_event_raw_sys_enter *ctx)

@@ -46,7 +46,7 @@ from pybpf._core.errors import (
 )
 from pybpf._core.ffi import libbpf_version
 from pybpf._core.ids import Holder, holders, pins
-from pybpf._core.mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted
+from pybpf._core.mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted, unmount
 from pybpf._events.perfbuf import PerfBuffer
 from pybpf._events.ringbuf import RingBuffer
 from pybpf._events.tracepipe import PrintkLine, TracePipe, trace_pipe
@@ -169,6 +169,7 @@ __all__ = [
     "socket_cookie",
     "trace_pipe",
     "tracefs_mounted",
+    "unmount",
 ]
 
 # pybpf.compile is public but not in __all__: a star import would hide the

@@ -48,7 +48,7 @@ def run_command(prog: str, body: Callable[[], int | None], *, verbose: bool = Fa
     printing ``prog: <error>`` for a pybpf error: its first line, which names
     what failed and why (a missing capability, a kernel feature), or with
     ``verbose`` all of it (libbpf's own lines, a verifier log's end)."""
-    from pybpf._core.errors import BPFError, VerifierError
+    from pybpf import BPFError, VerifierError
 
     try:
         with exit_on_signals():

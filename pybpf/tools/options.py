@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 COMM_BYTES = 15  # TASK_COMM_LEN less its NUL: the kernel keeps no more of a name
+TRACEFS = "/sys/kernel/tracing"
 
 
 def _comm(text: str) -> str:
@@ -82,14 +83,12 @@ def add_timing(parser: argparse.ArgumentParser, *, interval: float | None = None
 def tracefs() -> Iterator[None]:
     """Mount tracefs for the block if it is not mounted (libbpf attaches
     tracepoints by name through it); unmount it after if this mounted it."""
-    from pybpf._core.mounts import TRACEFS_PATH, unmount
-
-    mounted = pybpf.mount_tracefs()
+    mounted = pybpf.mount_tracefs(TRACEFS)
     try:
         yield
     finally:
         if mounted:
-            unmount(TRACEFS_PATH)
+            pybpf.unmount(TRACEFS)
 
 
 @contextlib.contextmanager
