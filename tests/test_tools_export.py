@@ -4,7 +4,9 @@ parsed with prometheus_client's parser; configuration errors by line."""
 from __future__ import annotations
 
 import os
+import platform
 import re
+import socket
 import subprocess
 import time
 import urllib.request
@@ -240,3 +242,72 @@ def test_a_metric_naming_a_missing_map_or_field(tmp_path: Path, test_objects: di
     config.write_text(base + "  - {name: m, type: gauge, map: flows, value: packetz}\n")
     done = run_tool(["export", "--config", str(config)])
     assert done.returncode == 1 and ":3: value: map 'flows' has no field 'packetz'" in done.stderr
+
+
+DECODER_CONFIG = """\
+programs:
+  maps: {{object: {object}, attach: []}}
+metrics:
+  - name: test_labelled
+    type: gauge
+    map: labelled
+    labels:
+      - {{name: name, key: name, decoder: string}}
+      - {{name: function, key: function, decoder: ksym}}
+      - {{name: cgroup, key: cgroup, decoder: cgroup}}
+      - {{name: v4, key: v4, decoder: ipv4}}
+      - {{name: v6, key: v6, decoder: ipv6}}
+      - {{name: syscall, key: nr, decoder: syscall}}
+"""
+
+
+def _kernel_function() -> tuple[str, int]:
+    """A kernel text symbol and an address inside it, from kallsyms."""
+    with open("/proc/kallsyms", encoding="utf-8") as f:
+        for line in f:
+            address, kind, name = line.split()[:3]
+            if name == "do_sys_openat2" and kind in "tT" and int(address, 16):
+                return name, int(address, 16) + 4
+    pytest.fail("kallsyms shows no address for do_sys_openat2 (kptr_restrict?)")
+
+
+@pytest.mark.kernel
+def test_every_label_decoder_on_real_kernel_data(tmp_path: Path, test_objects: dict[str, Path]) -> None:
+    """A kernel address names its function, a cgroup id its path, addresses
+    and syscall numbers their text: each decoded from the key a map holds."""
+    from pybpf.tools.export.labels import cgroup2_root
+
+    root = cgroup2_root()
+    assert root is not None
+    cgroup = Path(root) / f"pybpf-export-{os.getpid()}"
+    cgroup.mkdir()
+    try:
+        function, address = _kernel_function()
+        config = tmp_path / "decoders.yaml"
+        config.write_text(DECODER_CONFIG.format(object=test_objects["export_maps"]))
+        exporter = Exporter("--config", str(config))
+        maps = exporter.maps()
+        try:
+            labelled = maps["labelled"]
+            key = labelled.key_type(name=b"eth-uplink", function=address, cgroup=cgroup.stat().st_ino, nr=0)
+            key.v4 = int.from_bytes(socket.inet_aton("192.0.2.7"), "little")  # network order in memory
+            key.v6[:] = list(socket.inet_pton(socket.AF_INET6, "2001:db8::42"))
+            labelled[key] = 5
+            [sample] = exporter.scrape()["test_labelled"].samples
+        finally:
+            for m in maps.values():
+                m.close()
+            exporter.stop()
+    finally:
+        cgroup.rmdir()
+    assert sample.value == 5
+    assert sample.labels == {
+        "name": "eth-uplink",
+        "function": function,
+        "cgroup": f"/{cgroup.name}",
+        "v4": "192.0.2.7",
+        "v6": "2001:db8::42",
+        "syscall": {"x86_64": "read", "aarch64": "io_setup", "riscv64": "io_setup"}.get(
+            platform.machine(), "syscall_0"
+        ),
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,10 +19,7 @@ from pybpf.tools.export.config import LabelSpec
 from pybpf.tools.symbols import KernelSymbols
 from pybpf.tools.syscall_names import syscall_name
 
-__all__ = ["decoder_for", "field_reader"]
-
-CGROUP_ROOT = "/sys/fs/cgroup"
-
+__all__ = ["cgroup2_root", "decoder_for", "field_reader"]
 
 def _as_bytes(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray)):
@@ -50,17 +48,30 @@ def _string(value: Any) -> str:
     return raw.split(b"\0", 1)[0].decode(errors="replace")
 
 
+def cgroup2_root() -> str | None:
+    """Where the cgroup v2 hierarchy is mounted (``/sys/fs/cgroup``, or
+    ``/sys/fs/cgroup/unified`` on a hybrid system), None without one."""
+    with open("/proc/self/mounts", encoding="utf-8") as f:
+        return next((fields[1] for fields in (line.split() for line in f) if fields[2:3] == ["cgroup2"]), None)
+
+
 class _Cgroups:
-    """cgroup v2 ids (the directory's inode number) to paths, re-walked on a miss."""
+    """cgroup v2 ids (the directory's inode number) to their paths in the
+    hierarchy (``/system.slice/ssh.service``), re-walked on a miss."""
 
     def __init__(self) -> None:
         self._paths: dict[int, str] = {}
+        self._walked = 0.0
 
     def _walk(self) -> None:
+        if time.monotonic() - self._walked < 1.0:
+            return  # ids of cgroups gone since: one walk a second, not one per id
+        self._walked = time.monotonic()
         self._paths = {}
-        for directory, _dirs, _files in os.walk(CGROUP_ROOT):
+        root = cgroup2_root()
+        for directory, _dirs, _files in os.walk(root) if root else ():
             try:
-                self._paths[os.stat(directory).st_ino] = "/" + os.path.relpath(directory, CGROUP_ROOT).lstrip(".")
+                self._paths[os.stat(directory).st_ino] = "/" + os.path.relpath(directory, root).lstrip(".")
             except OSError:
                 continue
 
