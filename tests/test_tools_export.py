@@ -244,6 +244,8 @@ def test_a_metric_naming_a_missing_map_or_field(tmp_path: Path, test_objects: di
     assert done.returncode == 1 and ":3: value: map 'flows' has no field 'packetz'" in done.stderr
 
 
+SYSCALL_0 = {"x86_64": "read", "aarch64": "io_setup", "riscv64": "io_setup"}  # the ABI's syscall number 0
+
 DECODER_CONFIG = """\
 programs:
   maps: {{object: {object}, attach: []}}

@@ -21,6 +21,7 @@ from pybpf.tools.syscall_names import syscall_name
 
 __all__ = ["cgroup2_root", "decoder_for", "field_reader"]
 
+
 def _as_bytes(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
