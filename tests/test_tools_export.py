@@ -313,3 +313,16 @@ def test_every_label_decoder_on_real_kernel_data(tmp_path: Path, test_objects: d
             platform.machine(), "syscall_0"
         ),
     }
+
+
+@pytest.mark.kernel
+def test_a_config_naming_a_missing_variable_or_program(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("programs:\n  s:\n    object: syscount\n    rodata: {target_pdi: 1}\nmetrics: []\n")
+    done = run_tool(["export", "--config", str(config)])
+    assert done.returncode == 1 and ":3: programs.s.rodata: no variable 'target_pdi'" in done.stderr
+    config.write_text(
+        "programs:\n  x:\n    object: xdp_counter\n    attach: [{program: xdp_cnt, xdp: lo}]\nmetrics: []\n"
+    )
+    done = run_tool(["export", "--config", str(config)])
+    assert done.returncode == 1 and ":3: programs.x.attach: no program 'xdp_cnt'" in done.stderr

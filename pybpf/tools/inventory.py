@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from enum import Enum
 from typing import Any, Literal
@@ -42,25 +42,25 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def _holders_text(pins: list[str], holders: list[pybpf.Holder]) -> tuple[str, str]:
-    return ",".join(pins) or "-", ",".join(f"{h.comm}({h.pid})" for h in holders) or "-"
-
-
 def _listing(
     kind: Literal["map", "prog", "link"],
-    rows: Iterable[tuple[int, dict[str, Any]]],
+    infos: Iterable[Any],
     columns: tuple[Column, ...],
+    text_of: Callable[[dict[str, Any]], dict[str, str]],
     args: argparse.Namespace,
 ) -> int:
+    """One row per object: its info as the record, with the pins and the
+    processes holding it; ``text_of(record)`` gives the table's own cells."""
     pins = pybpf.pins()
     holders = pybpf.holders()
     printer = Printer(columns + (Column("pinned", "PINNED", -20), Column("pids", "PIDS", -1)), as_json=args.json)
     count = 0
-    for object_id, record in rows:
-        pinned, held = pins.get((kind, object_id), []), holders.get((kind, object_id), [])
-        record = {**record, "pinned": pinned, "pids": [{"pid": h.pid, "comm": h.comm} for h in held]}
-        pin_text, pid_text = _holders_text(pinned, held)
-        printer.row(record, text={"pinned": pin_text, "pids": pid_text})
+    for info in infos:
+        pinned, held = pins.get((kind, info.id), []), holders.get((kind, info.id), [])
+        record = {**asdict(info), "type": _enum_name(info.type)}
+        record.update(pinned=pinned, pids=[{"pid": h.pid, "comm": h.comm} for h in held])
+        text = {"pinned": ",".join(pinned) or "-", "pids": ",".join(f"{h.comm}({h.pid})" for h in held) or "-"}
+        printer.row(record, text={**text_of(record), **text})
         count += 1
     if not count and not args.json:
         print(f"no {kind}s loaded")
@@ -75,71 +75,44 @@ def programs(args: argparse.Namespace) -> int:
     """``pybpf progs``: every program loaded in the kernel."""
     columns = (
         Column("id", "ID", 8),
-        Column("type_text", "TYPE", -16),
+        Column("type", "TYPE", -16),
         Column("name", "NAME", -16),
         Column("tag", "TAG", -16),
         Column("jited_size", "JITED", 7),
-        Column("maps_text", "MAPS", -16),
+        Column("map_ids", "MAPS", -16),
     )
-    rows = (
-        (
-            info.id,
-            {**asdict(info), "type": _enum_name(info.type), "map_ids": list(info.map_ids)},
-        )
-        for info in pybpf.programs()
+    return _listing(
+        "prog", pybpf.programs(), columns, lambda r: {"map_ids": ",".join(map(str, r["map_ids"])) or "-"}, args
     )
-    shown = (
-        (object_id, {**row, "type_text": row["type"], "maps_text": ",".join(map(str, row["map_ids"])) or "-"})
-        for object_id, row in rows
-    )
-    return _listing("prog", _plain_rows(shown, args), columns, args)
-
-
-def _plain_rows(
-    rows: Iterable[tuple[int, dict[str, Any]]], args: argparse.Namespace
-) -> Iterable[tuple[int, dict[str, Any]]]:
-    """JSON records leave out the ``*_text`` columns made for the table."""
-    for object_id, row in rows:
-        yield object_id, ({k: v for k, v in row.items() if not k.endswith("_text")} if args.json else row)
 
 
 def maps(args: argparse.Namespace) -> int:
     """``pybpf maps``: every map in the kernel."""
     columns = (
         Column("id", "ID", 8),
-        Column("type_text", "TYPE", -20),
+        Column("type", "TYPE", -20),
         Column("name", "NAME", -16),
         Column("key_size", "KEY", 5),
         Column("value_size", "VALUE", 6),
         Column("max_entries", "MAX", 8),
-        Column("flags_text", "FLAGS", 6),
+        Column("flags", "FLAGS", 6),
     )
-    rows = ((info.id, {**asdict(info), "type": _enum_name(info.type)}) for info in pybpf.maps())
-    shown = ((object_id, {**row, "type_text": row["type"], "flags_text": hex(row["flags"])}) for object_id, row in rows)
-    return _listing("map", _plain_rows(shown, args), columns, args)
+    return _listing("map", pybpf.maps(), columns, lambda r: {"flags": hex(r["flags"])}, args)
 
 
 def links(args: argparse.Namespace) -> int:
     """``pybpf links``: every BPF link in the kernel."""
     columns = (
         Column("id", "ID", 8),
-        Column("type_text", "TYPE", -14),
+        Column("type", "TYPE", -14),
         Column("prog_id", "PROG", 8),
-        Column("target_text", "TARGET", -32),
+        Column("target", "TARGET", -32),
     )
-    rows = ((info.id, {**asdict(info), "type": _enum_name(info.type)}) for info in pybpf.links())
-    shown = (
-        (
-            object_id,
-            {
-                **row,
-                "type_text": row["type"],
-                "target_text": " ".join(f"{k}={v}" for k, v in row["target"].items()) or "-",
-            },
-        )
-        for object_id, row in rows
-    )
-    return _listing("link", _plain_rows(shown, args), columns, args)
+
+    def target(record: dict[str, Any]) -> dict[str, str]:
+        return {"target": " ".join(f"{k}={v}" for k, v in record["target"].items()) or "-"}
+
+    return _listing("link", pybpf.links(), columns, target, args)
 
 
 def _open_map(target: str) -> pybpf.Map:

@@ -48,15 +48,20 @@ def loaded_programs(config: Config) -> Iterator[dict[str, pybpf.BPFObject]]:
         objects: dict[str, pybpf.BPFObject] = {}
         for spec in config.programs:
             obj = stack.enter_context(_open(spec))
+            where = f"{spec.where}: programs.{spec.name}"
             for name, value in spec.rodata.items():
+                if name not in obj.rodata:
+                    raise ConfigError(f"{where}.rodata: no variable {name!r} (has: {sorted(obj.rodata)})")
                 obj.rodata[name] = value
+            for attach in spec.attach or ():
+                if attach.program not in obj.programs:
+                    raise ConfigError(f"{where}.attach: no program {attach.program!r} (has: {sorted(obj.programs)})")
             obj.load()
             if spec.attach is None:
                 obj.attach()
             for attach in spec.attach or ():
-                where = contextlib.nullcontext() if attach.netns is None else netns.inside(attach.netns)
-                with where:
-                    assert attach.xdp is not None  # the config requires it
+                inside = contextlib.nullcontext() if attach.netns is None else netns.inside(attach.netns)
+                with inside:
                     obj.programs[attach.program].attach_xdp(attach.xdp, mode=attach.mode)  # type: ignore[arg-type]
             objects[spec.name] = obj
         yield objects

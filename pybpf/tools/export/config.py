@@ -63,7 +63,7 @@ class AttachSpec:
     """One explicit attachment of a program."""
 
     program: str
-    xdp: str | None = None
+    xdp: str
     mode: str = "auto"
     netns: str | None = None
 
