@@ -323,29 +323,30 @@ def test_funclatency_says_why_a_kernel_function_cannot_be_traced() -> None:
     assert "fentry:" in lines[0] and "kprobes:" in lines[0]
 
 
+def _profile_busy_child(test_objects: dict[str, Path], *extra: str) -> tuple[int, str, str]:
+    """``pybpf profile`` of a child that, once the tool is attached, spins
+    in pybpf_busy_ms for 2 s; (its pid, the tool's stdout and stderr)."""
+    child = _timed_work(test_objects, 20, 100, "busy")
+    run = ToolRun(["profile", "--pid", str(child.pid), "-F", "199", *extra], links=1)
+    _finish(child)
+    out, err = run.stop()
+    assert run.proc.returncode == 0, err
+    return child.pid, out, err
+
+
 def test_profile_finds_the_busy_function(test_objects: dict[str, Path]) -> None:
     """A process spinning in pybpf_busy_ms: most of its samples are there,
     named from its ELF symbols, with the callers frame pointers lead to."""
-    child = _timed_work(test_objects, 1000, 100, "busy")  # busy until killed: a slow VM takes seconds to start the tool
-    assert child.stdin is not None
-    child.stdin.write("go\n")
-    child.stdin.flush()
-    try:
-        done = run_tool(["profile", "--pid", str(child.pid), "-F", "199", "-d", "1.5", "--json"])
-        folded = run_tool(["profile", "--pid", str(child.pid), "-F", "199", "-d", "1", "--folded"])
-    finally:
-        child.kill()
-        child.communicate()
-    assert done.returncode == 0, done.stderr
-    rows = [json.loads(line) for line in done.stdout.splitlines()]
-    assert rows and {row["pid"] for row in rows} == {child.pid}  # filtered in BPF
+    pid, out, err = _profile_busy_child(test_objects, "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows and {row["pid"] for row in rows} == {pid}  # filtered in BPF
     total = sum(row["count"] for row in rows)
     busy = sum(row["count"] for row in rows if row["user_stack"][:1] == ["pybpf_busy_ms"])
     assert total >= 100 and busy >= total * 0.7, rows
     assert any(row["user_stack"][:2] == ["pybpf_busy_ms", "main"] for row in rows)
-    assert f"profile: {total} samples" in done.stderr
-    assert folded.returncode == 0, folded.stderr
-    top = folded.stdout.splitlines()[0]
+    assert f"profile: {total} samples" in err
+    _, folded, _ = _profile_busy_child(test_objects, "--folded")
+    top = folded.splitlines()[0]
     assert top.startswith("timed_work;") and top.rsplit(" ", 1)[0].endswith(";main;pybpf_busy_ms")
 
 
