@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* exitsnoop: one event per process exit (its last thread, unless threads
- * are asked for), with its exit code or signal and its age. */
+/* exitsnoop: one event per process exit (its leader thread's, unless every
+ * thread is asked for), with its exit code or signal and its age. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -40,9 +40,12 @@ int process_exit(void *ctx)
 	struct exit_event *e;
 	__u64 *dropped;
 
-	/* do_exit() counted this thread out of signal->live before the tracepoint */
-	if (!trace_threads && BPF_CORE_READ(task, signal, live.counter) > 0)
-		return 0; /* another thread still runs: not the process's end */
+	/* The leader's exit stands for the process's, as in BCC's exitsnoop, even
+	 * where other threads outlive it: signal->live cannot say which thread is
+	 * last, since threads exiting at once on other CPUs all reach this
+	 * tracepoint after the final decrement. */
+	if (!trace_threads && (__u32)id != id >> 32)
+		return 0;
 	if (filtered_out())
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
