@@ -29,6 +29,7 @@ __all__ = [
     "add_timing",
     "loaded_tool",
     "run_until_stopped",
+    "set_filters",
     "subcommand",
     "trace_events",
     "tracefs",
@@ -91,6 +92,15 @@ def tracefs() -> Iterator[None]:
             pybpf.unmount(TRACEFS)
 
 
+def set_filters(obj: pybpf.BPFObject, *, pid: int = 0, comm: str | None = None) -> None:
+    """Before load, set ``bpf_progs/tool_filter.h``'s ``target_pid`` and
+    ``target_comm`` (the kernel keeps a comm's first 15 bytes)."""
+    if pid:
+        obj.rodata["target_pid"] = pid
+    if comm:
+        obj.rodata["target_comm"] = comm.encode()[:COMM_BYTES]
+
+
 @contextlib.contextmanager
 def loaded_tool(
     name: str,
@@ -110,10 +120,7 @@ def loaded_tool(
     does.  ``prepare(obj)`` makes the tool's own settings before load.
     """
     with tracefs(), pybpf.BPFObject.open(pybpf.shipped(name)) as obj:
-        if getattr(args, "pid", 0):
-            obj.rodata["target_pid"] = args.pid
-        if getattr(args, "comm", None):
-            obj.rodata["target_comm"] = args.comm.encode()[:COMM_BYTES]
+        set_filters(obj, pid=getattr(args, "pid", 0), comm=getattr(args, "comm", None))
         for key, value in (rodata or {}).items():
             obj.rodata[key] = value
         for program, category, tracepoint in optional_tracepoints:

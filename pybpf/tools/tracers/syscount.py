@@ -25,6 +25,7 @@ from pybpf.tools.options import (
     add_output,
     add_timing,
     run_until_stopped,
+    set_filters,
     subcommand,
     tracefs,
 )
@@ -47,9 +48,7 @@ class SyscallCounter:
     def __init__(self, pid: int = 0, *, comm: str | None = None, per: Per = "both") -> None:
         obj = pybpf.BPFObject.open(pybpf.shipped("syscount"))
         try:
-            obj.rodata["target_pid"] = pid
-            if comm:
-                obj.rodata["target_comm"] = comm.encode()[:15]
+            set_filters(obj, pid=pid, comm=comm)
             obj.rodata["key_pid"] = per != "syscall"
             obj.rodata["key_nr"] = per != "process"
             obj.load()
