@@ -46,7 +46,15 @@ from pybpf._core.errors import (
 )
 from pybpf._core.ffi import libbpf_version
 from pybpf._core.ids import Holder, holders, pins
-from pybpf._core.mounts import bpffs_mounted, mount_bpffs, mount_securityfs, mount_tracefs, tracefs_mounted, unmount
+from pybpf._core.mounts import (
+    bpffs_mounted,
+    cgroup2_root,
+    mount_bpffs,
+    mount_securityfs,
+    mount_tracefs,
+    tracefs_mounted,
+    unmount,
+)
 from pybpf._events.perfbuf import PerfBuffer
 from pybpf._events.ringbuf import RingBuffer
 from pybpf._events.tracepipe import PrintkLine, TracePipe, trace_pipe
@@ -151,6 +159,7 @@ __all__ = [
     "enable_stats",
     "features",
     "bpffs_mounted",
+    "cgroup2_root",
     "cgroup_kinds",
     "holders",
     "libbpf_version",

@@ -1,4 +1,9 @@
-"""Throwaway network namespaces joined by a veth pair (pyroute2), for tests and demos.
+"""Throwaway network namespaces, alone or joined by a veth pair (pyroute2), for tests and demos.
+
+    with NetNamespace() as ns:
+        with ns.inside():
+            sock = socket.socket(...)              # a socket of ns
+        ns.run(["ping", "-c1", "127.0.0.1"])        # a command in ns
 
     with VethPair() as pair:
         with pair.inside(pair.ns_a):
@@ -6,16 +11,19 @@
         with pair.inside(pair.ns_b):
             sock = socket.socket(...)              # a socket of ns_b
 
-Names are unique per instance; ``close()`` removes both namespaces (and with
-them the veth pair and any XDP program attached to it).
+Names are unique per instance; ``close()`` removes the namespaces (and with
+them the veth pair and any XDP program attached to it).  Each is created
+with a name under ``/run/netns``, as ``ip netns add`` does, so ``ip netns
+exec`` and ``bpftool net`` find it meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pyroute2 import NetNS
@@ -23,10 +31,11 @@ from pyroute2 import netns as _netns
 
 from pybpf._core.handle import current_generation, in_creating_process
 
-__all__ = ["VethPair", "inside"]
+__all__ = ["NetNamespace", "VethPair", "inside", "remove_namespace"]
 
 
 _THREAD_NETNS = "/proc/thread-self/ns/net"
+_IFA_F_NODAD = 0x02  # linux/if_addr.h: an address usable at once, without duplicate detection
 
 
 @contextlib.contextmanager
@@ -50,20 +59,88 @@ def inside(namespace: str | int) -> Iterator[None]:
         os.close(back)
 
 
+def remove_namespace(name: str) -> None:
+    """Remove the named network namespace (``ip netns delete``); gone already is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        _netns.remove(name)
+
+
 def _same_file(fd: int, other: int) -> bool:
     a, b = os.fstat(fd), os.fstat(other)
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+class NetNamespace:
+    """A new, empty network namespace (only ``lo``, brought up), named
+    ``<prefix>-<random>``, removed by ``close()``."""
+
+    def __init__(self, *, prefix: str = "pybpf") -> None:
+        self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self._created = False
+        self._generation = current_generation()
+
+    def create(self) -> NetNamespace:
+        """Create the namespace and bring ``lo`` up; on failure remove it."""
+        try:
+            _netns.create(self.name)
+            self._created = True
+            with NetNS(self.name) as ipr:
+                (lo,) = ipr.link_lookup(ifname="lo")
+                ipr.link("set", index=lo, state="up")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def inside(self) -> contextlib.AbstractContextManager[None]:
+        """Run a block in the namespace (this thread only; see :func:`inside`)."""
+        return inside(self.name)
+
+    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start ``argv`` inside the namespace (``subprocess.Popen`` arguments)."""
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *argv], **kwargs)
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+        """Run ``argv`` inside the namespace to its end (``subprocess.run`` arguments)."""
+        return subprocess.run(["ip", "netns", "exec", self.name, *argv], **kwargs)  # noqa: PLW1510 - the caller's check=
+
+    def close(self) -> None:
+        """Remove the namespace (what lives in it goes too). Idempotent; a
+        forked child leaves it to the parent that made it."""
+        if not in_creating_process(self._generation) or not self._created:
+            return
+        self._created = False
+        remove_namespace(self.name)
+
+    def __enter__(self) -> NetNamespace:
+        return self.create()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"NetNamespace({self.name!r})"
+
+
 class VethPair:
     """Two new network namespaces, ``ns_a`` and ``ns_b``, joined by a veth pair.
 
-    ``if_a`` (address ``addr_a``) lives in ``ns_a``, ``if_b`` (``addr_b``) in
-    ``ns_b``; both are up, with permanent neighbour entries so that no ARP
-    traffic precedes the first IPv4 packet.
+    ``if_a`` (addresses ``addr_a`` and ``addr6_a``) lives in ``ns_a``,
+    ``if_b`` (``addr_b``, ``addr6_b``) in ``ns_b``; both are up, with
+    permanent neighbour entries for both families so that no ARP or
+    neighbour discovery precedes the first packet, and IPv6 addresses that
+    skip duplicate address detection (usable at once).
     """
 
-    def __init__(self, *, prefix: str = "pybpf", addr_a: str = "10.201.0.1", addr_b: str = "10.201.0.2") -> None:
+    def __init__(
+        self,
+        *,
+        prefix: str = "pybpf",
+        addr_a: str = "10.201.0.1",
+        addr_b: str = "10.201.0.2",
+        addr6_a: str = "fd00:201::1",
+        addr6_b: str = "fd00:201::2",
+    ) -> None:
         tag = uuid.uuid4().hex[:8]
         self.ns_a = f"{prefix}-{tag}-a"
         self.ns_b = f"{prefix}-{tag}-b"
@@ -71,6 +148,8 @@ class VethPair:
         self.if_b = f"pb{tag}b"
         self.addr_a = addr_a
         self.addr_b = addr_b
+        self.addr6_a = addr6_a
+        self.addr6_b = addr6_b
         self.mac_a = ""
         self.mac_b = ""
         self._created: list[str] = []
@@ -84,22 +163,25 @@ class VethPair:
                 self._created.append(ns)
             with NetNS(self.ns_a) as ipr:
                 ipr.link("add", ifname=self.if_a, kind="veth", peer={"ifname": self.if_b, "net_ns_fd": self.ns_b})
-            self.mac_a = self._configure(self.ns_a, self.if_a, self.addr_a)
-            self.mac_b = self._configure(self.ns_b, self.if_b, self.addr_b)
-            self._neighbour(self.ns_a, self.if_a, self.addr_b, self.mac_b)
-            self._neighbour(self.ns_b, self.if_b, self.addr_a, self.mac_a)
+            self.mac_a = self._configure(self.ns_a, self.if_a, self.addr_a, self.addr6_a)
+            self.mac_b = self._configure(self.ns_b, self.if_b, self.addr_b, self.addr6_b)
+            for peer in (self.addr_b, self.addr6_b):
+                self._neighbour(self.ns_a, self.if_a, peer, self.mac_b)
+            for peer in (self.addr_a, self.addr6_a):
+                self._neighbour(self.ns_b, self.if_b, peer, self.mac_a)
         except BaseException:
             self.close()
             raise
         return self
 
     @staticmethod
-    def _configure(ns: str, ifname: str, addr: str) -> str:
+    def _configure(ns: str, ifname: str, addr: str, addr6: str) -> str:
         with NetNS(ns) as ipr:
             (lo,) = ipr.link_lookup(ifname="lo")
             ipr.link("set", index=lo, state="up")
             (idx,) = ipr.link_lookup(ifname=ifname)
             ipr.addr("add", index=idx, address=addr, prefixlen=24)
+            ipr.addr("add", index=idx, address=addr6, prefixlen=64, flags=_IFA_F_NODAD)
             ipr.link("set", index=idx, state="up")
             (link,) = ipr.get_links(idx)
             return str(link.get_attr("IFLA_ADDRESS"))
@@ -130,9 +212,7 @@ class VethPair:
         if not in_creating_process(self._generation):
             return
         while self._created:
-            ns = self._created.pop()
-            with contextlib.suppress(FileNotFoundError):
-                _netns.remove(ns)
+            remove_namespace(self._created.pop())
 
     def __enter__(self) -> VethPair:
         return self.create()

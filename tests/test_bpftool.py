@@ -39,50 +39,50 @@ def _le(value: int, size: int) -> list[str]:
     return [str(b) for b in value.to_bytes(size, sys.byteorder)]
 
 
-def test_bpftool_reads_pybpf_hash(pin_dir: Path) -> None:
+def test_bpftool_reads_pybpf_hash(bpffs: Path) -> None:
     with pybpf.Map.create(
         MapType.HASH, key_size=4, value_size=8, max_entries=32, name="pybpf_xc_h", key_type="I", value_type="Q"
     ) as m:
         expected = {i: i * 1000 + 7 for i in range(10)}
         m.update(expected)
-        m.pin(pin_dir / "h")
+        m.pin(bpffs / "h")
     dumped = {
         int.from_bytes(_bytes(e["key"]), sys.byteorder): int.from_bytes(_bytes(e["value"]), sys.byteorder)
-        for e in _dump(pin_dir / "h")
+        for e in _dump(bpffs / "h")
     }
     assert dumped == expected
 
 
-def test_bpftool_reads_pybpf_percpu_array(pin_dir: Path) -> None:
+def test_bpftool_reads_pybpf_percpu_array(bpffs: Path) -> None:
     ncpus = pybpf.possible_cpus()
     with pybpf.Map.create(
         MapType.PERCPU_ARRAY, key_size=4, value_size=4, max_entries=3, name="pybpf_xc_pa", key_type="I", value_type="I"
     ) as m:
         m[1] = [10 + cpu for cpu in range(ncpus)]
-        m.pin(pin_dir / "pa")
-    entries = {int.from_bytes(_bytes(e["key"]), sys.byteorder): e for e in _dump(pin_dir / "pa")}
+        m.pin(bpffs / "pa")
+    entries = {int.from_bytes(_bytes(e["key"]), sys.byteorder): e for e in _dump(bpffs / "pa")}
     per_cpu = {v["cpu"]: int.from_bytes(_bytes(v["value"]), sys.byteorder) for v in entries[1]["values"]}
     assert per_cpu == {cpu: 10 + cpu for cpu in range(ncpus)}
 
 
-def test_bpftool_formats_pybpf_btf_struct(test_objects: dict[str, Path], pin_dir: Path) -> None:
+def test_bpftool_formats_pybpf_btf_struct(test_objects: dict[str, Path], bpffs: Path) -> None:
     with pybpf.load(test_objects["typed_maps"]) as obj:
         m = obj.maps["h_struct"]
         m[(1, 2)] = {"a": 3, "b": 4, "c": 5, "tag": b"ab"}
-        m.pin(pin_dir / "hs")
-    (entry,) = _dump(pin_dir / "hs")
+        m.pin(bpffs / "hs")
+    (entry,) = _dump(bpffs / "hs")
     assert entry["formatted"] == {"key": {"pid": 1, "nr": 2}, "value": {"a": 3, "b": 4, "c": 5, "tag": "ab"}}
 
 
-def test_bpftool_formats_pybpf_bitfields(test_objects: dict[str, Path], pin_dir: Path) -> None:
+def test_bpftool_formats_pybpf_bitfields(test_objects: dict[str, Path], bpffs: Path) -> None:
     with pybpf.load(test_objects["typed_maps"]) as obj:
         m = obj.maps["arr_bits"]
         m[1] = {"kind": 5, "delta": -7, "wide": 0xABCDE, "tag": 9, "big": 1 << 39, "on": True, "shade": -1}
         entry = m[1]
         entry.lo, entry.hi = 0x55, 0x1AB
         m[1] = entry
-        m.pin(pin_dir / "bits")
-    formatted = _dump(pin_dir / "bits")[1]["formatted"]["value"]
+        m.pin(bpffs / "bits")
+    formatted = _dump(bpffs / "bits")[1]["formatted"]["value"]
     # bpftool prints a bitfield's raw bits in hex: -7 in 5 bits is 0x19, -1 in 3 bits is 0x7.
     assert formatted == {
         "kind": "0x5",
@@ -97,8 +97,8 @@ def test_bpftool_formats_pybpf_bitfields(test_objects: dict[str, Path], pin_dir:
 
 
 @pytest.mark.parametrize("kind", ["hash", "lru_hash", "percpu_hash"])
-def test_pybpf_reads_bpftool_map(pin_dir: Path, kind: str) -> None:
-    path = pin_dir / kind
+def test_pybpf_reads_bpftool_map(bpffs: Path, kind: str) -> None:
+    path = bpffs / kind
     subprocess.run(
         [
             "bpftool",

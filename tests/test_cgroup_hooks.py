@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import pybpf
+from pybpf.testing import Cgroup
 
 import packets
 
@@ -73,11 +74,11 @@ def hooks() -> Iterator[pybpf.BPFObject]:
 
 
 @pytest.fixture
-def inside(cgroup: Path) -> Iterator[Child]:
+def inside(cgroup: Cgroup) -> Iterator[Child]:
     """A child process moved into the test's cgroup."""
     child = Child()
     try:
-        (cgroup / "cgroup.procs").write_text(str(child.proc.pid))
+        cgroup.add(child.proc.pid)
         yield child
     finally:
         child.close()
@@ -94,7 +95,7 @@ def outside() -> Iterator[Child]:
 
 
 def test_device_program_refuses_the_device_the_map_names(
-    hooks: pybpf.BPFObject, cgroup: Path, inside: Child, outside: Child
+    hooks: pybpf.BPFObject, cgroup: Cgroup, inside: Child, outside: Child
 ) -> None:
     devices = hooks.maps["devices"]
     devices[{"major": 1, "minor": 3}] = {"deny": 1}  # /dev/null
@@ -108,7 +109,7 @@ def test_device_program_refuses_the_device_the_map_names(
     assert devices[{"major": 1, "minor": 5}].seen == 1
 
 
-def test_skb_egress_counts_and_drops_udp_by_port(hooks: pybpf.BPFObject, cgroup: Path, inside: Child) -> None:
+def test_skb_egress_counts_and_drops_udp_by_port(hooks: pybpf.BPFObject, cgroup: Cgroup, inside: Child) -> None:
     ports = hooks.maps["ports"]
     ports[47001] = {}
     ports[47002] = {"deny": 1}
@@ -130,7 +131,9 @@ def test_skb_program_test_run(hooks: pybpf.BPFObject) -> None:
     assert ports[47004].seen == 3
 
 
-def test_sock_create_refuses_the_socket_type_the_map_names(hooks: pybpf.BPFObject, cgroup: Path, inside: Child) -> None:
+def test_sock_create_refuses_the_socket_type_the_map_names(
+    hooks: pybpf.BPFObject, cgroup: Cgroup, inside: Child
+) -> None:
     sockets = hooks.maps["sockets"]
     sockets[{"family": socket.AF_INET, "type": socket.SOCK_DGRAM}] = {"deny": 1}
     with hooks.programs["check_socket"].attach_cgroup(cgroup, kind="sock_create"):
@@ -139,7 +142,7 @@ def test_sock_create_refuses_the_socket_type_the_map_names(hooks: pybpf.BPFObjec
     assert sockets[{"family": socket.AF_INET, "type": socket.SOCK_DGRAM}].seen == 1
 
 
-def test_connect4_rewrites_the_port_the_map_names(hooks: pybpf.BPFObject, cgroup: Path, inside: Child) -> None:
+def test_connect4_rewrites_the_port_the_map_names(hooks: pybpf.BPFObject, cgroup: Cgroup, inside: Child) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
         server.bind(("127.0.0.1", 0))
         server.settimeout(10)
@@ -154,7 +157,7 @@ def test_connect4_rewrites_the_port_the_map_names(hooks: pybpf.BPFObject, cgroup
     assert hooks.maps["ports"][47003].seen == 1
 
 
-def test_setsockopt_refuses_the_option_the_map_names(hooks: pybpf.BPFObject, cgroup: Path, inside: Child) -> None:
+def test_setsockopt_refuses_the_option_the_map_names(hooks: pybpf.BPFObject, cgroup: Cgroup, inside: Child) -> None:
     sockopts = hooks.maps["sockopts"]
     sockopts[{"level": socket.SOL_SOCKET, "optname": socket.SO_KEEPALIVE}] = {"deny": 1}
     setopt = "socket.socket().setsockopt(socket.SOL_SOCKET, socket.{}, 1)"
@@ -164,7 +167,7 @@ def test_setsockopt_refuses_the_option_the_map_names(hooks: pybpf.BPFObject, cgr
     assert sockopts[{"level": socket.SOL_SOCKET, "optname": socket.SO_KEEPALIVE}].seen == 1
 
 
-def test_sysctl_program_refuses_the_sysctl_the_map_names(hooks: pybpf.BPFObject, cgroup: Path, inside: Child) -> None:
+def test_sysctl_program_refuses_the_sysctl_the_map_names(hooks: pybpf.BPFObject, cgroup: Cgroup, inside: Child) -> None:
     sysctls = hooks.maps["sysctls"]
     sysctls[{"name": b"kernel/ostype"}] = {"deny": 1}
     sysctls[{"name": b"kernel/osrelease"}] = {}
@@ -175,7 +178,7 @@ def test_sysctl_program_refuses_the_sysctl_the_map_names(hooks: pybpf.BPFObject,
     assert sysctls[{"name": b"kernel/osrelease"}].seen >= 1  # a read may take more than one read()
 
 
-def test_sock_ops_sees_each_connection_of_the_cgroup(hooks: pybpf.BPFObject, cgroup: Path, inside: Child) -> None:
+def test_sock_ops_sees_each_connection_of_the_cgroup(hooks: pybpf.BPFObject, cgroup: Cgroup, inside: Child) -> None:
     tcp_connect_cb, active_established_cb = 3, 4  # BPF_SOCK_OPS_*
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))

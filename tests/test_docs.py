@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.kernel
 
 
-def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str], bpffs: str) -> None:
+def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str], bpffs: Path) -> None:
     text = (ROOT / "docs" / "maps.md").read_text()
     # Examples naming an object file of the reader's own are shown, not run.
     blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if ".bpf.o" not in b]

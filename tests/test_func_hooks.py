@@ -20,8 +20,6 @@ import pytest
 
 import pybpf
 
-from kernel_features import requires_kernel_feature
-
 pytestmark = pytest.mark.kernel
 
 OPENS = 37
@@ -88,7 +86,7 @@ def run_child(watched: pybpf.Map, **decisions: int) -> tuple[Any, dict[str, Any]
         watched.pop(child.pid, None)
 
 
-@requires_kernel_feature("fentry", min="5.5")
+@pytest.mark.requires_feature("fentry", min="5.5")
 def test_fentry_fexit_count_a_childs_opens_and_read_the_return_value() -> None:
     with hooks("openat2_entry", "openat2_exit") as obj:
         with obj.programs["openat2_entry"].attach_trace(), obj.programs["openat2_exit"].attach():
@@ -98,7 +96,7 @@ def test_fentry_fexit_count_a_childs_opens_and_read_the_return_value() -> None:
     assert seen.openat2_ret == -errno.ENOENT  # right whether the kernel returns long or int
 
 
-@requires_kernel_feature("kprobes", min="4.1")
+@pytest.mark.requires_feature("kprobes", min="4.1")
 def test_kprobe_and_kretprobe_count_a_childs_opens() -> None:
     with hooks("openat2_kprobe", "openat2_kretprobe") as obj:
         entry = obj.programs["openat2_kprobe"].attach_kprobe("do_sys_openat2")
@@ -112,7 +110,7 @@ def test_kprobe_and_kretprobe_count_a_childs_opens() -> None:
     assert (after.kprobe_hits, after.kretprobe_hits) == (0, 0)
 
 
-@requires_kernel_feature("fentry", min="5.7")
+@pytest.mark.requires_feature("fentry", min="5.7")
 def test_fmod_ret_answers_getsid_with_the_errno_from_the_map() -> None:
     with hooks("deny_getsid") as obj:
         with obj.programs["deny_getsid"].attach_trace():
@@ -124,7 +122,7 @@ def test_fmod_ret_answers_getsid_with_the_errno_from_the_map() -> None:
     assert after_child["getsid"] == [0] * GETSIDS and after.getsid_denied == 0  # detached
 
 
-@requires_kernel_feature("lsm", min="5.7")
+@pytest.mark.requires_feature("lsm", min="5.7")
 def test_lsm_refuses_the_socket_family_the_map_names() -> None:
     with hooks("refuse_socket") as obj:
         with obj.programs["refuse_socket"].attach_lsm():

@@ -25,8 +25,6 @@ import pytest
 import pybpf
 from pybpf.netns import VethPair
 
-from kernel_features import requires_kernel_feature
-
 pytestmark = pytest.mark.kernel
 
 SUPPORT = Path(__file__).resolve().parent / "support"
@@ -103,7 +101,7 @@ PROGRAMS = {"cls_bpf": "classify_udp", "act_bpf": "act_on_udp", "route": "count_
     ("kind", "listed"),
     [
         ("cls_bpf", _tc_names),
-        pytest.param("act_bpf", _tc_names, marks=requires_kernel_feature("act_bpf", min="4.1")),
+        pytest.param("act_bpf", _tc_names, marks=pytest.mark.requires_feature("module:act_bpf", min="4.1")),
         ("route", _routes),
     ],
 )

@@ -16,8 +16,6 @@ import pytest
 
 import pybpf
 
-from kernel_features import requires_kernel_feature
-
 pytestmark = pytest.mark.kernel
 
 SPACE, PULSE, TIMEOUT = 0, 1, 3
@@ -33,8 +31,8 @@ def _loopback_lirc() -> str:
     pytest.fail("rc-loopback is loaded but has no LIRC device")
 
 
-@requires_kernel_feature("rc-loopback", min="4.18")
-@requires_kernel_feature("lirc programs", min="4.18")  # checked first
+@pytest.mark.requires_feature("module:rc-loopback", min="4.18")
+@pytest.mark.requires_feature("lirc programs", min="4.18")  # checked first
 def test_lirc_mode2_counts_the_samples_the_device_receives() -> None:
     device = _loopback_lirc()
     with pybpf.load(pybpf.shipped("lirc_mode2")) as obj:
@@ -55,7 +53,7 @@ def test_lirc_mode2_counts_the_samples_the_device_receives() -> None:
         assert samples[TIMEOUT].count == 1
 
 
-@requires_kernel_feature("lirc programs", min="4.18")
+@pytest.mark.requires_feature("lirc programs", min="4.18")
 def test_attach_lirc_to_a_missing_device() -> None:
     with pybpf.load(pybpf.shipped("lirc_mode2")) as obj:
         with pytest.raises(FileNotFoundError, match="no LIRC device /dev/lirc-pybpf-none"):

@@ -10,6 +10,7 @@ import struct
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,7 +140,7 @@ def test_lpm_ipv6_and_bad_keys(xdp_filter: pybpf.BPFObject) -> None:
         rules["2001:db8::1/32"] = {"action": 1}
 
 
-def test_lpm_create_adds_no_prealloc_and_bpftool_agrees(bpffs: str) -> None:
+def test_lpm_create_adds_no_prealloc_and_bpftool_agrees(bpffs: Path) -> None:
     with pybpf.Map.create(MapType.LPM_TRIE, key_size=8, value_size=4, max_entries=16, name=_name()) as m:
         assert isinstance(m, pybpf.LPMTrie)
         assert m.flags & pybpf.MapFlags.NO_PREALLOC

@@ -73,11 +73,7 @@ def test_in_counts_what_the_namespace_forwards(lwt: pybpf.BPFObject, veth: VethP
 
 
 def test_seg6local_end_bpf_sees_the_srv6_packet(lwt: pybpf.BPFObject, veth: VethPair) -> None:
-    sid, a6, b6 = "fc00::100", "fd00:201::1", "fd00:201::2"
-    for ns, ifname, addr in ((veth.ns_a, veth.if_a, a6), (veth.ns_b, veth.if_b, b6)):
-        with NetNS(ns) as ipr:
-            (idx,) = ipr.link_lookup(ifname=ifname)
-            ipr.addr("add", index=idx, address=addr, prefixlen=64, flags=0x02)  # IFA_F_NODAD
+    sid, a6, b6 = "fc00::100", veth.addr6_a, veth.addr6_b
     for key in ("all", veth.if_a):
         _write_sysctl(veth, veth.ns_a, f"net/ipv6/conf/{key}/seg6_enabled", "1")
     with NetNS(veth.ns_b) as ipr:

@@ -73,14 +73,14 @@ def test_bpftool_shows_the_fields(flows: pybpf.Map) -> None:
     assert int(str(value["proto"]), 16) == 6 and int(str(value["version"]), 16) == 4
 
 
-def test_every_later_handle_decodes_the_same(flows: pybpf.Map, pin_dir: Path) -> None:
+def test_every_later_handle_decodes_the_same(flows: pybpf.Map, bpffs: Path) -> None:
     expected = (3, 443, 6, 4, True, b"web", (1, 2, 3))
     with pybpf.Map.from_id(flows.id) as again:
         value = again[7]
         assert list(again) == [7]
         assert value._astuple() == expected and type(value).__name__ == "Flow"
-    flows.pin(pin_dir / "flows")
-    with pybpf.Map.from_pinned(pin_dir / "flows") as pinned:
+    flows.pin(bpffs / "flows")
+    with pybpf.Map.from_pinned(bpffs / "flows") as pinned:
         assert pinned[7]._astuple() == expected
         pinned[8] = {"packets": 1, "name": "dns"}  # a str into char[8], NUL-padded
     assert flows[8].name == b"dns"
@@ -92,7 +92,7 @@ def test_every_later_handle_decodes_the_same(flows: pybpf.Map, pin_dir: Path) ->
             assert inner[7]._astuple() == expected
 
 
-def test_untyped_maps_read_back_what_was_written(pin_dir: Path) -> None:
+def test_untyped_maps_read_back_what_was_written(bpffs: Path) -> None:
     with pybpf.Map.create(MapType.HASH, key_size=4, value_size=8, max_entries=8, name=_name("plain")) as m:
         m[5] = 55
         assert m[5] == 55 and list(m) == [5] and dict(m.items()) == {5: 55}

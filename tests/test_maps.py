@@ -377,14 +377,14 @@ def test_max_entries_before_load_only(test_objects: dict[str, Path]) -> None:
             m.max_entries = 5
 
 
-def test_pin_and_from_pinned(pin_dir: Path) -> None:
+def test_pin_and_from_pinned(bpffs: Path) -> None:
     with _create(MapType.HASH) as m:
         m[3] = 30
-        m.pin(pin_dir / "m")
-    with pybpf.Map.from_pinned(pin_dir / "m", key_type="I", value_type="Q") as again:
+        m.pin(bpffs / "m")
+    with pybpf.Map.from_pinned(bpffs / "m", key_type="I", value_type="Q") as again:
         assert again[3] == 30 and again.type is MapType.HASH
     with pytest.raises(FileNotFoundError):
-        pybpf.Map.from_pinned(pin_dir / "missing")
+        pybpf.Map.from_pinned(bpffs / "missing")
     with _create(MapType.HASH) as m, pytest.raises(ValueError, match="not on a bpffs"):
         m.pin("/tmp/not-bpffs-pin")
 

@@ -12,8 +12,6 @@ import pytest
 import pybpf
 from pybpf.netns import VethPair
 
-from kernel_features import requires_kernel_feature
-
 pytestmark = pytest.mark.kernel
 
 COUNTED, DROPPED = 0x1001, 0x1002
@@ -42,7 +40,7 @@ def _send(veth: VethPair, mark: int, count: int) -> list[int]:
     return results
 
 
-@requires_kernel_feature("netfilter programs", min="6.4")
+@pytest.mark.requires_feature("netfilter programs", min="6.4")
 def test_local_out_counts_and_drops_by_mark(netfilter_hook: pybpf.BPFObject, veth: VethPair) -> None:
     prog = netfilter_hook.programs["filter_by_mark"]
     with veth.inside(veth.ns_b):
@@ -56,7 +54,7 @@ def test_local_out_counts_and_drops_by_mark(netfilter_hook: pybpf.BPFObject, vet
     assert marks[DROPPED].packets == 2
 
 
-@requires_kernel_feature("netfilter programs", min="6.4")
+@pytest.mark.requires_feature("netfilter programs", min="6.4")
 def test_only_the_namespace_it_was_attached_in(netfilter_hook: pybpf.BPFObject, veth: VethPair) -> None:
     with veth.inside(veth.ns_a):
         link = netfilter_hook.programs["filter_by_mark"].attach_netfilter(socket.AF_INET, pybpf.NfHook.LOCAL_OUT, 0)
@@ -65,7 +63,7 @@ def test_only_the_namespace_it_was_attached_in(netfilter_hook: pybpf.BPFObject, 
     assert netfilter_hook.maps["marks"][DROPPED].packets == 0
 
 
-@requires_kernel_feature("netfilter programs", min="6.4")
+@pytest.mark.requires_feature("netfilter programs", min="6.4")
 def test_attach_netfilter_errors(netfilter_hook: pybpf.BPFObject) -> None:
     prog = netfilter_hook.programs["filter_by_mark"]
     with pytest.raises(ValueError, match="use socket.AF_INET"):

@@ -21,7 +21,6 @@ import pybpf
 from pybpf import MapType
 
 from fuzz import elf
-from kernel_features import requires_kernel_feature
 
 pytestmark = pytest.mark.kernel
 
@@ -167,19 +166,19 @@ def test_sizes_and_ids_that_no_kernel_field_holds_are_value_errors() -> None:
             pybpf.Program.from_id(bad_id)
 
 
-def test_a_nul_in_a_path_is_refused_not_truncated(pin_dir: Path) -> None:
+def test_a_nul_in_a_path_is_refused_not_truncated(bpffs: Path) -> None:
     with _map(value_type="Q") as m:
         with pytest.raises(ValueError, match="contains a NUL byte"):
-            m.pin(f"{pin_dir}/cut\0here")
-        assert not (pin_dir / "cut").exists()
+            m.pin(f"{bpffs}/cut\0here")
+        assert not (bpffs / "cut").exists()
     with pytest.raises(ValueError, match="contains a NUL byte"):
-        pybpf.Map.from_pinned(f"{pin_dir}/cut\0here")
+        pybpf.Map.from_pinned(f"{bpffs}/cut\0here")
     with pytest.raises(ValueError, match="contains a NUL byte"):
         pybpf.BPFObject.open(f"{pybpf.shipped('syscount')}\0.o")
-    assert os.listdir(pin_dir) == []
+    assert os.listdir(bpffs) == []
 
 
-@requires_kernel_feature("arena maps", min="6.9")
+@pytest.mark.requires_feature("arena maps", min="6.9")
 def test_arena_maps_have_nothing_to_list() -> None:
     """ARENA maps have no keys (key and value size 0): listing them is
     NotSupportedError, not a ZeroDivisionError."""

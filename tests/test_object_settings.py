@@ -19,8 +19,6 @@ import pytest
 import pybpf
 from pybpf import MapType, ProgType
 
-from kernel_features import requires_kernel_feature
-
 pytestmark = pytest.mark.kernel
 
 XDP_ABORTED, XDP_DROP, XDP_PASS = 0, 1, 2
@@ -124,9 +122,13 @@ def test_reuse_fd_shares_a_map_with_the_object(test_objects: dict[str, Path]) ->
             shared[len(PACKET)] = XDP_PASS
             assert obj.programs["by_length"].test_run(PACKET).retval == XDP_PASS
         assert shared[len(PACKET)] == XDP_PASS  # the object's close left it alone
-    with pybpf.BPFObject.open(test_objects["global_funcs"]) as obj:
-        with pytest.raises(ValueError, match="not a map"):
-            obj.maps["verdicts"].reuse_fd(os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC))
+    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with pybpf.BPFObject.open(test_objects["global_funcs"]) as obj:
+            with pytest.raises(ValueError, match="not a map"):
+                obj.maps["verdicts"].reuse_fd(null)
+    finally:
+        os.close(null)
 
 
 # -- programs -------------------------------------------------------------------------
@@ -237,7 +239,7 @@ def test_freplace_without_a_target_says_so(test_objects: dict[str, Path]) -> Non
     assert "ftrace" not in str(caught.value)
 
 
-@requires_kernel_feature("fentry", min="5.10")
+@pytest.mark.requires_feature("fentry", min="5.10")
 def test_freplace_replaces_a_global_function(test_objects: dict[str, Path], target: pybpf.Program) -> None:
     assert target.test_run(PACKET).retval == XDP_PASS
     with pybpf.BPFObject.open(test_objects["prog_hooks"]) as ext:
@@ -256,7 +258,7 @@ def test_freplace_replaces_a_global_function(test_objects: dict[str, Path], targ
         assert ext.bss["replaced_calls"] == 4
 
 
-@requires_kernel_feature("fentry", min="5.10")
+@pytest.mark.requires_feature("fentry", min="5.10")
 def test_fexit_on_a_bpf_program(test_objects: dict[str, Path], target: pybpf.Program) -> None:
     with pybpf.BPFObject.open(test_objects["prog_hooks"]) as obj:
         prog = obj.programs["watch_verdict"]

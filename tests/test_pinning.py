@@ -16,14 +16,14 @@ from pybpf import MapType
 pytestmark = pytest.mark.kernel
 
 
-def test_pin_by_name_shares_the_map_between_loads(test_objects: dict[str, Path], pin_dir: Path) -> None:
-    path = pin_dir / "shared_counts"
-    with pybpf.load(test_objects["pinned_maps"], pin_root=pin_dir) as first:
+def test_pin_by_name_shares_the_map_between_loads(test_objects: dict[str, Path], bpffs: Path) -> None:
+    path = bpffs / "shared_counts"
+    with pybpf.load(test_objects["pinned_maps"], pin_root=bpffs) as first:
         shared = first.maps["shared_counts"]
         assert path.exists() and shared.pin_path == str(path)
         assert first.maps["private_counts"].pin_path is None
         shared[1] = 10
-        with pybpf.load(test_objects["pinned_maps"], pin_root=pin_dir) as second:
+        with pybpf.load(test_objects["pinned_maps"], pin_root=bpffs) as second:
             again = second.maps["shared_counts"]
             assert again.id == shared.id and again[1] == 10  # the pinned map, reused
             again[2] = 20
@@ -35,7 +35,7 @@ def test_pin_by_name_shares_the_map_between_loads(test_objects: dict[str, Path],
         )
         assert shown["id"] == shared.id and shown["name"] == "shared_counts"
     # The pin outlives the objects; a new load finds the data.
-    with pybpf.load(test_objects["pinned_maps"], pin_root=pin_dir) as third:
+    with pybpf.load(test_objects["pinned_maps"], pin_root=bpffs) as third:
         assert dict(third.maps["shared_counts"].items()) == {1: 10, 2: 20}
         third.maps["shared_counts"].unpin()
         assert not path.exists()
@@ -43,17 +43,17 @@ def test_pin_by_name_shares_the_map_between_loads(test_objects: dict[str, Path],
             third.maps["shared_counts"].unpin()
 
 
-def test_incompatible_pinned_map_fails_the_load_clearly(test_objects: dict[str, Path], pin_dir: Path) -> None:
+def test_incompatible_pinned_map_fails_the_load_clearly(test_objects: dict[str, Path], bpffs: Path) -> None:
     with pybpf.Map.create(MapType.HASH, key_size=4, value_size=4, max_entries=32, name="shared_counts") as other:
-        other.pin(pin_dir / "shared_counts")  # value size 4, not 8
+        other.pin(bpffs / "shared_counts")  # value size 4, not 8
     with pytest.raises(ValueError, match="does not match the object's declaration") as exc:
-        pybpf.load(test_objects["pinned_maps"], pin_root=pin_dir)
-    assert str(pin_dir / "shared_counts") in str(exc.value)
+        pybpf.load(test_objects["pinned_maps"], pin_root=bpffs)
+    assert str(bpffs / "shared_counts") in str(exc.value)
 
 
-def test_set_pin_path_before_load(test_objects: dict[str, Path], pin_dir: Path) -> None:
-    target = pin_dir / "mine"
-    obj = pybpf.BPFObject.open(test_objects["pinned_maps"], pin_root=pin_dir)
+def test_set_pin_path_before_load(test_objects: dict[str, Path], bpffs: Path) -> None:
+    target = bpffs / "mine"
+    obj = pybpf.BPFObject.open(test_objects["pinned_maps"], pin_root=bpffs)
     with obj:
         obj.maps["private_counts"].set_pin_path(target)
         obj.load()
@@ -69,14 +69,14 @@ def test_pin_root_must_be_on_bpffs(test_objects: dict[str, Path], tmp_path: Path
         pybpf.BPFObject.open(test_objects["pinned_maps"], pin_root=tmp_path)
 
 
-def test_pin_and_unpin_own_map(pin_dir: Path) -> None:
+def test_pin_and_unpin_own_map(bpffs: Path) -> None:
     with pybpf.Map.create(MapType.ARRAY, key_size=4, value_size=8, max_entries=2, name="own_pin") as m:
-        m.pin(pin_dir / "own")
-        assert m.pin_path == str(pin_dir / "own")
-        with pybpf.Map.from_pinned(pin_dir / "own") as same:
+        m.pin(bpffs / "own")
+        assert m.pin_path == str(bpffs / "own")
+        with pybpf.Map.from_pinned(bpffs / "own") as same:
             assert same.id == m.id
         m.unpin()
-        assert m.pin_path is None and not (pin_dir / "own").exists()
+        assert m.pin_path is None and not (bpffs / "own").exists()
         with pytest.raises(ValueError, match="not pinned"):
             m.unpin()
 

@@ -15,6 +15,7 @@ import pytest
 
 import pybpf
 from pybpf.netns import VethPair
+from pybpf.testing import Cgroup
 
 import packets
 
@@ -52,7 +53,7 @@ def test_stats_session_leak_warns() -> None:
         gc.collect()
 
 
-def test_type_and_expected_attach_type_set_before_load(cgroup: Path) -> None:
+def test_type_and_expected_attach_type_set_before_load(cgroup: Cgroup) -> None:
     with pybpf.BPFObject.open(pybpf.shipped("tc_hooks")) as obj:
         prog = obj.programs["classify_udp"]
         assert prog.type == pybpf.ProgType.SCHED_CLS
@@ -83,13 +84,13 @@ def test_log_level_logs_the_verifier_of_an_accepted_program(caplog: pytest.LogCa
     assert any("processed" in record.getMessage() and "insns" in record.getMessage() for record in caplog.records)
 
 
-def test_program_from_pin_and_from_id(pin_dir: Path, veth: VethPair) -> None:
+def test_program_from_pin_and_from_id(bpffs: Path, veth: VethPair) -> None:
     with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         prog = obj.programs["xdp_count"]
-        prog.pin(pin_dir / "prog")
+        prog.pin(bpffs / "prog")
         prog_id = prog.id
     # the object is closed: the pin keeps the program loaded
-    with pybpf.Program.from_pinned(pin_dir / "prog") as pinned, pybpf.Program.from_id(prog_id) as by_id:
+    with pybpf.Program.from_pinned(bpffs / "prog") as pinned, pybpf.Program.from_id(prog_id) as by_id:
         assert pinned.id == by_id.id == prog_id
         assert (pinned.name, pinned.type) == ("xdp_count", pybpf.ProgType.XDP)
         assert pinned.test_run(packets.udp4()).retval == 2  # XDP_PASS
@@ -103,36 +104,36 @@ def test_program_from_pin_and_from_id(pin_dir: Path, veth: VethPair) -> None:
     pinned.close()  # idempotent
     with pytest.raises(ValueError, match="is closed"):
         pinned.fd
-    leaked = pybpf.Program.from_pinned(pin_dir / "prog")
+    leaked = pybpf.Program.from_pinned(bpffs / "prog")
     with pytest.warns(ResourceWarning, match="xdp_count"):
         del leaked
         gc.collect()
     with pytest.raises(FileNotFoundError):
-        pybpf.Program.from_pinned(pin_dir / "missing")
+        pybpf.Program.from_pinned(bpffs / "missing")
     with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
-        obj.maps["proto_stats"].pin(pin_dir / "map")
+        obj.maps["proto_stats"].pin(bpffs / "map")
     with pytest.raises(ValueError, match="is a map, not a program"):
-        pybpf.Program.from_pinned(pin_dir / "map")
+        pybpf.Program.from_pinned(bpffs / "map")
 
 
-def test_link_from_pin_info_and_atomic_update(pin_dir: Path, veth: VethPair) -> None:
+def test_link_from_pin_info_and_atomic_update(bpffs: Path, veth: VethPair) -> None:
     with pybpf.load(pybpf.shipped("xdp_counter")) as first, pybpf.load(pybpf.shipped("xdp_counter")) as second:
         old, new = first.programs["xdp_count"], second.programs["xdp_count"]
         with veth.inside(veth.ns_a):
             link = old.attach_xdp(veth.if_a)
         info = link.info()
         assert (info.type, info.prog_id) == (pybpf.LinkType.XDP, old.id)
-        link.pin(pin_dir / "link")
+        link.pin(bpffs / "link")
         link.close()  # the pin keeps it attached
         assert veth.xdp_attached(veth.ns_a, veth.if_a)
-        with pybpf.Link.from_pinned(pin_dir / "link") as pinned:
+        with pybpf.Link.from_pinned(bpffs / "link") as pinned:
             assert pinned.info().prog_id == old.id
             pinned.update(new)  # no moment without a program on the interface
             assert pinned.info().prog_id == new.id
         with pytest.raises(ValueError, match="is a map, not a link"):
-            first.maps["proto_stats"].pin(pin_dir / "map")
-            pybpf.Link.from_pinned(pin_dir / "map")
-        (pin_dir / "link").unlink()  # no pin, no handle: detached
+            first.maps["proto_stats"].pin(bpffs / "map")
+            pybpf.Link.from_pinned(bpffs / "map")
+        (bpffs / "link").unlink()  # no pin, no handle: detached
         assert not veth.xdp_attached(veth.ns_a, veth.if_a)
 
 

@@ -21,8 +21,6 @@ import pytest
 
 import pybpf
 
-from kernel_features import requires_kernel_feature
-
 pytestmark = pytest.mark.kernel
 
 GETPPID = {"x86_64": 110, "aarch64": 173}
@@ -124,7 +122,7 @@ def _free_nbd() -> str:
     pytest.fail("no free /dev/nbd* device")
 
 
-@requires_kernel_feature("nbd", min="5.2")
+@pytest.mark.requires_feature("module:nbd", min="5.2")
 def test_writable_nbd_tracepoint_sees_the_request_header(raw_tps: pybpf.BPFObject) -> None:
     offset = 5 * BLOCK
     seen = raw_tps.maps["nbd_offsets"]

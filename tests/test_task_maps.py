@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 import pybpf
-
-from kernel_features import requires_kernel_feature
+from pybpf.testing import Cgroup
 
 pytestmark = pytest.mark.kernel
 
@@ -103,7 +102,9 @@ def test_stack_traces_are_real_frames(probe: tuple[pybpf.BPFObject, Child]) -> N
     assert seen.kstack not in stacks
 
 
-def test_cgroup_array_tells_the_program_where_the_task_runs(probe: tuple[pybpf.BPFObject, Child], cgroup: Path) -> None:
+def test_cgroup_array_tells_the_program_where_the_task_runs(
+    probe: tuple[pybpf.BPFObject, Child], cgroup: Cgroup
+) -> None:
     obj, child = probe
     fd = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -112,12 +113,12 @@ def test_cgroup_array_tells_the_program_where_the_task_runs(probe: tuple[pybpf.B
         os.close(fd)  # the map holds the cgroup
     child.poke()
     assert obj.bss["seen"].under_cgroup == 0
-    (cgroup / "cgroup.procs").write_text(str(child.proc.pid))
+    cgroup.add(child.proc.pid)
     child.poke()
     assert obj.bss["seen"].under_cgroup == 1
     with pytest.raises(TypeError):  # no user-space lookup: a write-only FdArray
         obj.maps["cgroups"][0]
-    (cgroup.parent / "cgroup.procs").write_text(str(child.proc.pid))
+    (cgroup.path.parent / "cgroup.procs").write_text(str(child.proc.pid))
 
 
 def test_task_storage_shared_with_the_program(probe: tuple[pybpf.BPFObject, Child]) -> None:
@@ -148,8 +149,8 @@ def test_task_storage_shared_with_the_program(probe: tuple[pybpf.BPFObject, Chil
         os.close(pidfd)
 
 
-@requires_kernel_feature("cgroup storage", min="6.2")
-def test_cgroup_storage_by_fd(probe: tuple[pybpf.BPFObject, Child], cgroup: Path) -> None:
+@pytest.mark.requires_feature("cgroup storage", min="6.2")
+def test_cgroup_storage_by_fd(probe: tuple[pybpf.BPFObject, Child], cgroup: Cgroup) -> None:
     obj, _ = probe
     fd = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -15,7 +15,6 @@ from pybpf.netns import VethPair
 from pybpf.tools.traffic import send_udp
 
 import packets
-from kernel_features import requires_kernel_feature
 
 pytestmark = pytest.mark.kernel
 
@@ -99,7 +98,7 @@ def test_tcx_or_cls_bpf_as_the_kernel_has_it(tc_hooks: pybpf.BPFObject, veth: Ve
     assert not _has_clsact(veth)  # the qdisc pybpf added went with its last filter
 
 
-@requires_kernel_feature("act_bpf", min="4.1")
+@pytest.mark.requires_feature("module:act_bpf", min="4.1")
 def test_action_counts_and_drops_by_port(tc_hooks: pybpf.BPFObject, veth: VethPair) -> None:
     prog = tc_hooks.programs["act_on_udp"]
     with veth.inside(veth.ns_a):

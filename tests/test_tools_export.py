@@ -277,7 +277,7 @@ def _kernel_function() -> tuple[str, int]:
 def test_every_label_decoder_on_real_kernel_data(tmp_path: Path, test_objects: dict[str, Path]) -> None:
     """A kernel address names its function, a cgroup id its path, addresses
     and syscall numbers their text: each decoded from the key a map holds."""
-    from pybpf.tools.export.labels import cgroup2_root
+    from pybpf._core.mounts import cgroup2_root
 
     root = cgroup2_root()
     assert root is not None

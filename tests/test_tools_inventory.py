@@ -34,11 +34,11 @@ def _by_id(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {r["id"]: r for r in records}
 
 
-def test_progs_and_maps_agree_with_bpftool_and_name_holders_and_pins(pin_dir: Path) -> None:
+def test_progs_and_maps_agree_with_bpftool_and_name_holders_and_pins(bpffs: Path) -> None:
     with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         prog_id = obj.programs["xdp_count"].info().id
         map_id = obj.maps["src_stats"].info().id
-        obj.maps["proto_stats"].pin(pin_dir / "proto_stats")
+        obj.maps["proto_stats"].pin(bpffs / "proto_stats")
         pinned_id = obj.maps["proto_stats"].info().id
 
         progs = _by_id(_json_lines("progs"))
@@ -62,7 +62,7 @@ def test_progs_and_maps_agree_with_bpftool_and_name_holders_and_pins(pin_dir: Pa
         expected_map["bytes_value"],
         expected_map["max_entries"],
     )
-    assert maps[pinned_id]["pinned"] == [str(pin_dir / "proto_stats")]
+    assert maps[pinned_id]["pinned"] == [str(bpffs / "proto_stats")]
     assert maps[map_id]["pinned"] == []
 
 
@@ -91,7 +91,7 @@ def _formatted(entry: dict[str, Any]) -> tuple[Any, Any]:
     return shown["key"], shown["value"]
 
 
-def test_map_dump_agrees_with_bpftool(pin_dir: Path) -> None:
+def test_map_dump_agrees_with_bpftool(bpffs: Path) -> None:
     with pybpf.load(pybpf.shipped("syscount")) as counts_obj, pybpf.load(pybpf.shipped("xdp_counter")) as xdp:
         counts = counts_obj.maps["counts"]
         for pid, nr, n in ((1, 2, 3), (7, 9, 11), (2**32 - 1, 0, 2**64 - 1)):
@@ -102,14 +102,14 @@ def test_map_dump_agrees_with_bpftool(pin_dir: Path) -> None:
         sources[key] = sources.value_type(packets=5, bytes=600)
         slots = xdp.maps["proto_stats"]
         slots[1] = [slots.value_type(packets=cpu + 1, bytes=100 * cpu) for cpu in range(pybpf.possible_cpus())]
-        sources.pin(pin_dir / "sources")
+        sources.pin(bpffs / "sources")
 
         for bpf_map in (counts, sources, slots):
             map_id = str(bpf_map.info().id)
             ours = [(r["key"], r["value"]) for r in _json_lines("map", "dump", map_id)]
             theirs = [_formatted(entry) for entry in _bpftool("map", "dump", "id", map_id)]
             assert sorted(map(json.dumps, ours)) == sorted(map(json.dumps, theirs))
-        by_pin = _json_lines("map", "dump", str(pin_dir / "sources"))
+        by_pin = _json_lines("map", "dump", str(bpffs / "sources"))
         assert by_pin == [{"key": {"addr": [0] * 10 + [255, 255, 10, 0, 0, 1]}, "value": {"packets": 5, "bytes": 600}}]
 
 

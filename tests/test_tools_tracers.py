@@ -20,7 +20,6 @@ import pytest
 
 import pybpf
 
-from kernel_features import requires_kernel_feature
 from tool_runs import PYBPF, ToolRun, run_tool
 
 pytestmark = pytest.mark.kernel
@@ -301,14 +300,14 @@ def _kernel_funclatency(extra: list[str]) -> dict[str, object]:
     return records[-1]
 
 
-@requires_kernel_feature("fentry", min="5.5")
+@pytest.mark.requires_feature("fentry", min="5.5")
 def test_funclatency_traces_a_kernel_function_with_fentry() -> None:
     total = _kernel_funclatency([])
     assert total["probe"] == "fentry" and total["total"] == 5
     assert total["buckets"][-1] == {"low": 16, "high": 31, "count": 5}  # type: ignore[index]
 
 
-@requires_kernel_feature("kprobes", min="4.1")
+@pytest.mark.requires_feature("kprobes", min="4.1")
 def test_funclatency_traces_a_kernel_function_with_kprobes() -> None:
     total = _kernel_funclatency(["--kprobes"])
     assert total["probe"] == "kprobe" and total["total"] == 5

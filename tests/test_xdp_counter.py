@@ -62,16 +62,16 @@ def test_closing_the_object_detaches(veth: VethPair) -> None:
     assert not veth.xdp_attached(veth.ns_a, veth.if_a)
 
 
-def test_link_pin_keeps_it_attached(veth: VethPair, pin_dir) -> None:  # type: ignore[no-untyped-def]
+def test_link_pin_keeps_it_attached(veth: VethPair, bpffs) -> None:  # type: ignore[no-untyped-def]
     with XDPCounter() as counter:
         with veth.inside(veth.ns_a):
             link = counter.attach(veth.if_a)
-        link.pin(pin_dir / "link")
+        link.pin(bpffs / "link")
         with pytest.raises(ValueError, match="is a link, not a map"):
-            pybpf.Map.from_pinned(pin_dir / "link")
+            pybpf.Map.from_pinned(bpffs / "link")
         link.close()
         assert veth.xdp_attached(veth.ns_a, veth.if_a)  # the pin holds it
-        (pin_dir / "link").unlink()
+        (bpffs / "link").unlink()
     assert not veth.xdp_attached(veth.ns_a, veth.if_a)
 
 

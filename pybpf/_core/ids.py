@@ -13,8 +13,9 @@ from typing import Literal
 from pybpf._core.errors import c_string, check
 from pybpf._core.fdinfo import fd_kind_of, fdinfo
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.mounts import mount_points
 
-__all__ = ["Holder", "ObjectKind", "holders", "pins", "walk_ids"]
+__all__ = ["Holder", "ObjectKind", "highest_id", "holders", "object_id", "open_id", "pins", "walk_ids"]
 
 ObjectKind = Literal["map", "prog", "link"]
 
@@ -31,14 +32,14 @@ def _calls(kind: ObjectKind) -> tuple[Callable[..., int], Callable[[int], int]]:
     return lib.bpf_link_get_next_id, lib.bpf_link_get_fd_by_id
 
 
-def walk_ids(kind: ObjectKind) -> Iterator[tuple[int, int]]:
-    """(id, fd) of every ``kind`` object in the kernel, by id; the fd is
-    borrowed for the iteration step (closed when the next is asked for).
-    Objects freed while this runs are skipped."""
+def walk_ids(kind: ObjectKind, *, after: int = 0) -> Iterator[tuple[int, int]]:
+    """(id, fd) of every ``kind`` object in the kernel with an id above
+    ``after``, by id; the fd is borrowed for the iteration step (closed when
+    the next is asked for).  Objects freed while this runs are skipped."""
     next_id, fd_by_id = _calls(kind)
     hints = {code: text.format(kind=_NAMES[kind]) for code, text in _WALK_HINTS.items()}
     found = ffi.new("__u32 *")
-    current = 0
+    current = after
     while True:
         ret = next_id(current, found)
         if ret == -errno.ENOENT:
@@ -55,7 +56,31 @@ def walk_ids(kind: ObjectKind) -> Iterator[tuple[int, int]]:
             os.close(fd)
 
 
-def _object_id(fields: dict[str, str]) -> tuple[ObjectKind, int] | None:
+def open_id(kind: ObjectKind, object_id: int) -> int | None:
+    """A new fd on the ``kind`` object with id ``object_id``; None if it is gone."""
+    _, fd_by_id = _calls(kind)
+    hints = {code: text.format(kind=_NAMES[kind]) for code, text in _WALK_HINTS.items()}
+    fd = fd_by_id(object_id)
+    if fd == -errno.ENOENT:
+        return None
+    return check(fd, f"open {_NAMES[kind]} id {object_id}", hints=hints)
+
+
+def highest_id(kind: ObjectKind, *, after: int = 0) -> int:
+    """The highest id of a live ``kind`` object, or ``after`` if none is
+    above it.  Ids only grow (until they wrap at 2**31), so objects made
+    later have higher ones."""
+    next_id, _ = _calls(kind)
+    hints = {code: text.format(kind=_NAMES[kind]) for code, text in _WALK_HINTS.items()}
+    found = ffi.new("__u32 *")
+    current = after
+    while (ret := next_id(current, found)) != -errno.ENOENT:
+        check(ret, f"list {_NAMES[kind]}s after id {current}", hints=hints)
+        current = int(found[0])
+    return current
+
+
+def object_id(fields: dict[str, str]) -> tuple[ObjectKind, int] | None:
     """(kind, id) of a BPF fd's fdinfo fields (a link's also name its program's id)."""
     kind = fd_kind_of(fields)
     value = fields.get(f"{kind}_id", "")
@@ -96,7 +121,7 @@ def holders() -> dict[tuple[ObjectKind, int], list[Holder]]:
                 fields = fdinfo(fd, pid=pid)
             except OSError:
                 continue
-            found = _object_id(fields)
+            found = object_id(fields)
             if found is not None:
                 seen.add(found)
         for key in seen:
@@ -104,17 +129,12 @@ def holders() -> dict[tuple[ObjectKind, int], list[Holder]]:
     return out
 
 
-def _bpffs_roots() -> list[str]:
-    with open("/proc/self/mounts", encoding="utf-8") as f:
-        return [fields[1] for fields in (line.split() for line in f) if len(fields) > 2 and fields[2] == "bpf"]
-
-
 def pins(roots: list[str] | None = None) -> dict[tuple[ObjectKind, int], list[str]]:
     """{(kind, id): paths pinning it} under ``roots`` (default: every mounted
     bpffs), the way ``bpftool -f`` finds them: each pin file is opened and
     asked for its id.  Pins this process may not open are left out."""
     out: dict[tuple[ObjectKind, int], list[str]] = {}
-    for root in _bpffs_roots() if roots is None else roots:
+    for root in mount_points("bpf") if roots is None else roots:
         for directory, _dirs, files in os.walk(root):
             for name in files:
                 path = os.path.join(directory, name)
@@ -122,7 +142,7 @@ def pins(roots: list[str] | None = None) -> dict[tuple[ObjectKind, int], list[st
                 if fd < 0:
                     continue
                 try:
-                    found = _object_id(fdinfo(fd))
+                    found = object_id(fdinfo(fd))
                 except OSError:
                     found = None
                 finally:

@@ -19,8 +19,10 @@ __all__ = [
     "BPFFS_PATH",
     "TRACEFS_PATH",
     "bpffs_mounted",
+    "cgroup2_root",
     "fs_type",
     "mount_bpffs",
+    "mount_points",
     "mount_securityfs",
     "mount_tracefs",
     "require_bpffs",
@@ -46,6 +48,17 @@ def _mounts() -> list[tuple[str, str]]:
             point = fields[4].encode().decode("unicode_escape")
             out.append((point, fields[sep + 1]))
     return out
+
+
+def mount_points(fstype: str) -> list[str]:
+    """Where file systems of type ``fstype`` ("bpf", "cgroup2") are mounted, in mount order."""
+    return [point for point, kind in _mounts() if kind == fstype]
+
+
+def cgroup2_root() -> str | None:
+    """Where the cgroup v2 hierarchy is mounted (``/sys/fs/cgroup``, or
+    ``/sys/fs/cgroup/unified`` on a hybrid system), None without one."""
+    return next(iter(mount_points("cgroup2")), None)
 
 
 def fs_type(path: str) -> str | None:

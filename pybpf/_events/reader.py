@@ -5,7 +5,6 @@ from another thread can end, and the libbpf handle's lifetime."""
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import errno
@@ -282,6 +281,8 @@ class EventReader(BlockingHandle):
 
     async def poll_async(self, timeout: float | None = None) -> int:
         """Like :meth:`poll`, but waits on the asyncio loop instead of blocking it."""
+        import asyncio  # here: a third of pybpf's import time, for the async users alone
+
         read = self.consume()
         if read:
             return read
@@ -296,7 +297,7 @@ class EventReader(BlockingHandle):
         loop.add_reader(fd, wake)
         try:
             await asyncio.wait_for(ready, timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # TimeoutError from 3.11; its own class before
             return 0
         finally:
             loop.remove_reader(fd)

@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pybpf._core.mounts import cgroup2_root
 from pybpf.tools.export.config import LabelSpec
 from pybpf.tools.symbols import KernelSymbols
 from pybpf.tools.syscall_names import syscall_name
 
-__all__ = ["cgroup2_root", "decoder_for", "field_reader"]
+__all__ = ["decoder_for", "field_reader"]
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -47,13 +48,6 @@ def _inet(value: Any) -> str:
 def _string(value: Any) -> str:
     raw = _as_bytes(value)
     return raw.split(b"\0", 1)[0].decode(errors="replace")
-
-
-def cgroup2_root() -> str | None:
-    """Where the cgroup v2 hierarchy is mounted (``/sys/fs/cgroup``, or
-    ``/sys/fs/cgroup/unified`` on a hybrid system), None without one."""
-    with open("/proc/self/mounts", encoding="utf-8") as f:
-        return next((fields[1] for fields in (line.split() for line in f) if fields[2:3] == ["cgroup2"]), None)
 
 
 class _Cgroups:
