@@ -1,7 +1,8 @@
 """examples/, run as their users would: a project with its own BPF C, built
 by pybpf's setuptools hook, installed into a fresh virtual environment (from
-PyPI what a user would get there, pybpf from a wheel built from this tree)
-and run; and docs/porting.md's execsnoop port."""
+PyPI what a user would get there, pybpf from a wheel built from this tree),
+run, and tested with its own tests through pybpf's pytest plugin; and
+docs/porting.md's execsnoop port."""
 
 from __future__ import annotations
 
@@ -69,6 +70,18 @@ def test_syscall_census_builds_installs_and_runs(tmp_path: Path) -> None:
     counts = json.loads(out)
     assert counts[str(GETPPID[platform.machine()])] == 7
     assert sum(counts.values()) > 7  # the interpreter's own start-up is counted too
+    # Its own tests, through pybpf's pytest plugin: installed with pybpf, nothing configured.
+    _run(python, "-m", "pip", "install", "--quiet", "pytest", cwd=tmp_path)
+    tested = subprocess.run(
+        [python, "-m", "pytest", "-p", "no:cacheprovider", "-v", project / "tests"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYBPF_REQUIRE_KERNEL": "1"},
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "plugins: pybpf-" in tested.stdout and " 2 passed" in tested.stdout, tested.stdout
 
 
 def test_execsnoop_port_reports_an_exec_with_its_arguments(tmp_path: Path, tracefs: str) -> None:
