@@ -4,7 +4,7 @@ VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
 LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 prometheus_client==0.26.0 types-PyYAML==6.0.12.20261122  # the typed imports of pybpf export
 
-.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench clean vm-install vm-test vm-shell program-types
+.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench clean vm-install vm-objects vm-test vm-lirc-kernel vm-test-lirc vm-shell program-types
 
 all: install
 
@@ -56,23 +56,49 @@ soak: install
 test-oldest-libbpf: deps
 	bash scripts/test-oldest-libbpf.sh $(PYTEST_ARGS)
 
-# The suite inside VMs booting Debian kernels (tests/vm/): make vm-test KERNELS="6.1 7.3".
-KERNELS ?= 6.1 6.12 7.3
+# The suite in VMs, through `pybpf vm` (pybpf/vm/): each Debian kernel of the
+# matrix booted on this machine's userland, the test objects built once here.
+# make vm-test KERNELS=6.1,7.3 PYTEST_ARGS="-k sockmap" runs a part.
+MATRIX := 6.1,6.12,7.3
+KERNELS ?= $(MATRIX)
 KERNEL ?= 6.12
+VM_OUT := build/vm
+# Three guests on two cores end sooner than two and then one (one vCPU each, under emulation).
+VM_JOBS ?= 3
+VM_ENV = PYBPF_TEST_OBJECTS=$(CURDIR)/$(VM_OUT)/objects PYBPF_REQUIRE_KERNEL=1
+# LIRC_MODE2 needs rc-core built in, which no Debian kernel has: a kernel built here.
+LIRC_OPTIONS := BPF_LIRC_MODE2,RC_CORE,RC_DEVICES,LIRC,RC_LOOPBACK
 
 vm-install: venv
 	bash scripts/install-deps.sh --vm
 	$(PIP) install --quiet --disable-pip-version-check ".[test,vm]"
 
-vm-test: vm-install
-	$(VENV)/bin/python tests/vm/run.py --kernels "$(KERNELS)" $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+vm-objects: vm-install
+	rm -rf $(VM_OUT) && mkdir -p $(VM_OUT)
+	$(VENV)/bin/python tests/support/objects.py $(VM_OUT)/objects 2>/dev/null
+
+vm-test: vm-objects
+	$(VM_ENV) $(VENV)/bin/pybpf vm --kernels $(KERNELS) --jobs $(VM_JOBS) --junit-dir $(VM_OUT)/junit -- $(VENV)/bin/pytest -q -rs $(PYTEST_ARGS); \
+	status=$$?; \
+	if [ -z "$(PYTEST_ARGS)" ] && [ "$(KERNELS)" = "$(MATRIX)" ]; then $(VENV)/bin/python tests/vm/docs.py matrix $(VM_OUT)/junit; fi; \
+	exit $$status
+
+# The kernel with LIRC_MODE2 (cached by its configuration's hash), and its tests in it.
+vm-lirc-kernel: vm-install
+	$(VENV)/bin/pybpf vm build-kernel --series 6.12 --enable $(LIRC_OPTIONS) --name lirc
+
+vm-test-lirc: vm-objects vm-lirc-kernel
+	$(VM_ENV) $(VENV)/bin/pybpf vm --kernels lirc -- $(VENV)/bin/pytest -q -rs tests/test_lirc.py $(PYTEST_ARGS)
 
 # Every program type on the host and in each VM kernel: docs/program-types.md.
-program-types: vm-install
-	$(VENV)/bin/python tests/vm/run.py --program-types
+program-types: vm-objects vm-lirc-kernel
+	modules="$$($(VENV)/bin/python tests/support/program_types.py)"; \
+	$(VM_ENV) $(VENV)/bin/pytest -q -rs -p no:cacheprovider --junitxml=$(VM_OUT)/junit/host.xml $$modules; \
+	$(VM_ENV) $(VENV)/bin/pybpf vm --kernels $(MATRIX),lirc --jobs $(VM_JOBS) --junit-dir $(VM_OUT)/junit -- $(VENV)/bin/pytest -q -rs $$modules; \
+	status=$$?; $(VENV)/bin/python tests/vm/docs.py program-types $(VM_OUT)/junit; exit $$status
 
 vm-shell: vm-install
-	$(VENV)/bin/python tests/vm/run.py --shell $(KERNEL)
+	$(VENV)/bin/pybpf vm --kernels $(KERNEL) --shell
 
 clean:
 	rm -rf $(VENV) build *.egg-info pybpf/_libbpf.* pybpf/bpf

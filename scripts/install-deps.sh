@@ -2,7 +2,8 @@
 # Install the system packages pybpf builds and tests with (Debian/Ubuntu, as root).
 # Idempotent: safe to run again; it only installs what is missing.
 # With --vm, also what the VM kernel matrix boots guests with (qemu, depmod,
-# busybox for virtme-ng's initramfs).
+# busybox for virtme-ng's initramfs), and what `pybpf vm build-kernel` builds
+# kernels with (flex, bison, bc, libssl-dev, dwarves for BTF).
 #
 # On Debian bookworm, libbpf 1.1 and bpftool 7.1 are too old for what we use, so
 # libbpf-dev/libbpf1/bpftool come from bookworm-backports.  The backports suite is
@@ -51,7 +52,7 @@ fi
 pkgs=(make pkg-config gcc libelf-dev zlib1g-dev libxdp-dev iproute2 kmod python3 python3-dev python3-venv python3-pip
     systemtap-sdt-dev)  # <sys/sdt.h>: the USDT probes of the test helpers
 if [ "${1:-}" = "--vm" ]; then
-    pkgs+=(qemu-system-x86 busybox-static)
+    pkgs+=(qemu-system-x86 busybox-static flex bison bc libssl-dev dwarves xz-utils)
 fi
 
 # clang with the BPF target: prefer clang-19, else the distribution's clang.

@@ -54,3 +54,19 @@ def veth() -> Iterator[pybpf.netns.VethPair]:  # type: ignore[name-defined]
     need_kernel()
     with VethPair(prefix="pybpf-t") as pair:
         yield pair
+
+
+@pytest.fixture(scope="session")
+def vm_ready() -> None:
+    """What ``pybpf vm`` boots guests with (``make vm-install``): virtme-ng
+    beside this interpreter and qemu; the tests that boot VMs skip without."""
+    import shutil
+
+    from pybpf.vm.guests import vng
+
+    try:
+        vng()
+    except FileNotFoundError as e:
+        pytest.skip(f"{e} (make vm-install)")
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("qemu-system-x86_64 is not installed (make vm-install)")

@@ -53,6 +53,7 @@ def test_compile_makes_an_object_that_loads(tmp_path: Path) -> None:
     assert pybpf.compile(source, tmp_path / "again" / "m.o", cache_dir=tmp_path / "cache").exists()
 
 
+@pytest.mark.host_only("clang and bpftool on the host")
 def test_compile_against_a_given_btf_file(tmp_path: Path) -> None:
     """--btf: vmlinux.h from a BTF file (here a copy of this kernel's), cached by its content."""
     btf = tmp_path / "kernel.btf"
@@ -66,6 +67,7 @@ def test_compile_against_a_given_btf_file(tmp_path: Path) -> None:
         assert obj.programs["measure"].test_run(bytes(70)).retval == 2
 
 
+@pytest.mark.host_only("clang and bpftool on the host")
 def test_compile_errors_carry_clangs_diagnostics(tmp_path: Path) -> None:
     source = tmp_path / "broken.bpf.c"
     source.write_text(SOURCE.replace("return XDP_PASS;", "return no_such_name;"))
@@ -84,6 +86,7 @@ def _pybpf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.host_only("clang and bpftool on the host")
 def test_pybpf_build_command(tmp_path: Path) -> None:
     source = tmp_path / "measure.bpf.c"
     source.write_text(SOURCE)

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import venv
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,9 +32,32 @@ def _run(*command: str | Path, cwd: Path) -> str:
     return done.stdout
 
 
-@pytest.mark.skipif(platform.machine() not in GETPPID, reason="getppid number unknown on this architecture")
-@pytest.mark.skipif(os.environ.get("PYBPF_EMULATED") == "1", reason="installs from PyPI: the host runs it")
-def test_syscall_census_builds_installs_and_runs(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Installed:
+    """syscall-census installed in a fresh venv, with pytest beside it."""
+
+    venv: Path
+    project: Path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+
+def _on_the_host(test: Callable[..., None]) -> Callable[..., None]:
+    """The census tests run where getppid's number is known, outside VM guests."""
+    test = pytest.mark.skipif(platform.machine() not in GETPPID, reason="getppid number unknown here")(test)
+    return pytest.mark.skipif(
+        bool(os.environ.get("PYBPF_VM_KERNEL")), reason="installs from PyPI and boots VMs: the host runs it"
+    )(test)
+
+
+@pytest.fixture(scope="module")
+def census(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The project built with pybpf's hook and installed as a user would:
+    pybpf (with its vm extra) from a wheel of this tree, the rest (pytest,
+    virtme-ng) from PyPI."""
+    tmp_path = tmp_path_factory.mktemp("census")
     wheels = tmp_path / "wheels"
     _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, ROOT, cwd=tmp_path)
     env = tmp_path / "venv"
@@ -57,12 +82,17 @@ def test_syscall_census_builds_installs_and_runs(tmp_path: Path) -> None:
     )
     (built,) = wheels.glob("syscall_census-*.whl")
     assert "syscall_census/bpf/census.bpf.o" in zipfile.ZipFile(built).namelist()
-    _run(python, "-m", "pip", "install", "--quiet", "--find-links", wheels, built, cwd=tmp_path)
+    _run(python, "-m", "pip", "install", "--quiet", "--find-links", wheels, built, "pybpf[vm]", "pytest", cwd=tmp_path)
+    return Installed(env, project)
+
+
+@_on_the_host
+def test_syscall_census_builds_installs_and_runs(census: Installed, tmp_path: Path) -> None:
     out = _run(
-        env / "bin" / "syscall-census",
+        census.venv / "bin" / "syscall-census",
         "--json",
         "--",
-        python,
+        census.python,
         "-c",
         "import os\nfor _ in range(7):\n    os.getppid()",
         cwd=tmp_path,
@@ -70,10 +100,14 @@ def test_syscall_census_builds_installs_and_runs(tmp_path: Path) -> None:
     counts = json.loads(out)
     assert counts[str(GETPPID[platform.machine()])] == 7
     assert sum(counts.values()) > 7  # the interpreter's own start-up is counted too
-    # Its own tests, through pybpf's pytest plugin: installed with pybpf, nothing configured.
-    _run(python, "-m", "pip", "install", "--quiet", "pytest", cwd=tmp_path)
+
+
+@_on_the_host
+def test_syscall_census_tests_pass_through_the_plugin(census: Installed, tmp_path: Path) -> None:
+    """Its own tests, through pybpf's pytest plugin: installed with pybpf,
+    nothing configured."""
     tested = subprocess.run(
-        [python, "-m", "pytest", "-p", "no:cacheprovider", "-v", project / "tests"],
+        [census.python, "-m", "pytest", "-p", "no:cacheprovider", "-v", census.project / "tests"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -82,6 +116,23 @@ def test_syscall_census_builds_installs_and_runs(tmp_path: Path) -> None:
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "plugins: pybpf-" in tested.stdout and " 2 passed" in tested.stdout, tested.stdout
+
+
+@_on_the_host
+def test_syscall_census_tests_pass_in_a_debian_kernel_through_pybpf_vm(vm_ready: None, census: Installed) -> None:
+    """The same tests in a VM booting Debian's 6.12, with the venv's own
+    ``pybpf vm``: what a user's CI runs on another kernel."""
+    done = subprocess.run(
+        [census.venv / "bin" / "pybpf", "vm", "--kernels", "6.12", "--", census.python, "-m", "pytest", "-v", "tests"],
+        cwd=census.project,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**os.environ, "PYBPF_REQUIRE_KERNEL": "1"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith("6.12 (")]
+    assert row.split()[2:6] == ["ok", "2", "0", "0"], done.stdout
 
 
 def test_execsnoop_port_reports_an_exec_with_its_arguments(tmp_path: Path, tracefs: str) -> None:

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +26,8 @@ import pytest
 import pybpf
 from pybpf.netns import VethPair
 
+import attacher
+
 pytestmark = pytest.mark.kernel
 
 SUPPORT = Path(__file__).resolve().parent / "support"
@@ -32,27 +35,44 @@ BIN = Path(sys.executable).parent
 
 
 class Attacher:
-    """A child that attached one program (tests/support/attacher.py)."""
+    """A child process that attached one program (tests/support/attacher.py)
+    and waits to be killed.  Forked from this one: a process of its own,
+    which a SIGKILL ends, without an interpreter to start and pybpf to
+    import (seconds each under a VM's emulation)."""
 
-    def __init__(self, kind: str, veth: VethPair | None = None) -> None:
-        where = [veth.ns_b, veth.if_b] if veth is not None else ["-", "-"]
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SUPPORT / "attacher.py"), kind, *where],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd="/",
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if line.strip() != "ready":
-            self.proc.kill()
-            raise AssertionError(f"attacher {kind} failed: {self.proc.communicate()[1]}")
-        self.pid = self.proc.pid
+    def __init__(self, kind: str, veth: VethPair | None = None, *, then_exit: bool = False) -> None:
+        where = (veth.ns_b, veth.if_b) if veth is not None else ("-", "-")
+        ready, said = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never back into pytest
+            status = 1
+            try:
+                os.close(ready)
+                obj, _link = attacher.attach(kind, *where)
+                os.write(said, b"ready")
+                if then_exit:
+                    obj.close()
+                    status = 0
+                else:
+                    time.sleep(600)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(status)
+        os.close(said)
+        with os.fdopen(ready, "rb") as pipe:
+            answer = pipe.read(len(b"ready"))  # or less, once the child ended
+        self.pid = pid
+        if then_exit:
+            self.status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            assert self.status == 0, f"attacher {kind} failed to close cleanly: status {self.status}"
+        elif answer != b"ready":
+            self.kill()
+            raise AssertionError(f"attacher {kind} failed (its traceback is in the captured stderr)")
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.communicate(timeout=30)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
 
 
 def _left_by(pid: int) -> list[pybpf.StaleAttachment]:
@@ -196,14 +216,7 @@ def test_a_struct_ops_registration_without_a_link_is_taken_over_on_restart() -> 
 def test_a_clean_exit_leaves_nothing(veth: VethPair) -> None:
     """close() removes what the kernel would keep, and its records."""
     for kind in ("cls_bpf", "route", "struct_ops_legacy"):
-        proc = subprocess.run(
-            [sys.executable, str(SUPPORT / "attacher.py"), kind, veth.ns_b, veth.if_b, "exit"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd="/",
-        )
-        assert proc.returncode == 0, proc.stderr
+        Attacher(kind, veth, then_exit=True)
     assert _tc_names(veth) == [] and _routes(veth) == [] and _struct_ops_registered() == []
     assert [s for s in pybpf.stale_attachments() if s.where.startswith("struct_ops")] == []
 

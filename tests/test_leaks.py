@@ -27,7 +27,7 @@ from pybpf.tools.xdp_counter import XDPCounter
 pytestmark = pytest.mark.kernel
 
 SOAK = os.environ.get("PYBPF_SOAK") == "1"
-EMULATED = bool(os.environ.get("PYBPF_EMULATED"))  # VM guests: a smaller slice (tests/vm/guest.sh)
+EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"  # VM guests under emulation: a smaller slice
 LOAD_CYCLES = 2000 if SOAK else 20 if EMULATED else 100
 MAP_CYCLES = 10_000 if SOAK else 200 if EMULATED else 1000
 TRAFFIC_SECONDS = 60.0 if SOAK else 2.0

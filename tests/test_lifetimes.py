@@ -27,7 +27,9 @@ pytestmark = pytest.mark.kernel
 
 SUPPORT = Path(__file__).resolve().parent / "support"
 TRIALS = 2000  # per race; each trial is bounded in time as well
-TRIAL_BUDGET = 30.0  # seconds per race test, whatever the machine
+EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"  # VM guests under emulation: a smaller slice
+TRIAL_BUDGET = 5.0 if EMULATED else 30.0  # seconds per race test, whatever the machine
+MIN_TRIALS = 20 if EMULATED else 200
 SENTINEL = 0x5EED5EED  # what the second map holds: a call on the wrong fd would see it
 
 
@@ -121,7 +123,7 @@ def _race(op: Callable[[Any], object], *, value_type: Any = "Q") -> None:
         assert not errors, errors[:3]
         assert not saw, "a read on the closed map returned the second map's value"
         done += 1
-    assert done >= 200, f"only {done} trials ran in {TRIAL_BUDGET} s"
+    assert done >= MIN_TRIALS, f"only {done} trials ran in {TRIAL_BUDGET} s"
 
 
 def test_close_races_a_fast_path_read() -> None:

@@ -2,8 +2,9 @@
 what the test transmits comes back as received raw IR samples.
 
 LIRC_MODE2 needs CONFIG_BPF_LIRC_MODE2, which needs rc-core built in; Debian
-builds it as a module, so neither the CI host nor the VM matrix can load
-these programs, and the tests skip with that reason."""
+builds it as a module, so neither the CI host nor Debian's kernels can load
+these programs, and the tests skip there with that reason.  They run in the
+kernel `pybpf vm build-kernel` builds with it (``make vm-test-lirc``)."""
 
 from __future__ import annotations
 

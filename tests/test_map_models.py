@@ -10,7 +10,7 @@ and read-and-clear, each checked against the kernel's documented semantics.
 * QUEUE and STACK: a deque, full and empty included.
 
 ``PYBPF_MODEL_EXAMPLES`` sets the examples per model (``make fuzz`` raises
-it; VM guests, ``PYBPF_EMULATED``, lower it).
+it; VM guests under emulation, ``PYBPF_VM_ACCEL=tcg``, lower it).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from pybpf import EXIST, NOEXIST, MapType
 
 pytestmark = pytest.mark.kernel
 
-# 8 models: 2,400 examples on the host; a slice under emulation (tests/vm/guest.sh).
-EXAMPLES = int(os.environ.get("PYBPF_MODEL_EXAMPLES", "20" if os.environ.get("PYBPF_EMULATED") else "300"))
+# 8 models: 2,400 examples on the host; a slice under emulation.
+EXAMPLES = int(os.environ.get("PYBPF_MODEL_EXAMPLES", "20" if os.environ.get("PYBPF_VM_ACCEL") == "tcg" else "300"))
 SETTINGS = settings(
     max_examples=EXAMPLES, stateful_step_count=40, deadline=None, suppress_health_check=list(HealthCheck)
 )

@@ -104,8 +104,8 @@ def _samples(family: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
     return {(s.name, tuple(sorted(s.labels.items()))): s.value for s in family.samples}
 
 
-# VM guests run under software emulation: a smaller map (tests/vm/guest.sh).
-SERIES = 10_000 if os.environ.get("PYBPF_EMULATED") else 100_000
+# VM guests under software emulation: a smaller map.
+SERIES = 10_000 if os.environ.get("PYBPF_VM_ACCEL") == "tcg" else 100_000
 
 
 @pytest.mark.kernel
@@ -222,6 +222,7 @@ def test_config_errors_name_the_line_and_field(text: str, message: str) -> None:
     assert str(caught.value).startswith("t.yaml") and message in str(caught.value), str(caught.value)
 
 
+@pytest.mark.host_only("configuration checks, against the objects' BTF")
 def test_the_command_reports_a_config_error_in_one_line(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("programs: {a: {object: xdp_counter}}\nmetrics:\n  - {name: m, type: gauge}\n")
@@ -233,6 +234,7 @@ def test_the_command_reports_a_config_error_in_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.kernel
+@pytest.mark.host_only("configuration checks, against the objects' BTF")
 def test_a_metric_naming_a_missing_map_or_field(tmp_path: Path, test_objects: dict[str, Path]) -> None:
     config = tmp_path / "bad.yaml"
     base = f"programs: {{a: {{object: {test_objects['export_maps']}, attach: []}}}}\nmetrics:\n"
@@ -316,6 +318,7 @@ def test_every_label_decoder_on_real_kernel_data(tmp_path: Path, test_objects: d
 
 
 @pytest.mark.kernel
+@pytest.mark.host_only("configuration checks, against the objects' BTF")
 def test_a_config_naming_a_missing_variable_or_program(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("programs:\n  s:\n    object: syscount\n    rodata: {target_pdi: 1}\nmetrics: []\n")

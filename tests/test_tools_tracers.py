@@ -211,6 +211,7 @@ def test_without_privileges_one_line_names_the_capability() -> None:
     assert "CAP_" in lines[0]
 
 
+@pytest.mark.host_only("the command's help and names")
 def test_python_dash_m_and_help() -> None:
     done = subprocess.run([sys.executable, "-m", "pybpf", "--help"], capture_output=True, text=True, cwd="/")
     assert done.returncode == 0

@@ -19,6 +19,7 @@ Markers::
     @pytest.mark.kernel(min="6.6")              ... on 6.6 or later
     @pytest.mark.requires_feature("fentry")     a feature pybpf.features probes
     @pytest.mark.allow_leaks("why")             not checked by the leak guard
+    @pytest.mark.host_only("why")               left out inside pybpf vm guests
 
 Without root or BPF, marked tests skip with the reason; under
 ``PYBPF_REQUIRE_KERNEL=1`` such a skip fails, unless the kernel is older

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pybpf.testing.access import need_kernel
-from pybpf.testing.cgroups import Cgroup
-from pybpf.testing.leaks import Snapshot, leaks_since, remove_leaks
 from pybpf.testing.requirements import check_requirements
 
+# pybpf itself is imported by the hooks and fixtures that use it: pytest
+# loads this plugin in every run where pybpf is installed.
 if TYPE_CHECKING:
     from pybpf import BPFObject
     from pybpf.netns import NetNamespace, VethPair
+    from pybpf.testing.cgroups import Cgroup
+    from pybpf.testing.leaks import Snapshot
 
 MARKERS = (
     "kernel(min=None): needs root and a kernel with BPF, at least version min ('6.6'); skips without "
@@ -30,9 +32,10 @@ MARKERS = (
     "requires_feature(name, min=None): needs a kernel feature probed by pybpf.features "
     "(pybpf.testing.FEATURES, or module:NAME); see pybpf.testing",
     "allow_leaks(reason): the pybpf leak guard does not check this test",
+    "host_only(reason): the kernel does not change its outcome: deselected inside pybpf vm guests",
 )
-_SNAPSHOT = pytest.StashKey[Snapshot]()
-_LAST = pytest.StashKey[Snapshot]()
+_SNAPSHOT: pytest.StashKey[Snapshot] = pytest.StashKey()
+_LAST: pytest.StashKey[Snapshot] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,12 +45,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="do not check what each test leaves behind (BPF objects, pins, namespaces, cgroups, fds)",
     )
+    group.addoption(
+        "--pybpf-kernels",
+        metavar="KERNELS",
+        help="run this pytest command in VMs instead, one per kernel (comma-separated Debian series such as "
+        "6.1,7.3, names of kernels built by `pybpf vm build-kernel`, or image paths): pybpf vm",
+    )
     parser.addini("pybpf_leak_guard", "check what each test leaves behind (default: true)", type="bool", default=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """With ``--pybpf-kernels``: this same command, in a VM per kernel."""
+    kernels = config.getoption("pybpf_kernels")
+    if not kernels:
+        return None
+    import sys
+
+    from pybpf import vm
+
+    args, skip = [], False
+    for arg in config.invocation_params.args:
+        if skip:
+            skip = False
+        elif arg == "--pybpf-kernels":
+            skip = True
+        elif not arg.startswith("--pybpf-kernels="):
+            args.append(str(arg))
+    return vm.run(kernels.split(","), [sys.executable, "-m", "pytest", *args])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Inside a ``pybpf vm`` guest, leave out the ``host_only`` tests."""
+    if not os.environ.get("PYBPF_VM_KERNEL"):
+        return
+    dropped = [item for item in items if item.get_closest_marker("host_only") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.get_closest_marker("host_only") is None]
 
 
 def _guarded(item: pytest.Item) -> bool:
@@ -61,6 +101,8 @@ def _guarded(item: pytest.Item) -> bool:
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     yield  # the fixtures, then the snapshot: what they hold is not the test's
     if _guarded(item):
+        from pybpf.testing.leaks import Snapshot
+
         snapshot = Snapshot.take(item.session.stash.get(_LAST, None))
         item.stash[_SNAPSHOT] = item.session.stash[_LAST] = snapshot
     return None
@@ -72,6 +114,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     before = item.stash.get(_SNAPSHOT, None)
     if before is None:  # setup failed or skipped, or not guarded
         return None
+    from pybpf.testing.leaks import leaks_since, remove_leaks
+
     leaks = leaks_since(before)
     if leaks:
         failed = remove_leaks(leaks)
@@ -165,6 +209,8 @@ def veth_pair() -> Iterator[VethPair]:
 @pytest.fixture
 def cgroup() -> Iterator[Cgroup]:
     """A new cgroup v2 (``pybpf.testing.Cgroup``); what still runs in it is killed after."""
+    from pybpf.testing.cgroups import Cgroup
+
     need_kernel()
     with Cgroup(prefix="pybpf-t") as group:
         yield group

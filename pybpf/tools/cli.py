@@ -9,6 +9,7 @@ counter, inspection of what the kernel holds, the compiler and cleanup.
     pybpf progs | maps | links          # what the kernel holds
     pybpf map dump ID|PIN               # a map's entries, decoded through BTF
     pybpf export --config xdp --var interface=eth0   # maps as Prometheus metrics
+    pybpf vm --kernels 6.1,6.12 -- pytest tests/   # a command on other kernels, in VMs
     pybpf build prog.bpf.c -o prog.bpf.o
     pybpf cleanup [--dry-run]           # what exited pybpf processes left attached
 
@@ -88,7 +89,7 @@ def _register_cleanup(commands: Any) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The ``pybpf`` command's parser, every subcommand registered."""
-    from pybpf.tools import export, inventory, xdp_counter
+    from pybpf.tools import export, inventory, vm, xdp_counter
     from pybpf.tools.tracers import execsnoop, exitsnoop, funclatency, latency, opensnoop, profile, syscount, tcp
 
     top = argparse.ArgumentParser(
@@ -97,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("-v", "--verbose", action="store_true", help="libbpf's messages, and whole errors")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     tracers = (execsnoop, opensnoop, exitsnoop, tcp, syscount, latency, funclatency, profile)
-    for module in (*tracers, xdp_counter, inventory, export):
+    for module in (*tracers, xdp_counter, inventory, export, vm):
         module.register(commands)
     _register_build(commands)
     _register_cleanup(commands)

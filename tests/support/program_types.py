@@ -209,3 +209,7 @@ TYPES: dict[str, Row] = {
 def modules() -> list[str]:
     """The test modules the table draws on."""
     return sorted({nodeid.split("::")[0] for row in TYPES.values() for nodeid in (*row.tests, *row.test_run)})
+
+
+if __name__ == "__main__":  # make program-types: the modules to run, one line
+    print(" ".join(modules()))

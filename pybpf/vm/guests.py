@@ -1,0 +1,186 @@
+"""Booting a kernel with virtme-ng and running a command in it.
+
+The guest runs the host's userland: the host filesystem is its root,
+read-only (over 9p or virtiofs), with a writable overlay on /tmp, /etc,
+/var and /home that is thrown away.  The command runs as root, in the
+directory it was started from on the host, with the host's environment
+(less what names the host's terminal or display; ``HOME`` is /tmp and
+Python writes no bytecode).  Its output and exit
+status come back through a writable share, since virtme-ng does not pass
+the status on.
+
+Under qemu's software emulation (TCG, where KVM cannot run guests) one
+vCPU is faster than two; a guest boots in about twenty seconds and runs
+some twenty times slower than the host.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pybpf.vm.images import Kernel
+
+__all__ = ["GuestRun", "accelerator", "boot", "run_in_guest", "stop_all"]
+
+_DROPPED_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "TERM", "SSH_AUTH_SOCK", "SSH_CONNECTION", "SSH_TTY")
+
+
+@dataclass
+class GuestRun:
+    """What one command did in one kernel."""
+
+    kernel: Kernel
+    rc: int | None
+    """The command's exit status; None if the guest never reported one (a
+    panic, a hang killed at the timeout, a boot failure)."""
+    seconds: float
+    output: str
+    """The command's stdout and stderr; the console's when there is none."""
+    share: Path
+    """The guest's writable directory (``$PYBPF_VM_SHARE`` inside)."""
+    release: str = ""
+    """``uname -r`` as the guest saw it."""
+
+    @property
+    def ok(self) -> bool:
+        """The command exited 0."""
+        return self.rc == 0
+
+
+_running: set[subprocess.Popen[bytes]] = set()
+
+
+def _stop(guest: subprocess.Popen[bytes]) -> None:
+    """End a guest: qemu and virtme-ng's helpers are in its session."""
+    try:
+        os.killpg(guest.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    guest.wait()
+
+
+def stop_all() -> None:
+    """Stop every guest still running (an interrupted run)."""
+    for guest in list(_running):
+        _stop(guest)
+
+
+def accelerator() -> str:
+    """ "kvm" when this machine's /dev/kvm can run ordinary guests (it opens
+    read-write and the CPU has VMX or SVM), else "tcg": software emulation."""
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return "tcg"
+    os.close(fd)
+    with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+        flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    return "kvm" if {"vmx", "svm"} & set(flags) else "tcg"
+
+
+def vng() -> str:
+    """The virtme-ng front end (``pip install 'pybpf[vm]'``)."""
+    beside = Path(sys.executable).parent / "vng"
+    found = str(beside) if beside.exists() else shutil.which("vng")
+    if not found:
+        raise FileNotFoundError("virtme-ng is not installed: pip install 'pybpf[vm]' (it needs qemu-system too)")
+    return found
+
+
+def _vng_env() -> dict[str, str]:
+    # vng starts virtme-run by name, and depmod lives in /sbin.
+    return {**os.environ, "PATH": f"{Path(vng()).parent}:/usr/sbin:/sbin:{os.environ.get('PATH', '')}"}
+
+
+def boot_command(
+    kernel: Kernel, *, accel: str = "tcg", cpus: int = 1, memory: str = "2G", share: Path | None = None
+) -> list[str]:
+    """The ``vng`` command line that boots ``kernel``."""
+    cmd = [vng(), "--run", str(kernel.image), "--cpus", str(cpus), "--memory", memory]
+    if accel == "tcg":
+        cmd.append("--disable-kvm")
+    if share is not None:
+        cmd += ["--rwdir", str(share)]
+    return cmd
+
+
+def boot(kernel: Kernel, *, accel: str = "tcg", cpus: int = 1, memory: str = "2G") -> int:
+    """Boot ``kernel`` with an interactive shell on this terminal."""
+    return subprocess.run(
+        boot_command(kernel, accel=accel, cpus=cpus, memory=memory), env=_vng_env(), check=False
+    ).returncode
+
+
+def _script(command: Sequence[str], cwd: Path, env: Mapping[str, str], share: Path, kernel: Kernel, accel: str) -> str:
+    exports = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env.items() if key.isidentifier())
+    return (
+        "#!/bin/sh\n"
+        f"{exports}"
+        f"export PYBPF_VM_SHARE={shlex.quote(str(share))} PYBPF_VM_KERNEL={shlex.quote(kernel.name)}"
+        f" PYBPF_VM_ACCEL={accel}\n"
+        f"uname -r > {shlex.quote(str(share / 'release'))}\n"
+        f"cd {shlex.quote(str(cwd))} || exit 1\n"
+        f"{shlex.join(command)} > {shlex.quote(str(share / 'output.log'))} 2>&1\n"
+        f"echo $? > {shlex.quote(str(share / 'rc'))}\n"
+    )
+
+
+def run_in_guest(
+    kernel: Kernel,
+    command: Sequence[str],
+    *,
+    share: Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    accel: str = "tcg",
+    cpus: int = 1,
+    memory: str = "2G",
+    timeout: float = 3600,
+) -> GuestRun:
+    """Boot ``kernel``, run ``command`` in it (in ``cwd``, default this
+    directory, with ``env``, default this environment), power off.
+
+    ``share`` is a directory the guest may write (created if missing); the
+    command finds it in ``$PYBPF_VM_SHARE`` and the results stay there.
+    ``$PYBPF_VM_KERNEL`` names the kernel and ``$PYBPF_VM_ACCEL`` says
+    "kvm" or "tcg" (software emulation: some twenty times slower)."""
+    share.mkdir(parents=True, exist_ok=True)
+    environment = dict(os.environ if env is None else env)
+    for key in _DROPPED_ENV:
+        environment.pop(key, None)
+    # The guest's root is read-only: home and bytecode caches go to its scratch /tmp.
+    environment.update(HOME="/tmp", PYTHONDONTWRITEBYTECODE="1")
+    script = share / "guest.sh"
+    script.write_text(_script(command, (cwd or Path.cwd()).resolve(), environment, share, kernel, accel))
+    boot_line = [*boot_command(kernel, accel=accel, cpus=cpus, memory=memory, share=share), "--exec", f"sh {script}"]
+    console = share / "console.log"
+    start = time.monotonic()
+    with console.open("w") as out:
+        guest = subprocess.Popen(
+            boot_line, env=_vng_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        _running.add(guest)
+        try:
+            guest.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _stop(guest)
+            out.write(f"\npybpf vm: the guest was stopped after {timeout:.0f} s\n")
+        finally:
+            _running.discard(guest)
+    seconds = time.monotonic() - start
+    rc_file, output_file, release_file = share / "rc", share / "output.log", share / "release"
+    rc = int(rc_file.read_text()) if rc_file.exists() and rc_file.read_text().strip() else None
+    output = output_file.read_text(errors="replace") if output_file.exists() else ""
+    if rc is None:
+        output += "\n--- console ---\n" + console.read_text(errors="replace")
+    release = release_file.read_text().strip() if release_file.exists() else ""
+    return GuestRun(kernel, rc, seconds, output, share, release)

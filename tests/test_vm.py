@@ -1,0 +1,94 @@
+"""``pybpf vm`` and ``pytest --pybpf-kernels``, run as their users run them:
+real guests booting a Debian kernel (the newest 6.12, downloaded and cached
+once) on this machine's userland."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pybpf import vm
+
+from tool_runs import PYBPF
+
+pytestmark = [
+    pytest.mark.kernel,
+    pytest.mark.skipif(bool(os.environ.get("PYBPF_VM_KERNEL")), reason="inside a guest: no VM in a VM"),
+]
+
+SERIES = "6.12"
+
+
+@pytest.fixture(scope="module")
+def debian_kernel(vm_ready: None) -> vm.Kernel:
+    return vm.resolve(SERIES, log=lambda line: None)
+
+
+def _properties(path: Path) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "") for p in ET.parse(path).getroot().iter("property")}
+
+
+def test_a_failing_command_fails_the_run_and_names_the_kernel(tmp_path: Path, debian_kernel: vm.Kernel) -> None:
+    """An image given by path: booted with the modules beside it; the
+    command's output, its status and the kernel it ran in come back."""
+    junit = tmp_path / "junit"
+    command = ["sh", "-c", 'echo "in $PYBPF_VM_KERNEL on $(uname -r) with $PYBPF_VM_ACCEL"; exit 3']
+    done = subprocess.run(
+        [PYBPF, "vm", "--kernel", str(debian_kernel.image), "--junit-dir", str(junit), "--", *command],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith(f"{debian_kernel.image} (")]
+    assert "FAILED" in row.split(), done.stdout
+    assert f"--- {debian_kernel.image} ({debian_kernel.release}) failed: exit status 3; logs in " in done.stdout
+    accel = vm.accelerator()
+    assert f"in {debian_kernel.image} on {debian_kernel.release} with {accel}" in done.stdout
+    (report,) = junit.glob("*.xml")
+    assert _properties(report)["pybpf_vm_exit_status"] == "3"
+    assert ET.parse(report).getroot().find("testsuite/testcase/failure") is not None
+    kept = Path(done.stdout.split("logs in ")[1].split()[0])
+    assert (kept / "output.log").exists()  # a failed guest's directory stays for its logs
+    shutil.rmtree(kept.parent)
+
+
+def test_pytest_runs_itself_in_a_guest_with_pybpf_kernels(pytester: pytest.Pytester, debian_kernel: vm.Kernel) -> None:
+    """``pytest --pybpf-kernels=6.12``: the same pytest command, in the
+    guest; its tests' counts in the matrix; the plugin works in there."""
+    pytester.makepyfile(
+        """
+        import os, pytest
+
+        @pytest.mark.kernel
+        def test_in_the_guest(bpf_object):
+            import pybpf
+            assert os.environ["PYBPF_VM_KERNEL"] == "6.12"
+            assert os.uname().release == os.environ["EXPECTED_RELEASE"]
+            bpf_object(pybpf.shipped("xdp_counter"))
+
+        @pytest.mark.kernel(min="999.0")
+        def test_skipped(): pass
+        """
+    )
+    pytester.chdir()
+    env = {**os.environ, "EXPECTED_RELEASE": debian_kernel.release, "PYBPF_REQUIRE_KERNEL": "1"}
+    env["PYBPF_KERNEL_CACHE"] = str(vm.CACHE)  # pytester gives the inner run a HOME of its own
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", f"--pybpf-kernels={SERIES}", "-p", "no:randomly", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=env,
+        cwd=pytester.path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith(f"{SERIES} ({debian_kernel.release})")]
+    assert row.split()[2:6] == ["ok", "1", "0", "1"], row
