@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
-LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 prometheus_client==0.26.0 types-PyYAML==6.0.12.20261122  # the typed imports of pybpf export
+LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 prometheus_client==0.26.0 types-PyYAML==6.0.12.20261122 pytest==9.2.0  # the typed imports of pybpf export and pybpf.testing
 
 .PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench clean vm-install vm-objects vm-test vm-lirc-kernel vm-test-lirc vm-shell program-types
 
