@@ -92,3 +92,12 @@ def test_pytest_runs_itself_in_a_guest_with_pybpf_kernels(pytester: pytest.Pytes
     assert done.returncode == 0, done.stdout + done.stderr
     (row,) = [line for line in done.stdout.splitlines() if line.startswith(f"{SERIES} ({debian_kernel.release})")]
     assert row.split()[2:6] == ["ok", "1", "0", "1"], row
+
+
+def test_a_kernel_it_cannot_find_is_one_line(tmp_path: Path) -> None:
+    for kernel, said in (
+        (["--kernels", "pybpf-nosuch"], "pybpf vm: no kernel 'pybpf-nosuch': not a Debian series (6.12)"),
+        (["--kernel", "/etc/hostname"], "pybpf vm: /etc/hostname is not an x86 kernel image (bzImage)"),
+    ):
+        done = subprocess.run([PYBPF, "vm", *kernel, "--", "true"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1 and done.stderr.startswith(said) and len(done.stderr.splitlines()) == 1

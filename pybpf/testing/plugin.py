@@ -77,7 +77,11 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
             skip = True
         elif not arg.startswith("--pybpf-kernels="):
             args.append(str(arg))
-    return vm.run(kernels.split(","), [sys.executable, "-m", "pytest", *args])
+    try:
+        return vm.run(kernels.split(","), [sys.executable, "-m", "pytest", *args])
+    except (LookupError, OSError, RuntimeError, ValueError) as exc:  # a kernel not found, virtme-ng missing
+        print(f"pytest --pybpf-kernels: {exc}", file=sys.stderr)
+        return int(pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -64,6 +64,9 @@ def _main(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # the guests are stopped: a run cut short did not pass
         print("pybpf vm: interrupted; the guests were stopped", file=sys.stderr)
         return 1
+    except (LookupError, OSError, RuntimeError, ValueError) as exc:  # a kernel not found, a tool missing
+        print(f"pybpf vm: {exc}", file=sys.stderr)
+        return 1
 
 
 def run_vm(args: argparse.Namespace, command: list[str]) -> int:
@@ -106,7 +109,11 @@ def build_kernel(argv: list[str]) -> int:
     parser.add_argument("--name", help="the name to boot it by (pybpf vm --kernels NAME); default: series-hash")
     parser.add_argument("-j", "--jobs", type=int, help="make's jobs (default: the CPUs)")
     args = parser.parse_args(argv)
-    kernel = build(args.series, enable=args.enable.split(","), name=args.name, jobs=args.jobs, log=_progress)
+    try:
+        kernel = build(args.series, enable=args.enable.split(","), name=args.name, jobs=args.jobs, log=_progress)
+    except (LookupError, OSError, RuntimeError, ValueError) as exc:  # the error names the step, with make's output
+        print(f"pybpf vm build-kernel: {exc}", file=sys.stderr)
+        return 1
     print(f"{kernel.name}: {kernel.release} {kernel.image}")
     return 0
 
