@@ -28,8 +28,11 @@ pytestmark = pytest.mark.kernel
 SUPPORT = Path(__file__).resolve().parent / "support"
 TRIALS = 2000  # per race; each trial is bounded in time as well
 EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"  # VM guests under emulation: a smaller slice
-TRIAL_BUDGET = 5.0 if EMULATED else 30.0  # seconds per race test, whatever the machine
-MIN_TRIALS = 20 if EMULATED else 200
+TRIAL_BUDGET = 6.0 if EMULATED else 30.0  # seconds per race test, whatever the machine
+# Trials that must fit in the budget (a third of it for a poll race): emulated
+# guests sharing two cores run some five a second.
+MIN_TRIALS = 10 if EMULATED else 200
+MIN_POLL_TRIALS = 5 if EMULATED else 100
 SENTINEL = 0x5EED5EED  # what the second map holds: a call on the wrong fd would see it
 
 
@@ -183,7 +186,7 @@ def _close_during_polls(
         assert not errors, errors[:3]
         after()
         done += 1
-    assert done >= 100, f"only {done} trials ran"
+    assert done >= MIN_POLL_TRIALS, f"only {done} trials ran in {TRIAL_BUDGET / 3:.0f} s"
 
 
 @pytest.mark.parametrize("timeout", [None, 0.0, 0.001])
