@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -63,10 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """With ``--pybpf-kernels``: this same command, in a VM per kernel."""
     kernels = config.getoption("pybpf_kernels")
-    if not kernels:
+    if not kernels or os.environ.get("PYBPF_VM_KERNEL"):  # inside a guest (addopts): run here
         return None
-    import sys
-
     from pybpf import vm
 
     args, skip = [], False
