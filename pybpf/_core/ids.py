@@ -15,7 +15,7 @@ from pybpf._core.fdinfo import fd_kind_of, fdinfo
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import mount_points
 
-__all__ = ["Holder", "ObjectKind", "highest_id", "holders", "object_id", "open_id", "pins", "walk_ids"]
+__all__ = ["Holder", "ObjectKind", "highest_id", "holders", "ids_after", "object_id", "open_id", "pins", "walk_ids"]
 
 ObjectKind = Literal["map", "prog", "link"]
 
@@ -66,18 +66,27 @@ def open_id(kind: ObjectKind, object_id: int) -> int | None:
     return check(fd, f"open {_NAMES[kind]} id {object_id}", hints=hints)
 
 
+def ids_after(kind: ObjectKind, after: int = 0) -> list[int]:
+    """The ids of live ``kind`` objects above ``after``, without opening any.
+    An id is gone once the object's last reference is (opening one takes a
+    reference, and closing a PROG_ARRAY's last user fd starts work that
+    holds it a while longer)."""
+    next_id, _ = _calls(kind)
+    hints = {code: text.format(kind=_NAMES[kind]) for code, text in _WALK_HINTS.items()}
+    found = ffi.new("__u32 *")
+    current, out = after, []
+    while (ret := next_id(current, found)) != -errno.ENOENT:
+        check(ret, f"list {_NAMES[kind]}s after id {current}", hints=hints)
+        current = int(found[0])
+        out.append(current)
+    return out
+
+
 def highest_id(kind: ObjectKind, *, after: int = 0) -> int:
     """The highest id of a live ``kind`` object, or ``after`` if none is
     above it.  Ids only grow (until they wrap at 2**31), so objects made
     later have higher ones."""
-    next_id, _ = _calls(kind)
-    hints = {code: text.format(kind=_NAMES[kind]) for code, text in _WALK_HINTS.items()}
-    found = ffi.new("__u32 *")
-    current = after
-    while (ret := next_id(current, found)) != -errno.ENOENT:
-        check(ret, f"list {_NAMES[kind]}s after id {current}", hints=hints)
-        current = int(found[0])
-    return current
+    return max(ids_after(kind, after), default=after)
 
 
 def object_id(fields: dict[str, str]) -> tuple[ObjectKind, int] | None:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pybpf._core.ids import ObjectKind, highest_id, holders, object_id, open_id, walk_ids
+from pybpf._core.ids import ObjectKind, highest_id, holders, ids_after, object_id, open_id
 from pybpf._core.mounts import cgroup2_root, mount_points
 
 __all__ = ["Leak", "Snapshot", "leaks_since", "remove_leaks"]
@@ -155,11 +155,11 @@ def _new_fds(before: Snapshot) -> tuple[list[Leak], set[tuple[ObjectKind, int]]]
 def _new_objects(before: Snapshot, held: set[tuple[ObjectKind, int]], settle: float) -> list[Leak]:
     """Live BPF objects made since ``before`` that no process holds and no pin keeps."""
     deadline = time.monotonic() + settle
-    while True:
+    while True:  # by id alone: opening an object would keep it alive
         alive = {
             (kind, object_id)
             for kind in before.highest
-            for object_id, _fd in _walk_quietly(kind, before.highest[kind])
+            for object_id in _ids_quietly(kind, before.highest[kind])
             if (kind, object_id) not in held
         }
         if not alive or time.monotonic() >= deadline:
@@ -178,9 +178,9 @@ def _new_objects(before: Snapshot, held: set[tuple[ObjectKind, int]], settle: fl
     ]
 
 
-def _walk_quietly(kind: ObjectKind, after: int) -> list[tuple[int, int]]:
+def _ids_quietly(kind: ObjectKind, after: int) -> list[int]:
     try:
-        return list(walk_ids(kind, after=after))
+        return ids_after(kind, after)
     except OSError as e:
         if e.errno in (errno.EPERM, errno.EACCES):
             return []
