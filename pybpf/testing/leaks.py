@@ -65,7 +65,7 @@ class Snapshot:
     netns: set[str] = field(default_factory=set)
     cgroups: set[str] = field(default_factory=set)
     highest: dict[ObjectKind, int] = field(default_factory=dict)
-    """The highest live id per kind; None of a kind when ids cannot be walked (no CAP_SYS_ADMIN)."""
+    """The highest live id per kind; no entry when ids cannot be walked (no CAP_SYS_ADMIN)."""
 
     @classmethod
     def take(cls, previous: Snapshot | None = None) -> Snapshot:
