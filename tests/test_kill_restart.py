@@ -121,7 +121,14 @@ PROGRAMS = {"cls_bpf": "classify_udp", "act_bpf": "act_on_udp", "route": "count_
     ("kind", "listed"),
     [
         ("cls_bpf", _tc_names),
-        pytest.param("act_bpf", _tc_names, marks=pytest.mark.requires_feature("module:act_bpf", min="4.1")),
+        pytest.param(
+            "act_bpf",
+            _tc_names,
+            marks=[
+                pytest.mark.requires_feature("module:act_bpf", min="4.1"),
+                pytest.mark.requires_feature("module:cls_matchall", min="4.8"),
+            ],
+        ),
         ("route", _routes),
     ],
 )

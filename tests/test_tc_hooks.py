@@ -98,6 +98,7 @@ def test_tcx_or_cls_bpf_as_the_kernel_has_it(tc_hooks: pybpf.BPFObject, veth: Ve
     assert not _has_clsact(veth)  # the qdisc pybpf added went with its last filter
 
 
+@pytest.mark.requires_feature("module:cls_matchall", min="4.8")  # the filter that carries the action
 @pytest.mark.requires_feature("module:act_bpf", min="4.1")
 def test_action_counts_and_drops_by_port(tc_hooks: pybpf.BPFObject, veth: VethPair) -> None:
     prog = tc_hooks.programs["act_on_udp"]

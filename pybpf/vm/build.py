@@ -64,6 +64,7 @@ BPF_OPTIONS = (
     "NET_SCH_INGRESS=y",  # clsact
     "NET_CLS_BPF=y",
     "NET_ACT_BPF=y",
+    "NET_CLS_MATCHALL=y",  # the filter that carries a BPF action
     "XDP_SOCKETS=y",
     "BPF_STREAM_PARSER=y",
     "VETH=y",
@@ -73,6 +74,7 @@ BPF_OPTIONS = (
     "IPV6_SEG6_BPF=y",
     "NETFILTER=y",
     "BLK_DEV_LOOP=y",
+    "BLK_DEV_NBD=y",  # its writable tracepoint (RAW_TRACEPOINT_WRITABLE)
     "LOCALVERSION_AUTO=n",
 )
 
