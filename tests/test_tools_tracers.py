@@ -282,7 +282,7 @@ def _finish(child: subprocess.Popen[str]) -> None:
 
 
 def test_funclatency_puts_a_user_function_in_its_bucket(test_objects: dict[str, Path]) -> None:
-    """Five calls that each sleep 20 ms: all five in the 16-31 ms bucket."""
+    """Five calls that each sleep 20 ms: all five in the 16-31 ms bucket (on the host)."""
     child = _timed_work(test_objects, 5, 20)
     target = f"{test_objects['timed_work']}:pybpf_sleep_ms"
     run = ToolRun(["funclatency", target, "--pid", str(child.pid), "-m", "--json"], links=2)
@@ -290,7 +290,21 @@ def test_funclatency_puts_a_user_function_in_its_bucket(test_objects: dict[str, 
     records, _ = run.records()
     total = records[-1]
     assert (total["probe"], total["unit"], total["total"]) == ("uprobe", "msecs", 5)
-    assert total["buckets"][-1] == {"low": 16, "high": 31, "count": 5}
+    _five_sleeps_of_20_ms(total["buckets"])
+
+
+EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"
+
+
+def _five_sleeps_of_20_ms(buckets: list[dict[str, int]]) -> None:
+    """All five in 16-31 ms.  An emulated guest sharing its cores may wake a
+    sleeper late, so there no call may read shorter than its sleep, and all
+    five must be counted, in buckets under a second."""
+    if not EMULATED:
+        assert buckets[-1] == {"low": 16, "high": 31, "count": 5}
+        return
+    counted = {(b["low"], b["high"]): b["count"] for b in buckets if b["count"]}
+    assert sum(counted.values()) == 5 and all(16 <= low and high < 1024 for low, high in counted), counted
 
 
 def _kernel_funclatency(extra: list[str]) -> dict[str, object]:
@@ -305,14 +319,14 @@ def _kernel_funclatency(extra: list[str]) -> dict[str, object]:
 def test_funclatency_traces_a_kernel_function_with_fentry() -> None:
     total = _kernel_funclatency([])
     assert total["probe"] == "fentry" and total["total"] == 5
-    assert total["buckets"][-1] == {"low": 16, "high": 31, "count": 5}  # type: ignore[index]
+    _five_sleeps_of_20_ms(total["buckets"])  # type: ignore[arg-type]
 
 
 @pytest.mark.requires_feature("kprobes", min="4.1")
 def test_funclatency_traces_a_kernel_function_with_kprobes() -> None:
     total = _kernel_funclatency(["--kprobes"])
     assert total["probe"] == "kprobe" and total["total"] == 5
-    assert total["buckets"][-1] == {"low": 16, "high": 31, "count": 5}  # type: ignore[index]
+    _five_sleeps_of_20_ms(total["buckets"])  # type: ignore[arg-type]
 
 
 def test_funclatency_says_why_a_kernel_function_cannot_be_traced() -> None:
