@@ -297,14 +297,16 @@ EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"
 
 
 def _five_sleeps_of_20_ms(buckets: list[dict[str, int]]) -> None:
-    """All five in 16-31 ms.  An emulated guest sharing its cores may wake a
-    sleeper late, so there no call may read shorter than its sleep, and all
-    five must be counted, in buckets under a second."""
+    """All five in 16-31 ms.  An emulated guest sharing its cores keeps
+    neither its timers nor its clock that close (seen there: one of five
+    at 64-127 ms, one under 16 ms), so there all five must be counted,
+    under a second each, and most in 16-31 ms."""
     if not EMULATED:
         assert buckets[-1] == {"low": 16, "high": 31, "count": 5}
         return
     counted = {(b["low"], b["high"]): b["count"] for b in buckets if b["count"]}
-    assert sum(counted.values()) == 5 and all(16 <= low and high < 1024 for low, high in counted), counted
+    assert sum(counted.values()) == 5 and all(high < 1024 for _, high in counted), counted
+    assert counted.get((16, 31), 0) >= 3, counted
 
 
 def _kernel_funclatency(extra: list[str]) -> dict[str, object]:

@@ -71,19 +71,21 @@ def _with_junit(command: Sequence[str], share: Path) -> list[str]:
     return [*command, "-p", "no:cacheprovider", f"--junitxml={share / 'junit.xml'}"]
 
 
-def _module(classname: str) -> str:
+def _test_id(classname: str, name: str) -> str:
+    """pytest's node id from JUnit's classname and name: ``tests.test_x.TestY``
+    and ``runTest`` give ``tests/test_x.py::TestY::runTest``."""
     parts = classname.split(".")
     for i, part in enumerate(parts):
         if part.startswith("test_") or part.endswith("_test"):
-            return "/".join(parts[: i + 1]) + ".py"
-    return classname
+            return "::".join(["/".join(parts[: i + 1]) + ".py", *parts[i + 1 :], name])
+    return f"{classname}::{name}"
 
 
 def read_junit(path: Path) -> dict[str, tuple[str, str]]:
     """test id -> (outcome, skip reason) from pytest's JUnit XML."""
     outcomes: dict[str, tuple[str, str]] = {}
     for case in ET.parse(path).getroot().iter("testcase"):
-        test = f"{_module(case.get('classname', '?'))}::{case.get('name')}"
+        test = _test_id(case.get("classname", "?"), case.get("name", "?"))
         skipped = case.find("skipped")
         if skipped is not None:
             outcomes[test] = ("skipped", skipped.get("message", ""))
