@@ -96,6 +96,7 @@ def run_vm(args: argparse.Namespace, command: list[str]) -> int:
 
 def build_kernel(argv: list[str]) -> int:
     """``pybpf vm build-kernel``: build a kernel from Debian's source (``pybpf.vm.build``)."""
+    from pybpf.vm import progress
     from pybpf.vm.build import __doc__ as doc
     from pybpf.vm.build import build_kernel as build
 
@@ -110,13 +111,9 @@ def build_kernel(argv: list[str]) -> int:
     parser.add_argument("-j", "--jobs", type=int, help="make's jobs (default: the CPUs)")
     args = parser.parse_args(argv)
     try:
-        kernel = build(args.series, enable=args.enable.split(","), name=args.name, jobs=args.jobs, log=_progress)
+        kernel = build(args.series, enable=args.enable.split(","), name=args.name, jobs=args.jobs, log=progress)
     except (LookupError, OSError, RuntimeError, ValueError) as exc:  # the error names the step, with make's output
         print(f"pybpf vm build-kernel: {exc}", file=sys.stderr)
         return 1
     print(f"{kernel.name}: {kernel.release} {kernel.image}")
     return 0
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

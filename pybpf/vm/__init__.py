@@ -34,6 +34,7 @@ __all__ = [
     "accelerator",
     "boot",
     "print_matrix",
+    "progress",
     "resolve",
     "run",
     "run_in_guest",
@@ -60,7 +61,8 @@ def resolve(name: str, *, refresh: bool = False, log: Callable[[str], object] = 
     return built
 
 
-def _progress(line: str) -> None:
+def progress(line: str) -> None:
+    """A line of a run's progress, on stderr at once."""
     print(line, file=sys.stderr, flush=True)
 
 
@@ -86,13 +88,13 @@ def run(
         raise ValueError("no kernels to run on")
     if not command:
         raise ValueError("no command to run")
-    resolved = [resolve(name, refresh=refresh, log=_progress) for name in kernels]
+    resolved = [resolve(name, refresh=refresh, log=progress) for name in kernels]
     machine = accelerator() if accel == "auto" else accel
     names = ", ".join(k.name for k in resolved)
-    _progress(f"pybpf vm: {' '.join(command)} in {names} ({machine}, {jobs} at a time)")
+    progress(f"pybpf vm: {' '.join(command)} in {names} ({machine}, {jobs} at a time)")
 
     def done(result: KernelResult) -> None:
-        _progress(
+        progress(
             f"pybpf vm: {result.kernel.name}: {'ok' if result.ok else 'FAILED'} in {result.run.seconds / 60:.1f} min"
         )
 
