@@ -170,6 +170,7 @@ def test_syscount_per_process_and_interval() -> None:
     run = ToolRun(["syscount", "--json", "--by-process", "--interval", "0.5", "--comm", comm], links=1)
     assert _go(child) == 0
     child.stdout.close()
+    time.sleep(1.2)  # intervals pass after it exited: its name must last into the total
     records, _ = run.records()
     intervals = [r for r in records if r["kind"] == "interval"]
     assert len(intervals) >= 2

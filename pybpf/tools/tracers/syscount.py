@@ -77,14 +77,19 @@ class SyscallCounter:
         except OSError:
             pass
         recorded = self.obj.maps["comms"].get(pid)
-        return recorded.split(b"\0", 1)[0].decode(errors="replace") if recorded else "?"
+        return _decode_comm(recorded) if recorded else "?"
 
-    def forget_exited(self) -> None:
-        """Drop the recorded names of processes that have exited."""
+    def forget_exited(self) -> dict[int, str]:
+        """Drop the recorded names of processes that have exited, and return
+        them ({pid: name}) for a caller that still reports those pids."""
         comms = self.obj.maps["comms"]
+        forgotten = {}
         for pid in list(comms.keys()):
             if not os.path.exists(f"/proc/{pid}"):
-                comms.pop(pid, None)
+                recorded = comms.pop(pid, None)
+                if recorded is not None:
+                    forgotten[pid] = _decode_comm(recorded)
+        return forgotten
 
     def dropped(self) -> int:
         """Syscalls not counted because the map was full."""
@@ -101,12 +106,25 @@ class SyscallCounter:
         self.close()
 
 
+def _decode_comm(recorded: bytes) -> str:
+    return recorded.split(b"\0", 1)[0].decode(errors="replace")
+
+
+def _name(counter: SyscallCounter, pid: int, exited: dict[int, str]) -> str:
+    name = counter.comm(pid)
+    return exited.get(pid, name) if name == "?" else name
+
+
 def _rows(
-    counter: SyscallCounter, counts: dict[tuple[int, int], int], by_process: bool, top: int
+    counter: SyscallCounter,
+    counts: dict[tuple[int, int], int],
+    by_process: bool,
+    top: int,
+    exited: dict[int, str],
 ) -> list[dict[str, Any]]:
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
     if by_process:
-        return [{"pid": pid, "comm": counter.comm(pid), "count": n} for (pid, _), n in ranked]
+        return [{"pid": pid, "comm": _name(counter, pid, exited), "count": n} for (pid, _), n in ranked]
     return [{"syscall": syscall_name(nr), "nr": nr, "count": n} for (_, nr), n in ranked]
 
 
@@ -119,10 +137,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         columns = (Column("syscall", "SYSCALL", -24), Column("count", "COUNT", 10))
     totals: dict[tuple[int, int], int] = {}
+    exited: dict[int, str] = {}  # names the counter forgot while totals still count their pids
     started = time.monotonic()
 
     def report(counter: SyscallCounter, counts: dict[tuple[int, int], int], kind: str) -> None:
-        rows = _rows(counter, counts, args.by_process, args.top)
+        rows = _rows(counter, counts, args.by_process, args.top, exited)
         elapsed = round(time.monotonic() - started, 3)
         if args.json:
             Printer(columns, as_json=True).row({"kind": kind, "elapsed_s": elapsed, "rows": rows})
@@ -141,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
             for key, n in counts.items():
                 totals[key] = totals.get(key, 0) + n
             report(counter, counts, "interval")
-            counter.forget_exited()
+            counted = {pid for pid, _ in totals}
+            exited.update((pid, name) for pid, name in counter.forget_exited().items() if pid in counted)
 
         run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=interval)
         for key, n in counter.take().items():
