@@ -65,6 +65,7 @@ def test_the_leak_guard_fails_a_leaky_test_and_removes_what_it_can(pytester: pyt
     assert not [name for name in os.listdir("/run/netns") if name.startswith(namespace)]
 
 
+@pytest.mark.host_only("pytest options and an ini switch: no kernel call decides them")
 def test_allow_leaks_and_the_switches_turn_the_guard_off(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -146,6 +147,7 @@ def test_markers_skip_or_fail_as_the_kernel_and_its_configuration_say(
     assert _outcomes(pytester.runpytest_subprocess("-p", "no:randomly")) == {"passed": 1, "skipped": 5, "errors": 1}
 
 
+@pytest.mark.host_only("a user without privileges is refused before any kernel feature matters")
 def test_without_bpf_kernel_tests_skip_and_fail_when_required() -> None:
     """As an unprivileged user: the reason names the refusal; with
     PYBPF_REQUIRE_KERNEL=1 the same test fails (in its setup: an error)."""
@@ -171,6 +173,7 @@ def test_without_bpf_kernel_tests_skip_and_fail_when_required() -> None:
         os.rmdir(directory)
 
 
+@pytest.mark.host_only("each fixture's kernel objects are made and checked by the tests below, in every kernel")
 def test_fixtures_leave_nothing_behind(pytester: pytest.Pytester, tmp_path: Path) -> None:
     """What each fixture made, recorded by the inner tests, is gone once they end."""
     record = tmp_path / "made.json"

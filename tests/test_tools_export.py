@@ -21,7 +21,7 @@ from pybpf.netns import VethPair
 from pybpf.tools.export.config import ConfigError, load_config
 from pybpf.tools.traffic import send_icmp_echo, send_udp
 
-from tool_runs import PYBPF, run_tool
+from tool_runs import PYBPF, ForkedTool, run_tool, start_tool
 
 TEST_CONFIG = """\
 programs:
@@ -62,13 +62,14 @@ class Exporter:
     """``pybpf export`` on a free loopback port, until stopped."""
 
     def __init__(self, *args: str, prefix: tuple[str, ...] = ()) -> None:
-        self.proc = subprocess.Popen(
-            [*prefix, PYBPF, "export", "--listen", "127.0.0.1:0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd="/",
-        )
+        command = ["export", "--listen", "127.0.0.1:0", *args]
+        self.proc: subprocess.Popen[str] | ForkedTool
+        if prefix:
+            self.proc = subprocess.Popen(
+                [*prefix, PYBPF, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/"
+            )
+        else:
+            self.proc = start_tool(command)
         assert self.proc.stderr is not None
         line = self.proc.stderr.readline()
         match = re.search(r"serving \d+ metrics at (http://\S+)", line)

@@ -1,20 +1,148 @@
 """Running the ``pybpf`` command as a user would: a subprocess, started and
 waited for until its programs are attached, stopped by a signal, its JSON
-lines parsed."""
+lines parsed.
+
+In a VM guest under emulation the processes come from a fork server
+(tool_server.py) that imported the command once: the same command, exit
+status, signals and output, without the seconds an interpreter's start and
+``import pybpf`` take there.  The host runs the console script itself.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import selectors
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 PYBPF = str(Path(sys.executable).parent / "pybpf")
+EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"
+
+
+class _Server:
+    """tool_server.py, started once (at import: before any test, so the
+    leak guard counts its pipe among what was there)."""
+
+    def __init__(self) -> None:
+        self.path = os.path.join(tempfile.mkdtemp(prefix="pybpf-tools-"), "socket")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("tool_server.py")), self.path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd="/",
+        )
+        assert self.proc.stdout is not None
+        assert self.proc.stdout.readline() == b"ready\n", "the tool server did not start"
+        self.proc.stdout.close()
+
+
+_server = _Server() if EMULATED else None
+
+
+class ForkedTool:
+    """``pybpf ARGS`` forked by the tool server: the parts of
+    ``subprocess.Popen`` (text mode, piped stdout and stderr) the tests use."""
+
+    def __init__(self, argv: Sequence[str], *, cwd: str = "/") -> None:
+        assert _server is not None
+        self.args = list(argv)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._conn.connect(_server.path)
+        request = {"argv": self.args, "cwd": cwd, "env": dict(os.environ)}
+        socket.send_fds(self._conn, [json.dumps(request).encode() + b"\n"], [stdin, out_w, err_w])
+        for fd in (stdin, out_w, err_w):
+            os.close(fd)
+        self._buffer = b""
+        self.stdout = open(out_r, encoding="utf-8")  # noqa: SIM115 - closed by communicate()
+        self.stderr = open(err_r, encoding="utf-8")  # noqa: SIM115
+        self.returncode: int | None = None
+        line = self._line(60)
+        assert line is not None, "the tool server did not fork"
+        self.pid = int(line)
+
+    def _line(self, timeout: float | None) -> str | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            with selectors.DefaultSelector() as selector:
+                selector.register(self._conn, selectors.EVENT_READ)
+                if not selector.select(left):
+                    return None
+            chunk = self._conn.recv(4096)
+            if not chunk:
+                raise AssertionError("the tool server went away")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode()
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            line = self._line(timeout)
+            if line is None:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            self.returncode = int(line)
+            self._conn.close()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        try:
+            return self.wait(0)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def __del__(self) -> None:
+        self._conn.close()  # a test that failed before waiting for it
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        texts: dict[int, list[str]] = {self.stdout.fileno(): [], self.stderr.fileno(): []}
+        with selectors.DefaultSelector() as selector:
+            for stream in (self.stdout, self.stderr):
+                os.set_blocking(stream.fileno(), False)
+                selector.register(stream, selectors.EVENT_READ)
+            while selector.get_map():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise subprocess.TimeoutExpired(self.args, timeout or 0)
+                for key, _ in selector.select(left):
+                    data = os.read(key.fd, 1 << 16)
+                    if data:
+                        texts[key.fd].append(data.decode("utf-8", errors="replace"))
+                    else:
+                        selector.unregister(key.fd)
+        out, err = ("".join(texts[stream.fileno()]) for stream in (self.stdout, self.stderr))
+        self.stdout.close()
+        self.stderr.close()
+        self.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return out, err
+
+
+def start_tool(args: Sequence[str]) -> subprocess.Popen[str] | ForkedTool:
+    """``pybpf ARGS`` started, its stdout and stderr piped (text), in /."""
+    if EMULATED:
+        return ForkedTool([PYBPF, *args])
+    return subprocess.Popen([PYBPF, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
 
 
 def links_held(pid: int) -> int:
@@ -32,10 +160,8 @@ def links_held(pid: int) -> int:
 class ToolRun:
     """``pybpf ARGS`` running in the background, attached once started."""
 
-    def __init__(self, args: Sequence[str], *, links: int, prefix: Sequence[str] = (), timeout: float = 120) -> None:
-        self.proc = subprocess.Popen(
-            [*prefix, PYBPF, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/"
-        )
+    def __init__(self, args: Sequence[str], *, links: int, timeout: float = 120) -> None:
+        self.proc = start_tool(args)
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:
             if links_held(self.proc.pid) >= links:
@@ -63,4 +189,12 @@ class ToolRun:
 
 def run_tool(args: Sequence[str], timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """``pybpf ARGS`` to completion."""
+    if EMULATED and not kwargs:
+        proc = ForkedTool([PYBPF, *args])
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        return subprocess.CompletedProcess([PYBPF, *args], proc.wait(), out, err)
     return subprocess.run([PYBPF, *args], capture_output=True, text=True, timeout=timeout, cwd="/", **kwargs)

@@ -1,0 +1,107 @@
+"""A fork server for the ``pybpf`` command, for VM guests under emulation.
+
+    python tool_server.py SOCKET
+
+Under qemu's software emulation an interpreter's start and ``import pybpf``
+take seconds, most of a short tool test.  This process pays them once: it
+imports the command and, for each connection on SOCKET, forks a child that
+runs ``pybpf ARGS`` as the console script would, with the caller's stdin,
+stdout and stderr (passed as fds), directory and environment.  It answers
+the child's pid, then its exit status.  It creates nothing in the kernel
+itself, and it ends when its stdin closes (its caller exited).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import traceback
+from typing import Any, NoReturn
+
+from pybpf.tools import cli
+
+
+def _run(request: dict[str, Any], fds: list[int]) -> NoReturn:
+    """The child: become ``pybpf ARGS`` and exit with its status."""
+    status = 1
+    try:
+        for target, fd in enumerate(fds):  # stdin, stdout, stderr
+            os.dup2(fd, target)
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter has them
+        sys.argv = request["argv"]
+        status = cli.main(sys.argv[1:])
+    except SystemExit as stop:
+        if isinstance(stop.code, int) or stop.code is None:
+            status = stop.code or 0
+        else:
+            print(stop.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except OSError:
+                pass
+        os._exit(status)
+
+
+def serve(path: str) -> None:
+    """Accept requests on ``path`` until stdin closes."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen()
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "accept")
+    selector.register(sys.stdin, selectors.EVENT_READ, "stdin")
+    print("ready", flush=True)
+    try:
+        _loop(listener, selector)
+    finally:
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
+
+
+def _loop(listener: socket.socket, selector: selectors.BaseSelector) -> None:
+    while True:
+        for key, _ in selector.select():
+            if key.data == "stdin":
+                return
+            if key.data == "accept":
+                conn, _ = listener.accept()
+                message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+                while not message.endswith(b"\n"):
+                    message += conn.recv(1 << 20)
+                pid = os.fork()
+                if pid == 0:
+                    listener.close()
+                    conn.close()
+                    _run(json.loads(message), fds)
+                for fd in fds:
+                    os.close(fd)
+                conn.sendall(f"{pid}\n".encode())
+                selector.register(os.pidfd_open(pid), selectors.EVENT_READ, (pid, conn))
+                continue
+            pid, conn = key.data
+            selector.unregister(key.fd)
+            os.close(key.fd)
+            _, wait_status = os.waitpid(pid, 0)
+            try:
+                conn.sendall(f"{os.waitstatus_to_exitcode(wait_status)}\n".encode())
+            except OSError:
+                pass  # the caller stopped waiting
+            conn.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
