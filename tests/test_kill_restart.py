@@ -27,6 +27,7 @@ import pybpf
 from pybpf.netns import VethPair
 
 import attacher
+from tool_runs import links_held, run_tool, start_tool
 
 pytestmark = pytest.mark.kernel
 
@@ -80,7 +81,7 @@ def _left_by(pid: int) -> list[pybpf.StaleAttachment]:
 
 
 def _cleanup() -> str:
-    proc = subprocess.run([str(BIN / "pybpf"), "cleanup"], capture_output=True, text=True, timeout=120, cwd="/")
+    proc = run_tool(["cleanup"])
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -233,23 +234,8 @@ def test_the_xdp_counter_detaches_on_signals(veth: VethPair, signum: int) -> Non
     """Python's default SIGTERM and SIGHUP run no cleanup; the tool's
     handler unwinds it: the counter stops, reports its final counts,
     detaches, and exits 0 (a requested stop, as Ctrl-C is)."""
-    proc = subprocess.Popen(
-        [
-            "ip",
-            "netns",
-            "exec",
-            veth.ns_b,
-            str(BIN / "pybpf-xdp-counter"),
-            veth.if_b,
-            "--format",
-            "json",
-            "--interval",
-            "0.2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd="/",
+    proc = start_tool(
+        [veth.if_b, "--format", "json", "--interval", "0.2"], command=str(BIN / "pybpf-xdp-counter"), netns=veth.ns_b
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()  # a report: attached and counting
@@ -265,31 +251,13 @@ def test_the_xdp_counter_detaches_on_signals(veth: VethPair, signum: int) -> Non
 
 def test_syscount_unwinds_on_sigterm() -> None:
     """SIGTERM: the counter detaches, prints its totals and exits 0, through its cleanup."""
-    proc = subprocess.Popen(
-        [str(BIN / "pybpf-syscount"), "--duration", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd="/",
-    )
+    proc = start_tool(["--duration", "60"], command=str(BIN / "pybpf-syscount"))
     deadline = time.monotonic() + 120
-    while proc.poll() is None and not _syscount_attached(proc.pid) and time.monotonic() < deadline:
+    while proc.poll() is None and links_held(proc.pid) == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert proc.poll() is None and _syscount_attached(proc.pid), proc.communicate(timeout=60)
+    assert proc.poll() is None and links_held(proc.pid) > 0, proc.communicate(timeout=60)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "total" in out
-
-
-def _syscount_attached(pid: int) -> bool:
-    """Whether process ``pid`` holds a BPF link (syscount makes one: its tracepoint)."""
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as f:
-                if "link_type:" in f.read():
-                    return True
-        except FileNotFoundError:
-            continue
-    return False

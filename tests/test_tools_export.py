@@ -21,7 +21,7 @@ from pybpf.netns import VethPair
 from pybpf.tools.export.config import ConfigError, load_config
 from pybpf.tools.traffic import send_icmp_echo, send_udp
 
-from tool_runs import PYBPF, ForkedTool, run_tool, start_tool
+from tool_runs import run_tool, start_tool
 
 TEST_CONFIG = """\
 programs:
@@ -61,15 +61,8 @@ metrics:
 class Exporter:
     """``pybpf export`` on a free loopback port, until stopped."""
 
-    def __init__(self, *args: str, prefix: tuple[str, ...] = ()) -> None:
-        command = ["export", "--listen", "127.0.0.1:0", *args]
-        self.proc: subprocess.Popen[str] | ForkedTool
-        if prefix:
-            self.proc = subprocess.Popen(
-                [*prefix, PYBPF, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/"
-            )
-        else:
-            self.proc = start_tool(command)
+    def __init__(self, *args: str, netns: str | None = None) -> None:
+        self.proc = start_tool(["export", "--listen", "127.0.0.1:0", *args], netns=netns)
         assert self.proc.stderr is not None
         line = self.proc.stderr.readline()
         match = re.search(r"serving \d+ metrics at (http://\S+)", line)
@@ -160,7 +153,7 @@ def test_a_scrape_of_many_series(tmp_path: Path, test_objects: dict[str, Path]) 
 
 @pytest.mark.kernel
 def test_the_shipped_xdp_config_counts_exactly(veth: VethPair) -> None:
-    exporter = Exporter("--config", "xdp", "--var", f"interface={veth.if_b}", prefix=("ip", "netns", "exec", veth.ns_b))
+    exporter = Exporter("--config", "xdp", "--var", f"interface={veth.if_b}", netns=veth.ns_b)
     try:
         assert veth.xdp_attached(veth.ns_b, veth.if_b)
         with veth.inside(veth.ns_a):

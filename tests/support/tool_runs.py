@@ -48,10 +48,11 @@ _server = _Server() if EMULATED else None
 
 
 class ForkedTool:
-    """``pybpf ARGS`` forked by the tool server: the parts of
-    ``subprocess.Popen`` (text mode, piped stdout and stderr) the tests use."""
+    """A pybpf console script (``argv``) forked by the tool server, in
+    network namespace ``netns`` if given: the parts of ``subprocess.Popen``
+    (text mode, piped stdout and stderr) the tests use."""
 
-    def __init__(self, argv: Sequence[str], *, cwd: str = "/") -> None:
+    def __init__(self, argv: Sequence[str], *, cwd: str = "/", netns: str | None = None) -> None:
         assert _server is not None
         self.args = list(argv)
         out_r, out_w = os.pipe()
@@ -59,7 +60,7 @@ class ForkedTool:
         stdin = os.open(os.devnull, os.O_RDONLY)
         self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._conn.connect(_server.path)
-        request = {"argv": self.args, "cwd": cwd, "env": dict(os.environ)}
+        request = {"argv": self.args, "cwd": cwd, "env": dict(os.environ), "netns": netns}
         socket.send_fds(self._conn, [json.dumps(request).encode() + b"\n"], [stdin, out_w, err_w])
         for fd in (stdin, out_w, err_w):
             os.close(fd)
@@ -138,13 +139,6 @@ class ForkedTool:
         return out, err
 
 
-def start_tool(args: Sequence[str]) -> subprocess.Popen[str] | ForkedTool:
-    """``pybpf ARGS`` started, its stdout and stderr piped (text), in /."""
-    if EMULATED:
-        return ForkedTool([PYBPF, *args])
-    return subprocess.Popen([PYBPF, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
-
-
 def links_held(pid: int) -> int:
     """How many BPF links process ``pid`` holds."""
     count = 0
@@ -155,6 +149,19 @@ def links_held(pid: int) -> int:
         except FileNotFoundError:
             continue
     return count
+
+
+def start_tool(
+    args: Sequence[str], *, command: str = PYBPF, netns: str | None = None
+) -> subprocess.Popen[str] | ForkedTool:
+    """``command ARGS`` (a pybpf console script) started in / (in network
+    namespace ``netns`` if given), its stdout and stderr piped (text)."""
+    if EMULATED:
+        return ForkedTool([command, *args], netns=netns)
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    return subprocess.Popen(
+        [*prefix, command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/"
+    )
 
 
 class ToolRun:

@@ -5,8 +5,10 @@
 Under qemu's software emulation an interpreter's start and ``import pybpf``
 take seconds, most of a short tool test.  This process pays them once: it
 imports the command and, for each connection on SOCKET, forks a child that
-runs ``pybpf ARGS`` as the console script would, with the caller's stdin,
-stdout and stderr (passed as fds), directory and environment.  It answers
+runs one of pybpf's console scripts (``pybpf``, ``pybpf-xdp-counter``,
+``pybpf-syscount``) as its wrapper would, with the caller's stdin, stdout
+and stderr (passed as fds), directory, environment and (as ``ip netns
+exec`` would) network namespace.  It answers
 the child's pid, then its exit status.  It creates nothing in the kernel
 itself, and it ends when its stdin closes (its caller exited).
 """
@@ -20,13 +22,18 @@ import signal
 import socket
 import sys
 import traceback
+from importlib.metadata import entry_points
 from typing import Any, NoReturn
 
-from pybpf.tools import cli
+from pyroute2 import netns
+
+COMMANDS = {
+    entry.name: entry.load() for entry in entry_points(group="console_scripts") if entry.value.startswith("pybpf.")
+}
 
 
 def _run(request: dict[str, Any], fds: list[int]) -> NoReturn:
-    """The child: become ``pybpf ARGS`` and exit with its status."""
+    """The child: become the command and exit with its status."""
     status = 1
     try:
         for target, fd in enumerate(fds):  # stdin, stdout, stderr
@@ -34,12 +41,14 @@ def _run(request: dict[str, Any], fds: list[int]) -> NoReturn:
         for fd in fds:
             if fd > 2:
                 os.close(fd)
+        if request["netns"]:
+            netns.setns(request["netns"], flags=0)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter has them
         sys.argv = request["argv"]
-        status = cli.main(sys.argv[1:])
+        status = COMMANDS[os.path.basename(sys.argv[0])]()
     except SystemExit as stop:
         if isinstance(stop.code, int) or stop.code is None:
             status = stop.code or 0
