@@ -4,11 +4,12 @@ explicitly, or raises.  The parent then checks that each attachment is
 still in place and counting, closes everything (with a watchdog against a
 hang) and checks that each is gone.
 
-    python tests/support/fork_scenario.py exit|close|raise
+    python tests/support/fork_scenario.py exit|close|raise [...]
 
 A real interpreter of its own (not pytest's), so the child's exit runs
-atexit and the finalizers as in any program.  Prints one JSON object:
-{"child": exit status, "counts": {...}, "after_close": {...}}.
+atexit and the finalizers as in any program.  Prints one JSON object per
+mode, in order: {"mode": ..., "child": exit status, "counts": {...},
+"after_close": {...}}.
 """
 
 from __future__ import annotations
@@ -110,15 +111,16 @@ def _delta(attached: Attached) -> dict[str, int]:
     return {k: after[k] - before[k] for k in before}
 
 
-def main() -> None:
-    mode = sys.argv[1]
+def scenario(mode: str) -> dict[str, Any]:
+    """One parent, one child that ends by ``mode``: what was counted."""
     with VethPair(prefix="pybpf-fork") as veth:
         attached = Attached(veth)
         pid = os.fork()
         if pid == 0:
             _child(mode, attached)
         _, status = os.waitpid(pid, 0)
-        result: dict[str, Any] = {"child": os.waitstatus_to_exitcode(status), "counts": _delta(attached)}
+        result: dict[str, Any] = {"mode": mode, "child": os.waitstatus_to_exitcode(status)}
+        result["counts"] = _delta(attached)
         signal.alarm(30)  # a hang in close() fails the test rather than the run
         for link in attached.links.values():
             link.close()
@@ -127,7 +129,12 @@ def main() -> None:
         for obj in attached.objects():
             obj.close()
         attached.rx.close()
-    print(json.dumps(result))
+    return result
+
+
+def main() -> None:
+    for mode in sys.argv[1:]:
+        print(json.dumps(scenario(mode)), flush=True)
 
 
 if __name__ == "__main__":
