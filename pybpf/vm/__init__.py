@@ -80,7 +80,8 @@ def run(
     out: TextIO = sys.stdout,
 ) -> int:
     """``pybpf vm``: run ``command`` in each of ``kernels`` (names, see
-    :func:`resolve`), print the matrix to ``out``, write JUnit XML to
+    :func:`resolve`), print the matrix to ``out`` (and, with one kernel,
+    the command's output as it comes), write JUnit XML to
     ``junit_dir``; 0 if it succeeded in every kernel, else 1.  A guest's
     directory (its output, console log, JUnit XML) is kept when it failed,
     or with ``keep``."""
@@ -98,8 +99,23 @@ def run(
             f"pybpf vm: {result.kernel.name}: {'ok' if result.ok else 'FAILED'} in {result.run.seconds / 60:.1f} min"
         )
 
-    results = run_matrix(resolved, command, jobs=jobs, on_done=done, accel=machine, memory=memory, timeout=timeout)
-    print_matrix(results, out)
+    def echo(text: str) -> None:
+        out.write(text)
+        out.flush()
+
+    # One guest's output is shown as it comes; several guests' would interleave.
+    one = len(resolved) == 1
+    results = run_matrix(
+        resolved,
+        command,
+        jobs=jobs,
+        on_done=done,
+        accel=machine,
+        memory=memory,
+        timeout=timeout,
+        echo=echo if one else None,
+    )
+    print_matrix(results, out, echoed=one)
     for result in results:
         if junit_dir is not None:
             write_junit(result, junit_dir)

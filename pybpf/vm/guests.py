@@ -16,20 +16,25 @@ some twenty times slower than the host.
 
 from __future__ import annotations
 
+import codecs
 import os
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pybpf.vm.images import Kernel
 
-__all__ = ["GuestRun", "accelerator", "boot", "run_in_guest", "stop_all"]
+__all__ = ["CONSOLE_MARK", "GuestRun", "accelerator", "boot", "run_in_guest", "stop_all"]
+
+CONSOLE_MARK = "\n--- console ---\n"
+"""Where the console's log starts in :attr:`GuestRun.output`."""
 
 _DROPPED_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "TERM", "SSH_AUTH_SOCK", "SSH_CONNECTION", "SSH_TTY")
 
@@ -44,7 +49,8 @@ class GuestRun:
     panic, a hang killed at the timeout, a boot failure)."""
     seconds: float
     output: str
-    """The command's stdout and stderr; the console's when there is none."""
+    """The command's stdout and stderr; then, when there is no exit status,
+    the console's after a ``--- console ---`` line."""
     share: Path
     """The guest's writable directory (``$PYBPF_VM_SHARE`` inside)."""
     release: str = ""
@@ -134,6 +140,27 @@ def _script(command: Sequence[str], cwd: Path, env: Mapping[str, str], share: Pa
     )
 
 
+def _follow(path: Path, echo: Callable[[str], object], stop: threading.Event) -> None:
+    """Pass what the guest appends to ``path`` to ``echo`` until ``stop``
+    is set, then the rest."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    position = 0
+    while True:
+        stopped = stop.wait(0.2)
+        try:
+            with path.open("rb") as f:
+                f.seek(position)
+                data = f.read()
+        except FileNotFoundError:
+            data = b""
+        position += len(data)
+        text = decoder.decode(data, final=stopped)
+        if text:
+            echo(text)
+        if stopped:
+            return
+
+
 def run_in_guest(
     kernel: Kernel,
     command: Sequence[str],
@@ -145,9 +172,11 @@ def run_in_guest(
     cpus: int = 1,
     memory: str = "2G",
     timeout: float = 3600,
+    echo: Callable[[str], object] | None = None,
 ) -> GuestRun:
     """Boot ``kernel``, run ``command`` in it (in ``cwd``, default this
     directory, with ``env``, default this environment), power off.
+    ``echo``, if given, gets the command's output as it comes.
 
     ``share`` is a directory the guest may write (created if missing); the
     command finds it in ``$PYBPF_VM_SHARE`` and the results stay there.
@@ -164,6 +193,10 @@ def run_in_guest(
     boot_line = [*boot_command(kernel, accel=accel, cpus=cpus, memory=memory, share=share), "--exec", f"sh {script}"]
     console = share / "console.log"
     start = time.monotonic()
+    stop_following = threading.Event()
+    follower = threading.Thread(target=_follow, args=(share / "output.log", echo, stop_following), daemon=True)
+    if echo is not None:
+        follower.start()
     with console.open("w") as out:
         guest = subprocess.Popen(
             boot_line, env=_vng_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -176,11 +209,14 @@ def run_in_guest(
             out.write(f"\npybpf vm: the guest was stopped after {timeout:.0f} s\n")
         finally:
             _running.discard(guest)
+            stop_following.set()
+            if follower.is_alive():
+                follower.join()
     seconds = time.monotonic() - start
     rc_file, output_file, release_file = share / "rc", share / "output.log", share / "release"
     rc = int(rc_file.read_text()) if rc_file.exists() and rc_file.read_text().strip() else None
     output = output_file.read_text(errors="replace") if output_file.exists() else ""
     if rc is None:
-        output += "\n--- console ---\n" + console.read_text(errors="replace")
+        output += CONSOLE_MARK + console.read_text(errors="replace")
     release = release_file.read_text().strip() if release_file.exists() else ""
     return GuestRun(kernel, rc, seconds, output, share, release)

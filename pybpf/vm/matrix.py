@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from pybpf.vm.guests import GuestRun, run_in_guest, stop_all
+from pybpf.vm.guests import CONSOLE_MARK, GuestRun, run_in_guest, stop_all
 from pybpf.vm.images import Kernel
 
 __all__ = ["KernelResult", "is_pytest", "print_matrix", "run_matrix", "write_junit"]
@@ -134,9 +134,10 @@ def run_matrix(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def print_matrix(results: Sequence[KernelResult], out: TextIO, *, tail: int = 40) -> None:
+def print_matrix(results: Sequence[KernelResult], out: TextIO, *, tail: int = 40, echoed: bool = False) -> None:
     """The kernel x result table; then, for each failed kernel, what failed
-    and the end of its output."""
+    and the last ``tail`` lines of its output (of its console log only, if
+    the output was ``echoed`` as it came)."""
     names = [
         r.kernel.name if r.kernel.name == r.kernel.release else f"{r.kernel.name} ({r.kernel.release})" for r in results
     ]
@@ -153,7 +154,9 @@ def print_matrix(results: Sequence[KernelResult], out: TextIO, *, tail: int = 40
         out.write(f"\n--- {r.kernel.name} ({r.kernel.release}) failed: {status}; logs in {r.run.share}\n")
         for test in r.failures():
             out.write(f"  failed: {test}\n")
-        out.write("\n".join(r.run.output.splitlines()[-tail:]) + "\n")
+        text = r.run.output.partition(CONSOLE_MARK)[2] if echoed else r.run.output
+        if text and tail > 0:
+            out.write("\n".join(text.splitlines()[-tail:]) + "\n")
 
 
 def write_junit(result: KernelResult, directory: Path) -> Path:
