@@ -15,8 +15,10 @@ itself, and it ends when its stdin closes (its caller exited).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import selectors
 import signal
 import socket
@@ -27,9 +29,19 @@ from typing import Any, NoReturn
 
 from pyroute2 import netns
 
+import pybpf.tools
+
 COMMANDS = {
     entry.name: entry.load() for entry in entry_points(group="console_scripts") if entry.value.startswith("pybpf.")
 }
+
+
+def _preload() -> None:
+    """Import what the commands import as they run: once here, not in each child."""
+    for module in pkgutil.walk_packages(pybpf.tools.__path__, "pybpf.tools."):
+        importlib.import_module(module.name)
+    for name in ("pybpf.netns", "prometheus_client", "elftools.elf.elffile", "elftools.elf.sections"):
+        importlib.import_module(name)
 
 
 def _run(request: dict[str, Any], fds: list[int]) -> NoReturn:
@@ -67,6 +79,7 @@ def _run(request: dict[str, Any], fds: list[int]) -> NoReturn:
 
 def serve(path: str) -> None:
     """Accept requests on ``path`` until stdin closes."""
+    _preload()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen()
