@@ -12,8 +12,9 @@ path to an image.  Guests boot with virtme-ng, under KVM where it can run
 guests and qemu's software emulation elsewhere, two at a time; the command
 runs as root, in this directory.  With one kernel its output is shown as
 it comes.  Prints a kernel x result matrix; exits 1 if the command failed
-in any kernel (the end of its output is shown when there were several).  When the command is pytest, its JUnit
-XML gives per-test counts; ``--junit-dir`` keeps one file per kernel.
+in any kernel (the end of its output is shown when there were several).
+When the command is pytest, its JUnit XML gives per-test counts;
+``--junit-dir`` keeps one file per kernel.
 """
 
 from __future__ import annotations

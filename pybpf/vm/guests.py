@@ -194,8 +194,9 @@ def run_in_guest(
     console = share / "console.log"
     start = time.monotonic()
     stop_following = threading.Event()
-    follower = threading.Thread(target=_follow, args=(share / "output.log", echo, stop_following), daemon=True)
+    follower = None
     if echo is not None:
+        follower = threading.Thread(target=_follow, args=(share / "output.log", echo, stop_following), daemon=True)
         follower.start()
     with console.open("w") as out:
         guest = subprocess.Popen(
@@ -210,7 +211,7 @@ def run_in_guest(
         finally:
             _running.discard(guest)
             stop_following.set()
-            if follower.is_alive():
+            if follower is not None:
                 follower.join()
     seconds = time.monotonic() - start
     rc_file, output_file, release_file = share / "rc", share / "output.log", share / "release"
