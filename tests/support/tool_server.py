@@ -8,9 +8,10 @@ imports the command and, for each connection on SOCKET, forks a child that
 runs one of pybpf's console scripts (``pybpf``, ``pybpf-xdp-counter``,
 ``pybpf-syscount``) as its wrapper would, with the caller's stdin, stdout
 and stderr (passed as fds), directory, environment and (as ``ip netns
-exec`` would) network namespace.  It answers
-the child's pid, then its exit status.  It creates nothing in the kernel
-itself, and it ends when its stdin closes (its caller exited).
+exec`` would) network namespace.  It answers the child's pid, then its
+exit status.  It creates nothing in the kernel itself.  It ends when its
+stdin closes (its caller exited), and kills the children still running
+then: a failed test leaves no command attached.
 """
 
 from __future__ import annotations
@@ -94,10 +95,19 @@ def serve(path: str) -> None:
         os.rmdir(os.path.dirname(path))
 
 
+def _kill_children(selector: selectors.BaseSelector) -> None:
+    for key in list(selector.get_map().values()):
+        if isinstance(key.data, tuple):
+            pid, _ = key.data
+            signal.pidfd_send_signal(key.fd, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+
 def _loop(listener: socket.socket, selector: selectors.BaseSelector) -> None:
     while True:
         for key, _ in selector.select():
-            if key.data == "stdin":
+            if key.data == "stdin":  # the caller exited: so do the commands a failed test left running
+                _kill_children(selector)
                 return
             if key.data == "accept":
                 conn, _ = listener.accept()
