@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from emulation import EMULATED
+
 pytestmark = pytest.mark.kernel
 
 SUPPORT = Path(__file__).resolve().parent / "support"
 
 
-CASES = 60 if os.environ.get("PYBPF_VM_ACCEL") == "tcg" else 500  # VM guests under emulation: a smaller slice
+CASES = 60 if EMULATED else 500  # VM guests under emulation: a smaller slice
 
 
 def test_a_seeded_slice_of_mutated_objects_finds_no_defect(test_objects: dict[str, Path], tmp_path: Path) -> None:

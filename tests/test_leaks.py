@@ -25,10 +25,11 @@ from pybpf.netns import VethPair
 from pybpf.tools.traffic import send_udp
 from pybpf.tools.xdp_counter import XDPCounter
 
+from emulation import EMULATED
+
 pytestmark = pytest.mark.kernel
 
 SOAK = os.environ.get("PYBPF_SOAK") == "1"
-EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"  # VM guests under emulation: a smaller slice
 LOAD_CYCLES = 2000 if SOAK else 20 if EMULATED else 100
 MAP_CYCLES = 10_000 if SOAK else 200 if EMULATED else 1000
 TRAFFIC_SECONDS = 60.0 if SOAK else 2.0

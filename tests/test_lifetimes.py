@@ -23,11 +23,12 @@ import pytest
 import pybpf
 from pybpf import MapType
 
+from emulation import EMULATED
+
 pytestmark = pytest.mark.kernel
 
 SUPPORT = Path(__file__).resolve().parent / "support"
 TRIALS = 2000  # per race; each trial is bounded in time as well
-EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"  # VM guests under emulation: a smaller slice
 TRIAL_BUDGET = 6.0 if EMULATED else 30.0  # seconds per race test, whatever the machine
 # Trials that must fit in the budget (a third of it for a poll race): emulated
 # guests sharing two cores run some five a second.

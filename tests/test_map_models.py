@@ -29,10 +29,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 import pybpf
 from pybpf import EXIST, NOEXIST, MapType
 
+from emulation import EMULATED
+
 pytestmark = pytest.mark.kernel
 
 # 8 models: 2,400 examples on the host; a slice under emulation.
-EXAMPLES = int(os.environ.get("PYBPF_MODEL_EXAMPLES", "20" if os.environ.get("PYBPF_VM_ACCEL") == "tcg" else "300"))
+EXAMPLES = int(os.environ.get("PYBPF_MODEL_EXAMPLES", "20" if EMULATED else "300"))
 SETTINGS = settings(
     max_examples=EXAMPLES, stateful_step_count=40, deadline=None, suppress_health_check=list(HealthCheck)
 )

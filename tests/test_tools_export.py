@@ -21,6 +21,7 @@ from pybpf.netns import VethPair
 from pybpf.tools.export.config import ConfigError, load_config
 from pybpf.tools.traffic import send_icmp_echo, send_udp
 
+from emulation import EMULATED
 from tool_runs import run_tool, start_tool
 
 TEST_CONFIG = """\
@@ -99,7 +100,7 @@ def _samples(family: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
 
 
 # VM guests under software emulation: a smaller map.
-SERIES = 10_000 if os.environ.get("PYBPF_VM_ACCEL") == "tcg" else 100_000
+SERIES = 10_000 if EMULATED else 100_000
 
 
 @pytest.mark.kernel

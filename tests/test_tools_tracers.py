@@ -20,6 +20,7 @@ import pytest
 
 import pybpf
 
+from emulation import EMULATED
 from tool_runs import PYBPF, ToolRun, run_tool
 
 pytestmark = pytest.mark.kernel
@@ -292,9 +293,6 @@ def test_funclatency_puts_a_user_function_in_its_bucket(test_objects: dict[str, 
     total = records[-1]
     assert (total["probe"], total["unit"], total["total"]) == ("uprobe", "msecs", 5)
     _five_sleeps_of_20_ms(total["buckets"])
-
-
-EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"
 
 
 def _five_sleeps_of_20_ms(buckets: list[dict[str, int]]) -> None:
