@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from emulation import EMULATED
+
 PYBPF = str(Path(sys.executable).parent / "pybpf")
-EMULATED = os.environ.get("PYBPF_VM_ACCEL") == "tcg"
 
 
 class _Server:
@@ -194,14 +195,13 @@ class ToolRun:
         return [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
-def run_tool(args: Sequence[str], timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """``pybpf ARGS`` to completion."""
-    if EMULATED and not kwargs:
-        proc = ForkedTool([PYBPF, *args])
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        return subprocess.CompletedProcess([PYBPF, *args], proc.wait(), out, err)
-    return subprocess.run([PYBPF, *args], capture_output=True, text=True, timeout=timeout, cwd="/", **kwargs)
+def run_tool(args: Sequence[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``pybpf ARGS`` to completion (killed after ``timeout`` seconds)."""
+    proc = start_tool(args)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess([PYBPF, *args], proc.wait(), out, err)
