@@ -1,20 +1,19 @@
-/* C libbpf baseline for bench/bench.py: the same map operations, timed in C.
+/* C libbpf baseline for bench/bench.py, built as a shared library that the
+ * benchmark calls in its own process, on the same maps as the Python sides,
+ * so that C, the bare cffi call and pybpf are timed one block after another.
  *
- *   baseline lookup N       N single lookups of one u32 -> u64 key
- *   baseline update N       N single updates
- *   baseline dump ENTRIES   fill a hash map, then one full batch lookup
- *   baseline ringbuf N OBJ  fill OBJ's ring with N 8-byte records (its XDP
- *                           program, test_run), then consume them all
- *   baseline perfbuf N OBJ  the same through its perf buffer
+ * Every bench_* function does its operation n times and returns nanoseconds
+ * per operation (per entry, per record); a negative return is -errno.
  *
- * Prints the nanoseconds per operation (per entry for dump, per record for
- * ringbuf and perfbuf). */
+ * Built as a program (-DBASELINE_MAIN) it is the C side of the start-up
+ * row: `baseline OBJ IFNAME` opens, loads, attaches the XDP program of OBJ
+ * to IFNAME through a link, detaches, closes and exits. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -26,18 +25,113 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-/* Pages per CPU of the perf buffers: 32 MiB hold 1M records of 24 bytes. */
-#define PERF_PAGES 8192
-
-static int make_map(__u32 entries)
+/* n lookups of one u32 key; value_size is what one lookup writes (per-CPU
+ * maps: one 8-byte slot per possible CPU). */
+double bench_lookup(int fd, long n, unsigned int key, unsigned int value_size)
 {
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pybpf_bench_c", 4, 8, entries, NULL);
+	unsigned char value[4096];
+	double start;
 
-	if (fd < 0) {
-		fprintf(stderr, "bpf_map_create: %s\n", strerror(-fd));
-		exit(1);
+	if (value_size > sizeof(value))
+		return -E2BIG;
+	start = now_ns();
+	for (long i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(fd, &key, value))
+			return -errno;
+	return (now_ns() - start) / n;
+}
+
+/* n lookups of a struct key of key_size bytes (whatever key points at). */
+double bench_lookup_key(int fd, long n, const void *key, unsigned int value_size)
+{
+	unsigned char value[4096];
+	double start;
+
+	if (value_size > sizeof(value))
+		return -E2BIG;
+	start = now_ns();
+	for (long i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(fd, key, value))
+			return -errno;
+	return (now_ns() - start) / n;
+}
+
+double bench_update(int fd, long n, unsigned int key, unsigned long long value)
+{
+	double start = now_ns();
+
+	for (long i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
+			return -errno;
+	return (now_ns() - start) / n;
+}
+
+/* n pairs of update then delete of one key: ns per pair. */
+double bench_update_delete(int fd, long n, unsigned int key, unsigned long long value)
+{
+	double start = now_ns();
+
+	for (long i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) || bpf_map_delete_elem(fd, &key))
+			return -errno;
+	return (now_ns() - start) / n;
+}
+
+/* One full batch lookup of a u32 -> value_size map holding entries
+ * entries, in chunks of 8192 as a C tool would: ns per entry. */
+double bench_dump(int fd, long entries, unsigned int value_size)
+{
+	__u32 chunk = 8192, count, in, out;
+	unsigned int *keys = malloc(sizeof(*keys) * chunk);
+	unsigned char *values = malloc((size_t)value_size * chunk);
+	long total = 0;
+	double start, ns;
+	int err;
+
+	if (!keys || !values)
+		return -ENOMEM;
+	start = now_ns();
+	for (void *inp = NULL;; inp = &in) {
+		count = chunk;
+		err = bpf_map_lookup_batch(fd, inp, &out, keys, values, &count, NULL);
+		total += count;
+		if (err == -ENOENT)
+			break;
+		if (err) {
+			total = err;
+			break;
+		}
+		in = out;
 	}
-	return fd;
+	ns = (now_ns() - start) / entries;
+	free(keys);
+	free(values);
+	if (total != entries)
+		return total < 0 ? total : -EIO;
+	return ns;
+}
+
+/* One batch update of entries keys 0..entries-1 -> u64 values i: ns per entry. */
+double bench_update_batch(int fd, long entries)
+{
+	unsigned int *keys = malloc(sizeof(*keys) * entries);
+	unsigned long long *values = malloc(sizeof(*values) * entries);
+	__u32 count = entries;
+	double start, ns;
+	int err;
+
+	if (!keys || !values)
+		return -ENOMEM;
+	for (long i = 0; i < entries; i++) {
+		keys[i] = i;
+		values[i] = i;
+	}
+	start = now_ns();
+	err = bpf_map_update_batch(fd, keys, values, &count, NULL);
+	ns = (now_ns() - start) / entries;
+	free(keys);
+	free(values);
+	return err ? err : ns;
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -51,94 +145,66 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 	on_record(ctx, data, size);
 }
 
-/* ns per record of one consume of n records that OBJ's program (produce or
- * produce_perf, run n times by test_run) sent to its ring or perf buffer. */
-static double events_ns(long n, const char *path, int perf)
+/* ns per record of one consume of the n records that prog_fd's program
+ * (run n times by test_run) sends to its ring buffer (perf_pages == 0) or
+ * perf buffer of perf_pages pages per CPU, each record one u64 counting
+ * from first. */
+double bench_events(int map_fd, int prog_fd, long n, int perf_pages, unsigned long long first)
 {
-	struct bpf_object *obj = bpf_object__open_file(path, NULL);
-	struct bpf_program *prog;
 	struct ring_buffer *rb = NULL;
 	struct perf_buffer *pb = NULL;
 	char packet[64] = { 0 };
 	__u64 sum = 0;
 	double start, ns;
-	int fd;
+	int err;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = sizeof(packet), .repeat = n);
 
-	if (!obj || bpf_object__load(obj))
-		exit(1);
-	prog = bpf_object__find_program_by_name(obj, perf ? "produce_perf" : "produce");
-	fd = bpf_object__find_map_fd_by_name(obj, perf ? "bench_perf" : "bench_ring");
-	if (perf)
-		pb = perf_buffer__new(fd, PERF_PAGES, on_sample, NULL, &sum, NULL);
+	if (perf_pages)
+		pb = perf_buffer__new(map_fd, perf_pages, on_sample, NULL, &sum, NULL);
 	else
-		rb = ring_buffer__new(fd, on_record, &sum, NULL);
-	if (!prog || !(rb || pb) || bpf_prog_test_run_opts(bpf_program__fd(prog), &opts))
-		exit(1);
+		rb = ring_buffer__new(map_fd, on_record, &sum, NULL);
+	if (!rb && !pb)
+		return -errno;
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err) {
+		ns = err;
+		goto out;
+	}
 	start = now_ns();
-	if (perf)
+	if (pb)
 		perf_buffer__consume(pb);
 	else
 		ring_buffer__consume(rb);
 	ns = (now_ns() - start) / n;
-	if (sum != (__u64)n * (n - 1) / 2) /* every record, none twice */
-		exit(1);
+	/* every record, none twice: first + (first + 1) + ... + (first + n - 1) */
+	if (sum != (__u64)n * first + (__u64)n * (n - 1) / 2)
+		ns = -EIO;
+out:
 	perf_buffer__free(pb);
 	ring_buffer__free(rb);
-	bpf_object__close(obj);
 	return ns;
 }
 
+#ifdef BASELINE_MAIN
 int main(int argc, char **argv)
 {
-	long n = argc > 2 ? atol(argv[2]) : 1000000;
-	__u32 key = 1;
-	__u64 value = 42;
-	double start, ns;
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	int ifindex;
 
-	if (argc < 2)
+	if (argc != 4)
 		return 2;
-	if (!strcmp(argv[1], "lookup") || !strcmp(argv[1], "update")) {
-		int fd = make_map(16), lookup = !strcmp(argv[1], "lookup");
-
-		bpf_map_update_elem(fd, &key, &value, BPF_ANY);
-		start = now_ns();
-		for (long i = 0; i < n; i++) {
-			int err = lookup ? bpf_map_lookup_elem(fd, &key, &value)
-					 : bpf_map_update_elem(fd, &key, &value, BPF_ANY);
-			if (err)
-				return 1;
-		}
-		ns = (now_ns() - start) / n;
-	} else if (!strcmp(argv[1], "dump")) {
-		int fd = make_map(n);
-		__u32 chunk = 8192, count, *keys = malloc(sizeof(*keys) * chunk);
-		__u64 *values = malloc(sizeof(*values) * chunk), in, out, total = 0;
-		int err;
-
-		for (__u32 k = 0; k < n; k++) {
-			value = k;
-			bpf_map_update_elem(fd, &k, &value, BPF_ANY);
-		}
-		start = now_ns();
-		for (void *inp = NULL;; inp = &in) {
-			count = chunk;
-			err = bpf_map_lookup_batch(fd, inp, &out, keys, values, &count, NULL);
-			total += count;
-			if (err == -ENOENT)
-				break;
-			if (err)
-				return 1;
-			in = out;
-		}
-		ns = (now_ns() - start) / n;
-		if (total != (__u64)n)
-			return 1;
-	} else if ((!strcmp(argv[1], "ringbuf") || !strcmp(argv[1], "perfbuf")) && argc > 3) {
-		ns = events_ns(n, argv[3], !strcmp(argv[1], "perfbuf"));
-	} else {
-		return 2;
-	}
-	printf("%.1f\n", ns);
+	ifindex = if_nametoindex(argv[3]);
+	obj = bpf_object__open_file(argv[1], NULL);
+	if (!ifindex || !obj || bpf_object__load(obj))
+		return 1;
+	prog = bpf_object__find_program_by_name(obj, argv[2]);
+	link = prog ? bpf_program__attach_xdp(prog, ifindex) : NULL;
+	if (!link)
+		return 1;
+	bpf_link__destroy(link);
+	bpf_object__close(obj);
 	return 0;
 }
+#endif
