@@ -194,6 +194,22 @@ def test_int_fast_path_edges() -> None:
             m[-1]
         with pytest.raises(ValueError, match="does not fit"):
             m[1] = 1 << 64
+        # `in` and `del` take the same path: present, absent, out of range, not an int.
+        assert 0xFFFFFFFF in m and 7 not in m and True not in m
+        with pytest.raises(ValueError, match="does not fit"):
+            (1 << 32) in m  # noqa: B015
+        with pytest.raises(ValueError, match="does not fit"):
+            -1 in m  # noqa: B015
+        with pytest.raises(ValueError, match="not an integer"):
+            1.5 in m  # noqa: B015
+        m[True] = 3
+        assert True in m and m[1] == 3
+        del m[True]
+        assert 1 not in m
+        with pytest.raises(KeyError):
+            del m[1]
+        with pytest.raises(ValueError, match="does not fit"):
+            del m[1 << 32]
     with pybpf.Map.create(
         MapType.ARRAY, key_size=4, value_size=4, max_entries=2, name=_name(), key_type="I", value_type="i"
     ) as signed:
@@ -220,7 +236,15 @@ def test_use_after_close_is_an_error() -> None:
     m.close()
     m.close()  # idempotent
     assert m.closed
-    for op in (lambda: m[1], lambda: m.__setitem__(1, 2), lambda: len(m), lambda: list(m), lambda: m.fd):
+    for op in (
+        lambda: m[1],
+        lambda: m.__setitem__(1, 2),
+        lambda: m.__delitem__(1),
+        lambda: 1 in m,
+        lambda: len(m),
+        lambda: list(m),
+        lambda: m.fd,
+    ):
         with pytest.raises(ValueError, match="is closed"):
             op()
 

@@ -116,3 +116,5 @@ long long pybpf_lookup_sint(struct pybpf_guard *g, unsigned long long key);
 int pybpf_last_error(void);
 int pybpf_update_int(struct pybpf_guard *g, unsigned long long key, unsigned long long value, __u64 flags);
 int pybpf_delete_int(struct pybpf_guard *g, unsigned long long key);
+/* 1 if the key is in the map, 0 if not, else -errno. */
+int pybpf_contains_int(struct pybpf_guard *g, unsigned long long key);

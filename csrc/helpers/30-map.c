@@ -178,3 +178,12 @@ static int pybpf_delete_int(struct pybpf_guard *g, unsigned long long key)
     return err ? err : pybpf_map_delete(g, &k);
 }
 
+/* 1 if the key is in the map, 0 if not, else -errno (-ERANGE: the key does
+ * not fit the map's keys). */
+static int pybpf_contains_int(struct pybpf_guard *g, unsigned long long key)
+{
+    unsigned long long v;
+    int err = pybpf_lookup_raw(g, key, &v);
+
+    return err == -ENOENT ? 0 : err ? err : 1;
+}

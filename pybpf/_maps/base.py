@@ -156,6 +156,7 @@ class MapBase(MapPinning):
         self._btf_ids = (btf_key_type_id, btf_value_type_id)
         self._user_types = (key_type, value_type)
         self._fast = self._fast_update = False  # until _bind() sees the codecs
+        self._delete_int = self._contains_int = _no_int_path
         if fd >= 0:
             self._bind(fd)
             if owned:  # an fd is the process's own: closing a forked child's copy is all a child may do
@@ -278,12 +279,16 @@ class MapBase(MapPinning):
         )
         self._fast = fast
         self._fast_update = False
+        # Bound either way, so that `in` and `del` test only the key's type.
+        self._delete_int = self._contains_int = _no_int_path
         if fast:
             signed = isinstance(vcodec, IntCodec) and vcodec.signed
             self._lookup_int = lib.pybpf_lookup_sint if signed else lib.pybpf_lookup_uint
             self._sentinel = -(1 << 63) if signed else (1 << 64) - 1
             self._fast_update = not signed
             self._update_int = lib.pybpf_update_int
+            self._delete_int = lib.pybpf_delete_int
+            self._contains_int = lib.pybpf_contains_int
         self._guard.fd = fd
         self._fd = fd
         self._spec = None
@@ -650,6 +655,12 @@ def _create_with_types(
             opts.btf_fd = opts.btf_key_type_id = opts.btf_value_type_id = 0
             ret = lib.bpf_map_create(map_type, name.encode(), key_size, value_size, max_entries, opts)
         return check(ret, what)
+
+
+def _no_int_path(guard: Any, key: int) -> int:
+    """What a map without the integer fast path answers in its place: "out
+    of range", which sends the caller to the codecs."""
+    return -errno.ERANGE
 
 
 # Classes whose constructors give the registered class of the map's type.

@@ -120,9 +120,9 @@ class Map(BulkOps, MutableMapping[Any, Any]):
         self._update(key, value, 0)  # not plain ints, or out of range: the codecs decide
 
     def __delitem__(self, key: Any) -> None:
-        if self._fast and type(key) is int:
+        if type(key) is int:
             try:
-                ret = lib.pybpf_delete_int(self._guard, key)
+                ret = self._delete_int(self._guard, key)
             except OverflowError:
                 ret = -errno.ERANGE
             if ret == 0:
@@ -136,8 +136,17 @@ class Map(BulkOps, MutableMapping[Any, Any]):
             self._fail(ret, "delete", key)
 
     def __contains__(self, key: object) -> bool:
+        if type(key) is int:
+            try:
+                ret = self._contains_int(self._guard, key)
+            except OverflowError:
+                ret = -errno.ERANGE
+            if ret >= 0:
+                return ret == 1
+            if ret != -errno.ERANGE:
+                self._fail(ret, "look up", key)
         try:
-            self[key]
+            self._lookup(key)  # not a plain int, or out of range: the codecs decide
         except BPFKeyError:
             return False
         return True
