@@ -60,6 +60,35 @@ def test_ctypes_codec_struct_forms() -> None:
         codec.encode((1, 2, 3))
 
 
+def test_flat_int_structs_pack_as_ctypes_lays_them_out() -> None:
+    class Mixed(ctypes.Structure):
+        _fields_ = [("a", ctypes.c_uint8), ("b", ctypes.c_int64), ("c", ctypes.c_uint16), ("d", ctypes.c_int32)]
+
+    class Packed(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("a", ctypes.c_uint8), ("b", ctypes.c_uint32)]
+
+    for ctype, fields in ((Mixed, (0xFF, -(1 << 63), 0xFFFF, -1)), (Packed, (1, 0xFFFFFFFF))):
+        codec = codec_for_ctype(ctype, "key")
+        assert codec.packer is not None
+        assert codec.encode(fields) == bytes(ctype(*fields))
+    mixed = codec_for_ctype(Mixed, "key")
+    assert mixed.encode((1,)) == bytes(Mixed(1))  # fewer fields: the rest are zero, as in C
+    with pytest.raises(ValueError, match=r"key\.c: 65536 does not fit its uint16"):
+        mixed.encode((1, 2, 1 << 16, 4))  # what pack refuses, the field-by-field check names
+
+    class Bits(ctypes.Structure):
+        _fields_ = [("a", ctypes.c_uint32, 3), ("b", ctypes.c_uint32)]
+
+    class Nested(ctypes.Structure):
+        _fields_ = [("a", ctypes.c_uint32 * 2)]
+
+    class Flags(ctypes.Structure):
+        _fields_ = [("a", ctypes.c_bool)]
+
+    assert all(codec_for_ctype(t, "key").packer is None for t in (Bits, Nested, Flags))
+
+
 def test_codec_for_format_and_ctype() -> None:
     assert isinstance(codec_for_ctype("I", "key"), pybpf.IntCodec)
     assert codec_for_ctype(ctypes.c_int16, "key").signed  # type: ignore[attr-defined]

@@ -219,6 +219,32 @@ def test_int_fast_path_edges() -> None:
         assert signed[1] == -(1 << 31)
 
 
+class _Flow(ctypes.Structure):
+    _fields_ = [("pid", ctypes.c_uint32), ("cpu", ctypes.c_uint16)]
+
+
+@pytest.mark.parametrize("value", ["Q", "q"])
+def test_struct_key_fast_path_edges(value: str) -> None:
+    with pybpf.Map.create(
+        MapType.HASH, key_size=8, value_size=8, max_entries=8, name=_name(), key_type=_Flow, value_type=value
+    ) as m:
+        sentinel = (1 << 64) - 1 if value == "Q" else -(1 << 63)
+        m[(1, 2)] = sentinel  # the helper's error sentinel as a real value
+        assert m[(1, 2)] == sentinel
+        m[_Flow(3, 4)] = 5
+        assert m[(3, 4)] == 5 and m[_Flow(3, 4)] == 5 and m[{"pid": 3, "cpu": 4}] == 5
+        m[(6,)] = 7  # the missing field is zero, as in C
+        assert m[(6, 0)] == 7
+        with pytest.raises(KeyError, match=r"no key \(9, 9\)"):
+            m[(9, 9)]
+        with pytest.raises(ValueError, match=r"key\.cpu: 65536 does not fit its uint16"):
+            m[(1, 1 << 16)]
+        with pytest.raises(ValueError, match="cannot encode .1.5, 2. as key of type _Flow"):
+            m[(1.5, 2)]
+    with pytest.raises(ValueError, match="is closed"):
+        m[(1, 2)]
+
+
 def test_wrong_sizes_rejected_before_the_syscall() -> None:
     with pybpf.Map.create(MapType.HASH, key_size=8, value_size=16, max_entries=4, name=_name()) as m:
         with pytest.raises(ValueError, match="key must be 8 bytes, got 3"):

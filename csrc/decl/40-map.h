@@ -116,5 +116,10 @@ long long pybpf_lookup_sint(struct pybpf_guard *g, unsigned long long key);
 int pybpf_last_error(void);
 int pybpf_update_int(struct pybpf_guard *g, unsigned long long key, unsigned long long value, __u64 flags);
 int pybpf_delete_int(struct pybpf_guard *g, unsigned long long key);
+/* Integer values (1..8 bytes, set by pybpf_guard_int_values) under keys
+   laid out by the caller (packed struct keys); results as pybpf_lookup_uint's. */
+int pybpf_guard_int_values(struct pybpf_guard *g, int value_size);
+unsigned long long pybpf_lookup_key_uint(struct pybpf_guard *g, const void *key);
+long long pybpf_lookup_key_sint(struct pybpf_guard *g, const void *key);
 /* 1 if the key is in the map, 0 if not, else -errno. */
 int pybpf_contains_int(struct pybpf_guard *g, unsigned long long key);

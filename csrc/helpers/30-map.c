@@ -129,35 +129,71 @@ static int pybpf_lookup_raw(struct pybpf_guard *g, unsigned long long key, unsig
     return err ? err : pybpf_map_lookup(g, &k, v);
 }
 
-static unsigned long long pybpf_lookup_uint(struct pybpf_guard *g, unsigned long long key)
+/* A lookup's result as the integer helpers return it: the value, or the
+ * sentinel with -errno recorded (0 when the sentinel is the real value). */
+static unsigned long long pybpf_uint_result(struct pybpf_guard *g, int err, const unsigned long long *v)
 {
-    unsigned long long v, out;
-    int err = pybpf_lookup_raw(g, key, &v);
+    unsigned long long out;
 
     if (err) {
         pybpf_errno_tls = err;
         return ~0ULL;
     }
-    out = pybpf_get_uint(&v, g->value_size);
+    out = pybpf_get_uint(v, g->value_size);
     if (out == ~0ULL)
         pybpf_errno_tls = 0;
     return out;
 }
 
-static long long pybpf_lookup_sint(struct pybpf_guard *g, unsigned long long key)
+static long long pybpf_sint_result(struct pybpf_guard *g, int err, const unsigned long long *v)
 {
-    unsigned long long v;
     long long out;
-    int err = pybpf_lookup_raw(g, key, &v);
 
     if (err) {
         pybpf_errno_tls = err;
         return LLONG_MIN;
     }
-    out = pybpf_get_sint(&v, g->value_size);
+    out = pybpf_get_sint(v, g->value_size);
     if (out == LLONG_MIN)
         pybpf_errno_tls = 0;
     return out;
+}
+
+static unsigned long long pybpf_lookup_uint(struct pybpf_guard *g, unsigned long long key)
+{
+    unsigned long long v;
+
+    return pybpf_uint_result(g, pybpf_lookup_raw(g, key, &v), &v);
+}
+
+static long long pybpf_lookup_sint(struct pybpf_guard *g, unsigned long long key)
+{
+    unsigned long long v;
+
+    return pybpf_sint_result(g, pybpf_lookup_raw(g, key, &v), &v);
+}
+
+/* Integer values under keys that Python lays out (a packed struct key). */
+static int pybpf_guard_int_values(struct pybpf_guard *g, int value_size)
+{
+    if (value_size < 1 || value_size > 8)
+        return -1;
+    g->value_size = value_size;
+    return 0;
+}
+
+static unsigned long long pybpf_lookup_key_uint(struct pybpf_guard *g, const void *key)
+{
+    unsigned long long v;
+
+    return pybpf_uint_result(g, pybpf_map_lookup(g, key, &v), &v);
+}
+
+static long long pybpf_lookup_key_sint(struct pybpf_guard *g, const void *key)
+{
+    unsigned long long v;
+
+    return pybpf_sint_result(g, pybpf_map_lookup(g, key, &v), &v);
 }
 
 static int pybpf_update_int(struct pybpf_guard *g, unsigned long long key, unsigned long long value, __u64 flags)

@@ -161,8 +161,17 @@ class CtypesCodec(Codec):
         # address, a hash; the rule for maps nobody typed), read as bytes.
         self._octets = self._array and ctype._type_ is ctypes.c_uint8 and not hasattr(ctype, "_btf_int_")
         self._simple = issubclass(ctype, ctypes._SimpleCData)  # bool, float, double: read as Python values
+        self.packer = flat_int_packer(ctype)
+        """A ``struct.Struct`` of the same layout when every field is a whole
+        integer (no bitfields, arrays or nested records), else None: a tuple
+        of fields then encodes in one ``pack`` call."""
 
     def encode(self, value: Any) -> bytes:
+        if type(value) is tuple and self.packer is not None:
+            try:
+                return self.packer.pack(*value)
+            except struct.error:
+                pass  # too few fields, or one that does not fit: the general path says which
         if self._chars and isinstance(value, (str, bytes, bytearray, memoryview)):
             return chars(value, self.size, self.what)
         raw = self._bytes(value)
@@ -204,6 +213,42 @@ class CtypesCodec(Codec):
             return super().decode_many(buf, count, stride)
         copy = self.ctype.from_buffer_copy  # at an offset: no slice per item
         return [copy(buf, offset) for offset in range(0, count * stride, stride)]
+
+
+_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def flat_int_packer(ctype: Any) -> struct.Struct | None:
+    """A native-order ``struct.Struct`` with ``ctype``'s layout, taking its
+    named fields in order, when all of them are whole integers; else None.
+
+    ``struct.pack`` refuses an integer that does not fit (it never masks), so
+    it is as strict as the field-by-field checks it stands in for.
+    """
+    if not issubclass(ctype, ctypes.Structure) or getattr(ctype, "_anonymous_", ()):
+        return None
+    if getattr(ctype, "_bitfields_", None):  # a BTF record's bitfields are properties
+        return None
+    fields = {field[0]: field for field in ctype._fields_}
+    names = getattr(ctype, "_members_", None) or tuple(fields)
+    layout, offset = ["="], 0
+    for name in names:
+        field = fields.get(name)
+        if field is None or len(field) != 2:  # a member of an anonymous one, or a ctypes bitfield
+            return None
+        code = getattr(field[1], "_type_", None)
+        if not isinstance(code, str) or code not in "bBhHiIlLqQ":
+            return None
+        start, size = getattr(ctype, name).offset, ctypes.sizeof(field[1])
+        if start < offset:
+            return None
+        layout.append("x" * (start - offset))
+        letter = _INT_FORMATS[size]
+        layout.append(letter if code.islower() else letter.upper())
+        offset = start + size
+    layout.append("x" * (ctypes.sizeof(ctype) - offset))
+    packer = struct.Struct("".join(layout))
+    return packer if packer.size == ctypes.sizeof(ctype) else None
 
 
 def chars(value: str | bytes | bytearray | memoryview, size: int, what: str) -> bytes:

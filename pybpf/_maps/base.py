@@ -157,6 +157,7 @@ class MapBase(MapPinning):
         self._user_types = (key_type, value_type)
         self._fast = self._fast_update = False  # until _bind() sees the codecs
         self._delete_int = self._contains_int = _no_int_path
+        self._key_pack: Any = None  # a struct key's packer, with integer values (see _bind)
         if fd >= 0:
             self._bind(fd)
             if owned:  # an fd is the process's own: closing a forked child's copy is all a child may do
@@ -289,6 +290,18 @@ class MapBase(MapPinning):
             self._update_int = lib.pybpf_update_int
             self._delete_int = lib.pybpf_delete_int
             self._contains_int = lib.pybpf_contains_int
+        # Keys that are structs of whole integers, values that are integers:
+        # a tuple key is packed in one call and the value comes back by value.
+        packer = getattr(kcodec, "packer", None)
+        self._key_pack = None
+        if (
+            packer is not None
+            and isinstance(vcodec, IntCodec)
+            and lib.pybpf_guard_int_values(self._guard, self._value_size) == 0
+        ):
+            self._key_pack = packer.pack
+            self._lookup_key = lib.pybpf_lookup_key_sint if vcodec.signed else lib.pybpf_lookup_key_uint
+            self._sentinel = -(1 << 63) if vcodec.signed else (1 << 64) - 1
         self._guard.fd = fd
         self._fd = fd
         self._spec = None

@@ -19,6 +19,7 @@ in :mod:`pybpf._maps.base`.
 from __future__ import annotations
 
 import errno
+import struct
 from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
 from typing import Any
 
@@ -66,6 +67,17 @@ class Map(BulkOps, MutableMapping[Any, Any]):
                 if ret:
                     if ret == -errno.ERANGE:
                         return self._lookup(key)  # out of the key's range: let the codec say so
+                    self._fail(ret, "look up", key)
+            return value
+        if type(key) is tuple and self._key_pack is not None:
+            try:
+                raw = self._key_pack(*key)
+            except struct.error:
+                return self._lookup(key)  # too few fields, or one that does not fit: the codec says which
+            value = self._lookup_key(self._guard, raw)
+            if value == self._sentinel:
+                ret = lib.pybpf_last_error()
+                if ret:
                     self._fail(ret, "look up", key)
             return value
         return self._lookup(key)
