@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import struct
 import sys
 import threading
 import uuid
@@ -110,6 +111,41 @@ def test_percpu_shape(map_type: MapType) -> None:
         assert m[2] == [7] * ncpus
         with pytest.raises(ValueError, match=f"needs {ncpus} items"):
             m[3] = [1] * (ncpus + 1)
+
+
+@pytest.mark.parametrize("value", ["b", "H", "i", "Q", "q"])
+def test_percpu_integer_lookup_widths_and_threads(value: str) -> None:
+    ncpus, size = _cpus(), struct.calcsize(value)
+    with pybpf.Map.create(
+        MapType.PERCPU_HASH, key_size=2, value_size=size, max_entries=64, name=_name(), key_type="H", value_type=value
+    ) as m:
+        signed = value.islower()
+        low, high = (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if signed else (0, (1 << (8 * size)) - 1)
+        m[1] = [low if cpu % 2 else high for cpu in range(ncpus)]
+        assert m[1] == [low if cpu % 2 else high for cpu in range(ncpus)]
+        with pytest.raises(KeyError, match="no key 2"):
+            m[2]
+        with pytest.raises(ValueError, match="does not fit"):
+            m[1 << 16]
+
+        wrong: list[tuple[int, list[int]]] = []
+
+        def reader(key: int) -> None:  # each thread reads its own key through its own buffer
+            for _ in range(2000):
+                got = m[key]
+                if got != [key] * ncpus:
+                    wrong.append((key, got))
+
+        for key in range(10, 18):
+            m[key] = key
+        threads = [threading.Thread(target=reader, args=(key,)) for key in range(10, 18)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert wrong == []
+    with pytest.raises(ValueError, match="is closed"):
+        m[1]
 
 
 def test_lru_evicts_instead_of_failing() -> None:

@@ -121,5 +121,10 @@ int pybpf_delete_int(struct pybpf_guard *g, unsigned long long key);
 int pybpf_guard_int_values(struct pybpf_guard *g, int value_size);
 unsigned long long pybpf_lookup_key_uint(struct pybpf_guard *g, const void *key);
 long long pybpf_lookup_key_sint(struct pybpf_guard *g, const void *key);
+/* Per-CPU integer values of an integer key, each widened to 64 bits, in a
+   buffer of the calling thread's (valid until its next call); NULL and
+   pybpf_last_error() on failure.  The guard's widths are pybpf_guard_ints'. */
+unsigned long long *pybpf_lookup_percpu_uint(struct pybpf_guard *g, unsigned long long key, int ncpus);
+long long *pybpf_lookup_percpu_sint(struct pybpf_guard *g, unsigned long long key, int ncpus);
 /* 1 if the key is in the map, 0 if not, else -errno. */
 int pybpf_contains_int(struct pybpf_guard *g, unsigned long long key);

@@ -223,3 +223,73 @@ static int pybpf_contains_int(struct pybpf_guard *g, unsigned long long key)
 
     return err == -ENOENT ? 0 : err ? err : 1;
 }
+
+/* Per-CPU integer values: one lookup into a buffer of this thread's, then each
+ * CPU's slot (8 bytes apart, value_size of them used) widened in place to a
+ * 64-bit integer, so Python reads the list in one unpack.  The buffer lives
+ * until the thread's next call, and is freed when the thread exits. */
+static pthread_key_t pybpf_percpu_key;
+static pthread_once_t pybpf_percpu_once = PTHREAD_ONCE_INIT;
+
+static void pybpf_percpu_make_key(void)
+{
+    pthread_key_create(&pybpf_percpu_key, free);
+}
+
+struct pybpf_percpu_buf {
+    size_t cap;
+    unsigned long long slots[];
+};
+
+static unsigned long long *pybpf_percpu_slots(int ncpus)
+{
+    struct pybpf_percpu_buf *buf;
+
+    pthread_once(&pybpf_percpu_once, pybpf_percpu_make_key);
+    buf = pthread_getspecific(pybpf_percpu_key);
+    if (!buf || buf->cap < (size_t)ncpus) {
+        struct pybpf_percpu_buf *grown = realloc(buf, sizeof(*buf) + sizeof(buf->slots[0]) * ncpus);
+
+        if (!grown)
+            return NULL;
+        grown->cap = ncpus;
+        buf = grown;
+        if (pthread_setspecific(pybpf_percpu_key, buf)) {
+            free(buf);
+            return NULL;
+        }
+    }
+    return buf->slots;
+}
+
+/* The ncpus values of key, widened; NULL with -errno in pybpf_last_error(). */
+static void *pybpf_lookup_percpu(struct pybpf_guard *g, unsigned long long key, int ncpus, int is_signed)
+{
+    unsigned long long k, *slots = ncpus > 0 ? pybpf_percpu_slots(ncpus) : NULL;
+    int err = slots ? pybpf_put_int(key, g->key_size, &k) : -ENOMEM;
+
+    if (!err)
+        err = pybpf_map_lookup(g, &k, slots);
+    if (err) {
+        pybpf_errno_tls = err;
+        return NULL;
+    }
+    for (int i = 0; i < ncpus; i++) {
+        if (is_signed)
+            slots[i] = (unsigned long long)pybpf_get_sint(&slots[i], g->value_size);
+        else
+            slots[i] = pybpf_get_uint(&slots[i], g->value_size);
+    }
+    return slots;
+}
+
+static unsigned long long *pybpf_lookup_percpu_uint(struct pybpf_guard *g, unsigned long long key, int ncpus)
+{
+    return pybpf_lookup_percpu(g, key, ncpus, 0);
+}
+
+static long long *pybpf_lookup_percpu_sint(struct pybpf_guard *g, unsigned long long key, int ncpus)
+{
+    return pybpf_lookup_percpu(g, key, ncpus, 1);
+}
+

@@ -158,6 +158,7 @@ class MapBase(MapPinning):
         self._fast = self._fast_update = False  # until _bind() sees the codecs
         self._delete_int = self._contains_int = _no_int_path
         self._key_pack: Any = None  # a struct key's packer, with integer values (see _bind)
+        self._percpu_int: Any = None  # the per-CPU integer lookup (see _bind)
         if fd >= 0:
             self._bind(fd)
             if owned:  # an fd is the process's own: closing a forked child's copy is all a child may do
@@ -290,6 +291,18 @@ class MapBase(MapPinning):
             self._update_int = lib.pybpf_update_int
             self._delete_int = lib.pybpf_delete_int
             self._contains_int = lib.pybpf_contains_int
+        # Per-CPU integers under integer keys: C widens every CPU's slot to 64
+        # bits, Python unpacks them in one call.
+        inner = vcodec.inner if isinstance(vcodec, PerCPUCodec) else None
+        self._percpu_int = None
+        if (
+            isinstance(kcodec, IntCodec)
+            and not kcodec.signed
+            and isinstance(inner, IntCodec)
+            and lib.pybpf_guard_ints(self._guard, self._key_size, self._value_size) == 0
+        ):
+            self._percpu_int = lib.pybpf_lookup_percpu_sint if inner.signed else lib.pybpf_lookup_percpu_uint
+            self._ncpus = vcodec.ncpus  # type: ignore[attr-defined]  # a PerCPUCodec, as inner says
         # Keys that are structs of whole integers, values that are integers:
         # a tuple key is packed in one call and the value comes back by value.
         packer = getattr(kcodec, "packer", None)

@@ -31,6 +31,8 @@ from pybpf._maps.bulk import BulkOps
 
 __all__ = ["Map"]
 
+_unpack = ffi.unpack
+
 
 class _Items(ItemsView):  # type: ignore[type-arg]
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
@@ -80,6 +82,17 @@ class Map(BulkOps, MutableMapping[Any, Any]):
                 if ret:
                     self._fail(ret, "look up", key)
             return value
+        if self._percpu_int is not None and type(key) is int:
+            try:
+                slots = self._percpu_int(self._guard, key, self._ncpus)
+            except OverflowError:
+                return self._lookup(key)
+            if slots:
+                return _unpack(slots, self._ncpus)
+            ret = lib.pybpf_last_error()
+            if ret == -errno.ERANGE:
+                return self._lookup(key)  # out of the key's range: let the codec say so
+            self._fail(ret, "look up", key)
         return self._lookup(key)
 
     def _lookup(self, key: Any) -> Any:
