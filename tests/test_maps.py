@@ -15,6 +15,7 @@ import pytest
 
 import pybpf
 from pybpf import MapType
+from pybpf._core.ffi import ffi, lib
 
 pytestmark = pytest.mark.kernel
 
@@ -449,6 +450,42 @@ def test_mmapable_array_without_syscalls() -> None:
             view[0]
     with _create(MapType.ARRAY) as plain, pytest.raises(pybpf.NotSupportedError, match="MMAPABLE"):
         plain.mmap()
+
+
+@pytest.mark.parametrize("value", ["B", "h", "I", "Q", "q"])
+def test_mmapable_integer_array_subscript_is_memory(value: str) -> None:
+    size = struct.calcsize(value)
+    with pybpf.Map.create(
+        MapType.ARRAY,
+        key_size=4,
+        value_size=size,
+        max_entries=6,
+        flags=pybpf.MapFlags.MMAPABLE,
+        name=_name(),
+        key_type="I",
+        value_type=value,
+    ) as m:
+        top = (1 << (8 * size - 1)) - 1 if value.islower() else (1 << (8 * size)) - 1
+        key, got = ffi.new("unsigned int *", 5), ffi.new("unsigned long long *")
+        m[5] = top  # a memory write, which the kernel's own lookup sees
+        assert lib.bpf_map_lookup_elem(m.fd, key, got) == 0
+        assert ffi.buffer(got, size)[:] == struct.pack("=" + value, top)
+        m.set(4, 3)  # a syscall write, which the mapped read sees
+        assert (m[4], m[5], m[0]) == (3, top, 0)
+        assert list(m.values()) == [0, 0, 0, 0, 3, top]
+        with pytest.raises(ValueError, match="does not fit"):
+            m[1] = top + 1
+        with pytest.raises(ValueError, match="does not fit"):
+            m[-1]  # not the last element, as a memoryview would read
+        with pytest.raises(KeyError, match="no key 6"):
+            m[6]
+        with pytest.raises(ValueError, match="does not fit"):
+            m[1.0]
+        assert m[True] == 0 and m[0] == 0
+    with pytest.raises(ValueError, match="is closed"):
+        m[4]
+    with pytest.raises(ValueError, match="is closed"):
+        m[4] = 1
 
 
 def test_max_entries_before_load_only(test_objects: dict[str, Path]) -> None:

@@ -159,6 +159,9 @@ class MapBase(MapPinning):
         self._delete_int = self._contains_int = _no_int_path
         self._key_pack: Any = None  # a struct key's packer, with integer values (see _bind)
         self._percpu_int: Any = None  # the per-CPU integer lookup (see _bind)
+        self._words: memoryview | None = None  # an MMAPABLE integer array's elements (see _map_elements)
+        self._elements: MappedArray | None = None
+        self._words_writable = False
         if fd >= 0:
             self._bind(fd)
             if owned:  # an fd is the process's own: closing a forked child's copy is all a child may do
@@ -318,6 +321,32 @@ class MapBase(MapPinning):
         self._guard.fd = fd
         self._fd = fd
         self._spec = None
+        self._unmap_elements()
+        if fast and self._type == MapType.ARRAY and self._flags & MapFlags.MMAPABLE:
+            self._map_elements()
+
+    def _map_elements(self) -> None:
+        """Map an MMAPABLE integer array's elements so that ``m[k]`` reads
+        (and ``m[k] = v`` writes) memory instead of making a syscall: a
+        typed view whose item ``k * step`` is element ``k``."""
+        vcodec = self._vcodec
+        assert isinstance(vcodec, IntCodec)
+        self._elements = MappedArray(
+            self._fd, count=self._max_entries, value_size=self._value_size, codec=vcodec, name=self._name
+        )
+        letter = {1: "b", 2: "h", 4: "i", 8: "q"}[vcodec.size]
+        self._words = self._elements.buffer.cast(letter if vcodec.signed else letter.upper())
+        self._step = 8 // vcodec.size  # elements are 8 bytes apart
+        self._words_writable = not self._elements.readonly
+
+    def _unmap_elements(self) -> None:
+        words, elements = self._words, self._elements
+        self._words = self._elements = None
+        self._words_writable = False
+        if words is not None:
+            words.release()
+        if elements is not None:
+            elements.close()
 
     def _default_codec(self, what: str, size: int) -> Codec | None:
         """A codec the map type imposes over BTF (LPM keys, map references); None: BTF decides."""
@@ -375,6 +404,7 @@ class MapBase(MapPinning):
 
     def _after_release(self) -> None:
         self._fast = self._fast_update = False
+        self._unmap_elements()
         self._fd = -1
         if self._btf is not None and self._owner is None:
             self._btf.close()

@@ -59,6 +59,13 @@ class Map(BulkOps, MutableMapping[Any, Any]):
     # -- single elements ------------------------------------------------------
 
     def __getitem__(self, key: Any) -> Any:
+        words = self._words
+        if words is not None:  # an MMAPABLE integer array: a memory read
+            try:
+                if key >= 0:  # a negative index would read from the end
+                    return words[key * self._step]
+            except (TypeError, IndexError, ValueError):  # not an int, past the end, closed: the syscall says
+                pass
         if self._fast and type(key) is int:
             try:
                 value = self._lookup_int(self._guard, key)
@@ -134,6 +141,12 @@ class Map(BulkOps, MutableMapping[Any, Any]):
     def __setitem__(self, key: Any, value: Any) -> None:
         # set()'s integer fast path inlined (one Python call less): the hot write.
         if self._fast_update and type(key) is int and type(value) is int:
+            if self._words_writable and key >= 0:
+                try:
+                    self._words[key * self._step] = value  # type: ignore[index]
+                    return
+                except (IndexError, ValueError):  # past the end, a value that does not fit, closed: as below
+                    pass
             try:
                 ret = self._update_int(self._guard, key, value, 0)
             except OverflowError:
