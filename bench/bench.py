@@ -481,10 +481,8 @@ def start_rows(stack: ExitStack, program: Path) -> list[Row]:
 
 
 def machine() -> str:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
-        platform.processor(),
-    )
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
     return (
         f"{cpu}, {os.cpu_count()} CPUs; kernel {platform.release()}; "
         f"Python {platform.python_version()}; cffi {cffi.__version__}; libbpf {pybpf.libbpf_version()}"

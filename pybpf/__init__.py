@@ -8,7 +8,8 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         print(obj.maps["proto_stats"][0])   # one value per possible CPU
 """
 
-import inspect
+from types import FunctionType
+from typing import TYPE_CHECKING, Any
 
 from pybpf import features
 from pybpf._attach.cgroup import cgroup_kinds
@@ -76,8 +77,10 @@ from pybpf._object.object import BPFObject, load
 from pybpf._object.program import Program, ProgramInfo, TestRunResult, XdpMode, programs
 from pybpf._object.shipped import shipped, shipped_names
 from pybpf._object.stats import StatsSession, enable_stats
-from pybpf.build.compiler import CompileError
-from pybpf.build.compiler import compile as compile  # noqa: A004  # public; see below
+
+if TYPE_CHECKING:
+    from pybpf.build.compiler import CompileError
+    from pybpf.build.compiler import compile as compile  # noqa: A004  # public; see below
 
 __version__ = "0.1.0"
 
@@ -187,7 +190,22 @@ __all__ = [
 # Public classes and functions show as pybpf.X (reprs, help(), docs), not as
 # the private module that defines them.
 for _name in __all__:
-    _obj = globals()[_name]
-    if (isinstance(_obj, type) or inspect.isfunction(_obj)) and _obj.__module__.startswith("pybpf._"):
+    _obj = globals().get(_name)
+    if isinstance(_obj, (type, FunctionType)) and _obj.__module__.startswith("pybpf._"):
         _obj.__module__ = "pybpf"
 del _name, _obj
+
+# Imported on first use: the compiler brings subprocess, hashlib and tempfile,
+# which loading and attaching never need.
+_LAZY = {"compile": "pybpf.build.compiler", "CompileError": "pybpf.build.compiler"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pybpf' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ctypes
 import errno
 import struct
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +209,17 @@ def test_raw_btf_that_is_not_btf_is_an_error() -> None:
     with pytest.raises(pybpf.BPFError) as info:
         BTF.from_raw(b"\0" * 32)
     assert info.value.errno in (errno.EINVAL, errno.EPROTO) and "raw BTF" in str(info.value)
+
+
+def test_import_leaves_the_heavy_modules_for_when_they_are_used(tmp_path: Path) -> None:
+    # What `import pybpf` must not pull in (issue 17: import time); each is
+    # imported by the call that needs it.  Run outside the source tree.
+    code = (
+        "import sys, pybpf\n"
+        "heavy = ['subprocess', 'tempfile', 'socket', 'logging', 'pathlib', 'hashlib', 'asyncio']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "pybpf.CompileError, pybpf.compile\n"
+        "print('subprocess' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.splitlines() == ["[]", "True"]

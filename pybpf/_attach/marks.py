@@ -23,7 +23,6 @@ import contextlib
 import errno
 import functools
 import os
-import socket
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -181,6 +180,8 @@ def _stale_in_namespace(ipr: Any, netns: str) -> Iterator[StaleAttachment]:
                     )
                     where = f"tc {direction} of {ifname!r} ({kind} filter, priority {priority})"
                     yield StaleAttachment(mark, where, netns, functools.partial(_netlink, netns, remove))
+    import socket  # only here: it costs import time
+
     for family in (socket.AF_INET, socket.AF_INET6):
         for msg in ipr.get_routes(family=family):  # every table
             for mark in marks_in(msg):

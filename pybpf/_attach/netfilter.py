@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import errno
-import socket
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
@@ -17,7 +16,10 @@ from pybpf._core.ffi import HAS_NETFILTER, ffi, lib, libbpf_version
 
 __all__ = ["NetfilterAttach", "NfHook"]
 
-_FAMILIES: dict[int, int] = {socket.AF_INET: 2, socket.AF_INET6: 10}  # NFPROTO_IPV4, NFPROTO_IPV6
+# socket.AF_INET and AF_INET6 (Linux's numbers; socket is not imported for
+# them) -> NFPROTO_IPV4 and NFPROTO_IPV6.
+_AF_INET, _AF_INET6 = 2, 10
+_FAMILIES: dict[int, int] = {_AF_INET: 2, _AF_INET6: 10}
 _IP_DEFRAG = 1  # BPF_F_NETFILTER_IP_DEFRAG (6.6)
 
 
@@ -57,6 +59,6 @@ class NetfilterAttach(AttachBase):
         opts.hooknum = hook
         opts.priority = priority
         opts.flags = _IP_DEFRAG if defrag else 0
-        ip = "ipv4" if family == socket.AF_INET else "ipv6"
+        ip = "ipv4" if family == _AF_INET else "ipv6"
         what = f"netfilter {ip} {hook.name.lower()} priority {priority}"
         return self._link(lambda: lib.bpf_program__attach_netfilter(self._live_ptr(), opts), what)

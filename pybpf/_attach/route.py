@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import socket
 from typing import Any
 
 from pybpf._attach.base import AttachBase
@@ -95,6 +94,8 @@ class RouteAttach(AttachBase):
         return self._route_link(route, 6, f"seg6local End.BPF at {address}")
 
     def _route_link(self, route: dict[str, Any], version: int, what: str) -> Link:
+        import socket
+
         from pyroute2 import IPRoute
         from pyroute2.netlink.exceptions import NetlinkError
 

@@ -8,7 +8,6 @@ returned ``Link`` detaches through the same call the kernel attached with.
 from __future__ import annotations
 
 import errno
-import socket
 from typing import TYPE_CHECKING, Literal
 
 from pybpf._attach.base import AttachBase
@@ -18,6 +17,8 @@ from pybpf._core.errors import BPFValueError, check, error_for
 from pybpf._core.ffi import lib
 
 if TYPE_CHECKING:
+    import socket
+
     from pybpf._maps.base import MapBase
 
 __all__ = ["SocketAttach"]
@@ -28,6 +29,7 @@ SO_ATTACH_BPF = 50
 SO_DETACH_BPF = 27
 SO_ATTACH_REUSEPORT_EBPF = 52
 SO_DETACH_REUSEPORT_BPF = 68
+_SOL_SOCKET = 1
 
 SockmapKind = Literal["stream_parser", "stream_verdict", "skb_verdict", "msg_verdict"]
 _SOCKMAP_KINDS: dict[str, AttachType] = {
@@ -61,7 +63,7 @@ class SocketAttach(AttachBase):
         if sock.fileno() < 0:
             raise BPFValueError(errno.EBADF, f"attach program '{self._name}' to a {kind}: the socket is closed")
         try:
-            sock.setsockopt(socket.SOL_SOCKET, attach, prog_fd)
+            sock.setsockopt(_SOL_SOCKET, attach, prog_fd)
         except OSError as e:
             raise error_for(e.errno or errno.EINVAL, f"attach program '{self._name}' to {what}") from None
 
@@ -69,7 +71,7 @@ class SocketAttach(AttachBase):
             if sock.fileno() < 0:
                 return  # closing the socket dropped the program with it
             try:
-                sock.setsockopt(socket.SOL_SOCKET, detach_opt, 0)
+                sock.setsockopt(_SOL_SOCKET, detach_opt, 0)
             except OSError as e:
                 if e.errno not in (errno.ENOENT, errno.EBADF, errno.ENOPROTOOPT):
                     raise

@@ -225,7 +225,7 @@ def flat_int_packer(ctype: Any) -> struct.Struct | None:
     ``struct.pack`` refuses an integer that does not fit (it never masks), so
     it is as strict as the field-by-field checks it stands in for.
     """
-    if not issubclass(ctype, ctypes.Structure) or getattr(ctype, "_anonymous_", ()):
+    if not issubclass(ctype, ctypes.Structure) or getattr(ctype, "_anonymous_", None):
         return None
     if getattr(ctype, "_bitfields_", None):  # a BTF record's bitfields are properties
         return None

@@ -1,12 +1,13 @@
 """The one door into C: imports the compiled cffi module ``pybpf._libbpf``.
 
 Every other module takes ``ffi`` and ``lib`` from here.  Importing this module
-also routes libbpf's messages into the ``pybpf.libbpf`` logger.
+also routes libbpf's messages into the ``pybpf.libbpf`` logger (once the
+application has imported ``logging``).
 """
 
 from __future__ import annotations
 
-import logging
+import sys
 import threading
 from typing import Any
 
@@ -20,15 +21,22 @@ except ImportError as exc:  # pragma: no cover - a source checkout without a bui
 
 __all__ = ["HAS_NETFILTER", "HAS_RING_API", "ffi", "lib", "libbpf_version", "log_capture"]
 
-logger = logging.getLogger("pybpf.libbpf")
-# A library logs, the application decides where to: no lastResort output on stderr.
-logging.getLogger("pybpf").addHandler(logging.NullHandler())
-_LEVELS = {
-    lib.LIBBPF_WARN: logging.WARNING,
-    lib.LIBBPF_INFO: logging.INFO,
-    lib.LIBBPF_DEBUG: logging.DEBUG,
-}
+# logging's WARNING, INFO and DEBUG: logging itself is imported by the
+# application, not by pybpf (it costs import time that loading never needs).
+_LEVELS = {lib.LIBBPF_WARN: 30, lib.LIBBPF_INFO: 20, lib.LIBBPF_DEBUG: 10}
 _capture = threading.local()
+_logger: Any = None
+
+
+def _libbpf_logger(logging: Any) -> Any:
+    """The ``pybpf.libbpf`` logger, set up on the first message after the
+    application imported logging."""
+    global _logger
+    if _logger is None:
+        # A library logs, the application decides where to: no lastResort output on stderr.
+        logging.getLogger("pybpf").addHandler(logging.NullHandler())
+        _logger = logging.getLogger("pybpf.libbpf")
+    return _logger
 
 
 class log_capture:
@@ -62,9 +70,14 @@ def pybpf_on_libbpf_print(level: int, msg: Any) -> None:
             sink.messages.append(text)
             if level == lib.LIBBPF_WARN:
                 sink.warnings.append(text)
-        py_level = _LEVELS.get(level, logging.DEBUG)
-        if logger.isEnabledFor(py_level):
-            logger.log(py_level, "%s", text.rstrip("\n"))
+        # Without logging imported, no handler exists that could receive the
+        # message: nothing to do.
+        logging = sys.modules.get("logging")
+        if logging is not None:
+            logger = _libbpf_logger(logging)
+            py_level = _LEVELS.get(level, 10)
+            if logger.isEnabledFor(py_level):
+                logger.log(py_level, "%s", text.rstrip("\n"))
     except Exception:  # pragma: no cover
         pass
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import socket
 
 from pybpf._core.errors import BPFFileNotFoundError, BPFValueError
 
@@ -16,6 +15,8 @@ def ifindex_of(interface: str | int) -> int:
         if interface <= 0:
             raise BPFValueError(errno.EINVAL, f"invalid ifindex {interface}")
         return interface
+    import socket  # only here: it costs import time
+
     try:
         return socket.if_nametoindex(interface)
     except OSError:

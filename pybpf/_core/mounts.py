@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -125,6 +124,8 @@ def tracefs_root() -> Iterator[str]:
         if fs_type(path) == "tracefs":
             yield path
             return
+    import tempfile  # only here: it costs import time
+
     with tempfile.TemporaryDirectory(prefix="pybpf-tracefs-") as private:
         _mount("tracefs", private, "tracefs")
         try:

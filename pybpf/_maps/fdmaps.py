@@ -9,9 +9,8 @@ returns is the map type's choice, and some types have none.
 from __future__ import annotations
 
 import errno
-import socket
 import struct
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybpf._codecs.codec import Codec, FdCodec, u32_key_codec
 from pybpf._core.enums import MapType
@@ -20,9 +19,13 @@ from pybpf._core.ffi import lib
 from pybpf._maps.keyless import KeylessMap
 from pybpf._maps.map import Map
 
+if TYPE_CHECKING:
+    import socket
+
 __all__ = ["FdArray", "ProgArray", "SockMap", "socket_cookie"]
 
-_SO_COOKIE = getattr(socket, "SO_COOKIE", 57)  # Linux asm-generic/socket.h
+_SO_COOKIE = 57  # socket.SO_COOKIE (asm-generic/socket.h); socket is imported when used
+_SOL_SOCKET = 1
 _U64 = struct.Struct("=Q")
 
 
@@ -30,12 +33,14 @@ def socket_cookie(sock: socket.socket | int) -> int:
     """The kernel's cookie of a socket (``SO_COOKIE``): what a SOCKMAP or
     SOCKHASH lookup returns for it, and what ``bpf_get_socket_cookie`` sees."""
     if isinstance(sock, int):
+        import socket
+
         sock = socket.socket(fileno=sock)
         try:
-            return int(_U64.unpack(sock.getsockopt(socket.SOL_SOCKET, _SO_COOKIE, 8))[0])
+            return int(_U64.unpack(sock.getsockopt(_SOL_SOCKET, _SO_COOKIE, 8))[0])
         finally:
             sock.detach()  # the caller's fd: do not close it
-    return int(_U64.unpack(sock.getsockopt(socket.SOL_SOCKET, _SO_COOKIE, 8))[0])
+    return int(_U64.unpack(sock.getsockopt(_SOL_SOCKET, _SO_COOKIE, 8))[0])
 
 
 class SockMap(Map, map_types=(MapType.SOCKMAP, MapType.SOCKHASH)):

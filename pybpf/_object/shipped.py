@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import errno
-from pathlib import Path
+import os
+from typing import TYPE_CHECKING
 
 from pybpf._core.errors import BPFFileNotFoundError
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = ["shipped", "shipped_names"]
 
-_DIR = Path(__file__).resolve().parent.parent / "bpf"
+_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "bpf")
 
 
 def shipped_names() -> list[str]:
     """Names of the shipped objects, e.g. ``['syscount', 'xdp_counter']``."""
-    return sorted(p.name[: -len(".bpf.o")] for p in _DIR.glob("*.bpf.o"))
+    if not os.path.isdir(_DIR):
+        return []
+    return sorted(name[: -len(".bpf.o")] for name in os.listdir(_DIR) if name.endswith(".bpf.o"))
 
 
 def shipped(name: str) -> Path:
     """The path of a shipped object, e.g. ``shipped("xdp_counter")``."""
-    path = _DIR / f"{name}.bpf.o"
+    from pathlib import Path  # only here: pathlib costs import time
+
+    path = Path(_DIR, f"{name}.bpf.o")
     if not path.is_file():
         raise BPFFileNotFoundError(
             errno.ENOENT,
