@@ -11,7 +11,7 @@ import errno
 import functools
 import os
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pybpf._codecs.btf import BTF
 from pybpf._core.capabilities import needs_hint, program_needs
@@ -52,8 +52,7 @@ _EXPECTED_ATTACH = {ProgType.NETFILTER: AttachType.NETFILTER}
 _HELPER_REFUSALS = ("invalid func", "unknown func", "cannot use helper")
 
 
-@dataclass(frozen=True)
-class Support:
+class Support(NamedTuple):
     """A probe's answer: true when the kernel has the feature.
 
     Otherwise ``reason`` says why not, and ``forbidden`` tells a kernel whose

@@ -16,5 +16,8 @@ int libbpf_probe_bpf_helper(enum bpf_prog_type prog_type, enum bpf_func_id helpe
 extern "Python" void pybpf_on_libbpf_print(int level, const char *msg);
 void pybpf_install_print(void);
 
+/* libc's, for attaching by interface name without importing socket. */
+unsigned int if_nametoindex(const char *ifname);
+
 #define PYBPF_LIBBPF_MAJOR ...
 #define PYBPF_LIBBPF_MINOR ...

@@ -15,6 +15,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <net/if.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
 #include <unistd.h>

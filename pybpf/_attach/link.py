@@ -9,9 +9,8 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pybpf._core.enums import LinkType
 from pybpf._core.errors import BPFValueError, c_string, check, error_for
@@ -37,15 +36,14 @@ def _release(ptr: Any, fd: int, detach: Callable[[], None] | None) -> None:
         os.close(fd)
 
 
-@dataclass(frozen=True)
-class LinkInfo:
+class LinkInfo(NamedTuple):
     """What the kernel reports about a link (``Link.info()``, ``pybpf.links()``)."""
 
     id: int
     type: LinkType | int
     prog_id: int
     """The id of the program it attaches (``Program.from_id`` opens it)."""
-    target: dict[str, str] = field(default_factory=dict)
+    target: dict[str, str]
     """Where it attaches, as the kernel's fdinfo of the link says it, by
     link type: ``ifindex`` (XDP, tcx, netkit), ``cgroup_id`` and
     ``attach_type`` (cgroups), ``tp_name`` (raw tracepoints),

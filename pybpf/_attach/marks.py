@@ -25,8 +25,7 @@ import functools
 import os
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pybpf._core.enums import MapType
 
@@ -50,8 +49,7 @@ def _start_time(pid: int) -> int | None:
     return int(stat[stat.rindex(b")") + 2 :].split()[19])
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """Who attached a program the kernel keeps without a process."""
 
     pid: int
@@ -89,18 +87,18 @@ class Mark:
         return f"{_PREFIX}:{self.pid}:{self.start}:{self.program}"
 
 
-@dataclass(frozen=True)
-class StaleAttachment:
+class StaleAttachment(NamedTuple):
     """An attachment whose owner has exited, and how to remove it."""
 
     mark: Mark
     where: str  # "tc ingress of 'eth0' (bpf filter, priority 49152)", "route 10.9.0.0/24 (table 254)"
     netns: str  # "" for this process's namespace, else the name under /run/netns
-    _remove: Callable[[], None]
+    remover: Callable[[], None]
+    """What ``remove()`` calls."""
 
     def remove(self) -> None:
         """Remove it (nothing happens if it went meanwhile)."""
-        self._remove()
+        self.remover()
 
     def __str__(self) -> str:
         place = f" in netns {self.netns}" if self.netns else ""

@@ -7,8 +7,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pybpf._core.errors import c_string, check
 from pybpf._core.fdinfo import fd_kind_of, fdinfo
@@ -98,8 +97,7 @@ def object_id(fields: dict[str, str]) -> tuple[ObjectKind, int] | None:
     return None
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     """A process holding a BPF object through an fd (bpftool's ``pids``)."""
 
     pid: int

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import errno
 
-from pybpf._core.errors import BPFFileNotFoundError, BPFValueError
+from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string
+from pybpf._core.ffi import lib
 
 __all__ = ["ifindex_of"]
 
@@ -15,11 +16,7 @@ def ifindex_of(interface: str | int) -> int:
         if interface <= 0:
             raise BPFValueError(errno.EINVAL, f"invalid ifindex {interface}")
         return interface
-    import socket  # only here: it costs import time
-
-    try:
-        return socket.if_nametoindex(interface)
-    except OSError:
-        raise BPFFileNotFoundError(
-            errno.ENODEV, f"no network interface named {interface!r} in this namespace"
-        ) from None
+    index = lib.if_nametoindex(c_string(interface, "interface name"))  # 0: no such interface
+    if not index:
+        raise BPFFileNotFoundError(errno.ENODEV, f"no network interface named {interface!r} in this namespace")
+    return int(index)

@@ -3,8 +3,7 @@ of them, and the number of possible CPUs that sizes per-CPU values."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pybpf._core.enums import MapType
 from pybpf._core.errors import check
@@ -24,8 +23,7 @@ def possible_cpus() -> int:
     return _ncpus
 
 
-@dataclass(frozen=True)
-class MapInfo:
+class MapInfo(NamedTuple):
     """The kernel's description of a live map (``struct bpf_map_info``)."""
 
     id: int

@@ -6,9 +6,8 @@ import contextlib
 import errno
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pybpf import features
 from pybpf._attach.cgroup import CgroupAttach
@@ -95,8 +94,7 @@ XdpMode = Literal["auto", "native", "generic"]
 _XDP_MODES: dict[str, int] = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
 
 
-@dataclass(frozen=True)
-class TestRunResult:
+class TestRunResult(NamedTuple):
     """What ``Program.test_run`` got back from ``BPF_PROG_TEST_RUN``."""
 
     retval: int
@@ -110,8 +108,7 @@ class TestRunResult:
     of the ``ctx`` passed in (None without one)."""
 
 
-@dataclass(frozen=True)
-class ProgramInfo:
+class ProgramInfo(NamedTuple):
     """What the kernel reports about a loaded program (``Program.info()``)."""
 
     id: int

@@ -16,7 +16,6 @@ import argparse
 import ctypes
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from enum import Enum
 from typing import Any, Literal
 
@@ -57,7 +56,7 @@ def _listing(
     count = 0
     for info in infos:
         pinned, held = pins.get((kind, info.id), []), holders.get((kind, info.id), [])
-        record = {**asdict(info), "type": _enum_name(info.type)}
+        record = {**info._asdict(), "type": _enum_name(info.type)}
         record.update(pinned=pinned, pids=[{"pid": h.pid, "comm": h.comm} for h in held])
         text = {"pinned": ",".join(pinned) or "-", "pids": ",".join(f"{h.comm}({h.pid})" for h in held) or "-"}
         printer.row(record, text={**text_of(record), **text})
