@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from pybpf._codecs.codec import IntCodec
@@ -177,18 +177,24 @@ class BulkOps(MapBase):
         kenc, venc = self._kcodec.encode, self._vcodec.encode
         keys = b"".join(kenc(k) for k, _ in pairs)
         vals = b"".join(venc(v) for _, v in pairs)
-        flags = int(flags)
+        return self._write_raw(keys, vals, len(pairs), int(flags), lambda i: pairs[i][0])
+
+    def _write_raw(self, keys: Any, vals: Any, n: int, flags: int, key_at: Callable[[int], Any]) -> int:
+        """Write ``n`` entries laid out as the map's keys and values (buffers)
+        with batch syscalls, else one at a time; ``key_at(i)`` names entry
+        ``i`` in an error.  Returns ``n``; on an error, entries before the
+        failing one are written."""
         guard = self._guard
         done = 0
+        kbuf, vbuf = ffi.from_buffer(keys), ffi.from_buffer(vals)
         # The kernel's batch update takes no flag but F_LOCK (EINVAL otherwise).
         if self._batch and not flags & ~UpdateFlags.F_LOCK:
             opts = ffi.new("struct bpf_map_batch_opts *")
             opts.sz = ffi.sizeof("struct bpf_map_batch_opts")
             opts.elem_flags = flags
             count = ffi.new("__u32 *")
-            kbuf, vbuf = ffi.from_buffer(keys), ffi.from_buffer(vals)
-            while done < len(pairs):
-                count[0] = len(pairs) - done
+            while done < n:
+                count[0] = n - done
                 ret = lib.pybpf_map_update_batch(
                     guard, kbuf + done * self._key_size, vbuf + done * self._vtotal, count, opts
                 )
@@ -197,19 +203,14 @@ class BulkOps(MapBase):
                     continue
                 if done == 0 and -ret in NOT_SUPPORTED:
                     break  # no batch update for this type: one at a time below
-                self._fail(ret, "batch update", pairs[min(done, len(pairs) - 1)][0], flags)
+                self._fail(ret, "batch update", key_at(min(done, n - 1)), flags)
             else:
                 return done
-        for i in range(done, len(pairs)):
-            ret = lib.pybpf_map_update(
-                guard,
-                keys[i * self._key_size : (i + 1) * self._key_size],
-                vals[i * self._vtotal : (i + 1) * self._vtotal],
-                flags,
-            )
+        for i in range(done, n):
+            ret = lib.pybpf_map_update(guard, kbuf + i * self._key_size, vbuf + i * self._vtotal, flags)
             if ret:
-                self._fail(ret, "update", pairs[i][0], flags)
-        return len(pairs)
+                self._fail(ret, "update", key_at(i), flags)
+        return n
 
     def clear(self) -> None:
         """Delete every entry; on arrays (which cannot delete), zero every element."""

@@ -12,7 +12,8 @@ Per map type (the kernel's rules, not dict's, where they differ):
 
 Single lookups and updates are one ``bpf()`` syscall; maps whose key and value
 are plain integers take a fast path that builds no buffers in Python.  Whole-map
-operations live in :mod:`pybpf._maps.bulk`; what every map has (keyed or not)
+operations live in :mod:`pybpf._maps.bulk`, reads into arrays and writes
+from them in :mod:`pybpf._maps.arrays`; what every map has (keyed or not)
 in :mod:`pybpf._maps.base`.
 """
 
@@ -26,8 +27,8 @@ from typing import Any
 from pybpf._core.enums import UpdateFlags
 from pybpf._core.errors import BPFKeyError
 from pybpf._core.ffi import ffi, lib
+from pybpf._maps.arrays import ArrayOps
 from pybpf._maps.base import _GENERIC, scratch
-from pybpf._maps.bulk import BulkOps
 
 __all__ = ["Map"]
 
@@ -44,7 +45,7 @@ class _Values(ValuesView):  # type: ignore[type-arg]
         return (v for _, v in self._mapping._iter_items())  # type: ignore[attr-defined]
 
 
-class Map(BulkOps, MutableMapping[Any, Any]):
+class Map(ArrayOps, MutableMapping[Any, Any]):
     """A keyed BPF map: a ``MutableMapping`` with the kernel's semantics (see
     the module docstring).
 

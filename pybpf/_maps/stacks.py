@@ -79,7 +79,7 @@ class StackTraceMap(Map, map_types=(MapType.STACK_TRACE,)):
         self._require_live()
         self._vcodec.encode(value)  # raises: the kernel's EINVAL, with the reason
 
-    def update_from(self, entries: Any, *, flags: UpdateFlags | int = UpdateFlags.ANY) -> int:
+    def update_from(self, entries: Any, values: Any = None, *, flags: UpdateFlags | int = UpdateFlags.ANY) -> int:
         """Not for stack traces (see the class)."""
         self._require_live()
         self._vcodec.encode(None)

@@ -1,0 +1,337 @@
+"""A keyed map as two arrays: every key and every value read in one batch
+syscall into buffers that become numpy arrays or typed memoryviews without a
+copy or a Python object per entry, and written back from such arrays.
+
+``to_numpy()`` needs numpy (``pip install pybpf[numpy]``); ``to_buffers()``
+and ``update_from(keys, values)`` do not.  Keys and values keep the map's own
+layout: integers in their C width and byte order, structs as numpy
+structured arrays (from the BTF or the caller's ctypes type), per-CPU values
+as one row per entry with a column per possible CPU.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pybpf._codecs.codec import IntCodec, PerCPUCodec
+from pybpf._core.enums import UpdateFlags
+from pybpf._core.errors import NOT_SUPPORTED, BPFValueError, NotSupportedError
+from pybpf._core.ffi import ffi, lib
+from pybpf._maps.bulk import BulkOps, _NoBatch
+
+if TYPE_CHECKING:
+    import numpy
+
+__all__ = ["ArrayOps"]
+
+# Buffers for whole-map reads are sized for max_entries but left uncleared:
+# the allocator maps large ones lazily, so the process holds only the pages
+# the kernel fills (a quarter-full map costs a quarter of its size).
+_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
+_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def _int_format(codec: IntCodec) -> str | None:
+    """The struct/memoryview format of an integer codec (None: wider than 8 bytes)."""
+    letter = _INT_FORMATS.get(codec.size)
+    if letter is None:
+        return None
+    return letter if codec.signed else letter.upper()
+
+
+class ArrayOps(BulkOps):
+    """Whole-map reads into arrays and writes from them (see the module docstring)."""
+
+    def to_numpy(self, *, clear: bool = False) -> tuple[numpy.ndarray[Any, Any], numpy.ndarray[Any, Any]]:
+        """Every entry as ``(keys, values)`` numpy arrays, read with batch
+        syscalls straight into the arrays' memory.
+
+        Integer keys and values come as arrays of their C type (``uint32``,
+        ``int64`` ...); structs as structured arrays with the type's fields
+        (raw ``void`` items where numpy has no equivalent, as for bitfields);
+        per-CPU values as a 2-D array, one column per possible CPU.
+
+        ``clear=True`` reads and deletes each entry in the same syscall
+        (lookup-and-delete batch, the hash types): counters read this way
+        lose no increment.  Arrays cannot delete (``NotSupportedError``).  On
+        an error after entries were deleted, the error's ``entries`` attribute
+        holds every deleted entry as raw bytes, as ``pop_all()`` does.
+        """
+        try:
+            import numpy
+        except ImportError:
+            raise ImportError(
+                f"map '{self._name}': to_numpy() needs numpy (pip install pybpf[numpy]); "
+                "to_buffers() gives the same data as memoryviews without it"
+            ) from None
+        keys, values, n = self._read_all(clear)
+        kraw = ffi.buffer(keys, n * self._key_size)
+        vraw = ffi.buffer(values, n * self._vtotal)
+        key_array = numpy.frombuffer(kraw, dtype=_dtype(numpy, self._kcodec), count=n)
+        vcodec = self._vcodec
+        if isinstance(vcodec, PerCPUCodec):
+            inner = _dtype(numpy, vcodec.inner)
+            if inner.itemsize != vcodec.stride:  # each CPU's slot is 8 bytes, the value narrower
+                inner = numpy.dtype({"names": ["v"], "formats": [inner], "offsets": [0], "itemsize": vcodec.stride})
+                flat = numpy.frombuffer(vraw, dtype=inner, count=n * vcodec.ncpus)["v"]
+            else:
+                flat = numpy.frombuffer(vraw, dtype=inner, count=n * vcodec.ncpus)
+            return key_array, flat.reshape(n, vcodec.ncpus)
+        return key_array, numpy.frombuffer(vraw, dtype=_dtype(numpy, vcodec), count=n)
+
+    def to_buffers(self, *, clear: bool = False) -> tuple[memoryview, memoryview]:
+        """Every entry as ``(keys, values)`` memoryviews, without numpy: what
+        ``to_numpy()`` reads, in the same single buffer per side.
+
+        Integer keys and values are typed views (``view[i]`` is an ``int``;
+        ``format`` and ``itemsize`` say the C type); per-CPU integers of 8
+        bytes are 2-D, ``view[i, cpu]``.  Anything else is raw bytes shaped
+        ``(entries, size)``: one row per entry, in the map's layout.
+        ``clear`` as for ``to_numpy()``.
+        """
+        keys, values, n = self._read_all(clear)
+        return (
+            _typed(memoryview(ffi.buffer(keys, n * self._key_size)), self._kcodec, n, self._key_size),
+            _typed(memoryview(ffi.buffer(values, n * self._vtotal)), self._vcodec, n, self._vtotal),
+        )
+
+    def update_from(
+        self,
+        entries: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | Any,
+        values: Any = None,
+        *,
+        flags: UpdateFlags | int = UpdateFlags.ANY,
+    ) -> int:
+        """Write many entries with batch syscalls; returns how many were written.
+
+        ``update_from(entries)`` takes a mapping or (key, value) pairs, each
+        encoded as ``m[k] = v`` would.  ``update_from(keys, values)`` takes
+        two arrays in the map's layout, as ``to_numpy()`` and ``to_buffers()``
+        give them (numpy arrays, ``array.array``, memoryviews or bytes,
+        C-contiguous) and writes them without a Python object per entry.
+        Integer arrays must have the map's width and signedness (cast them,
+        after checking the range, rather than have pybpf reinterpret them);
+        raw bytes are taken as they are.  Per-CPU values are ``(entries,
+        CPUs)``: narrower than 8 bytes, they are padded (numpy arrays) or must
+        come padded to 8 bytes per CPU.
+
+        ``flags`` apply to every entry; with ``NOEXIST``/``EXIST`` the writes
+        go one at a time (the kernel's batch update takes only ``F_LOCK``).
+        On an error, the entries before the failing one are written and the
+        exception says which key failed.
+        """
+        if values is None:
+            return super().update_from(entries, flags=flags)
+        self._require_live()
+        keys = _contiguous(entries, "keys", self._name)
+        n = _entries_of(keys, self._kcodec, self._key_size, "keys", self._name)
+        vals = self._value_rows(_contiguous(values, "values", self._name), n)
+        if not n:
+            return 0
+
+        raw_keys = keys.cast("B")
+
+        def key_at(i: int) -> Any:
+            return self._kcodec.decode(raw_keys[i * self._key_size : (i + 1) * self._key_size])
+
+        return self._write_raw(keys, vals, n, int(flags), key_at)
+
+    def _value_rows(self, values: memoryview, n: int) -> memoryview:
+        """``n`` values in the map's layout (per-CPU slots padded to 8 bytes)."""
+        vcodec = self._vcodec
+        if not isinstance(vcodec, PerCPUCodec):
+            if _entries_of(values, vcodec, self._vtotal, "values", self._name) != n:
+                raise _count_error(self._name, n, values.nbytes // self._vtotal)
+            return values
+        inner, ncpus = vcodec.inner, vcodec.ncpus
+        _check_items(values, inner, "values", self._name)
+        if values.nbytes == n * self._vtotal:
+            return values
+        if values.nbytes == n * ncpus * inner.size:  # narrower than their slots: pad them
+            try:
+                import numpy
+            except ImportError:
+                raise BPFValueError(
+                    errno.EINVAL,
+                    f"map '{self._name}': per-CPU values of {inner.size} bytes are stored 8 bytes apart; pass them "
+                    "padded to 8 bytes per CPU, or as a numpy array",
+                ) from None
+            padded = numpy.zeros((n, ncpus), dtype=numpy.dtype((numpy.void, vcodec.stride)))
+            slots = padded.view(numpy.uint8).reshape(n, ncpus, vcodec.stride)
+            slots[:, :, : inner.size] = numpy.frombuffer(values, dtype=numpy.uint8).reshape(n, ncpus, inner.size)
+            return padded.view(numpy.uint8).data.cast("B")
+        raise BPFValueError(
+            errno.EINVAL,
+            f"map '{self._name}': {n} keys need {n} x {ncpus} per-CPU values ({n * self._vtotal} bytes, or "
+            f"{n * ncpus * inner.size} unpadded), got {values.nbytes} bytes",
+        )
+
+    # -- reading --------------------------------------------------------------
+
+    def _read_all(self, clear: bool) -> tuple[Any, Any, int]:
+        """Every entry into one keys buffer and one values buffer: (keys, values, count)."""
+        self._require_live()
+        if not self._key_size:
+            raise NotSupportedError(
+                errno.EOPNOTSUPP, f"map '{self._name}' ({self._type.name}) has no keys: it has no entries to list"
+            )
+        if clear and self._type.is_array:
+            raise NotSupportedError(
+                errno.EOPNOTSUPP,
+                f"map '{self._name}' is a {self._type.name}: its elements cannot be deleted, so it cannot be "
+                "read and cleared; use a hash map, or read it and write zeros",
+            )
+        if self._batch:
+            try:
+                return self._batch_all(lib.pybpf_map_lookup_and_delete_batch if clear else lib.pybpf_map_lookup_batch)
+            except _NoBatch:
+                if not clear:
+                    self._batch = False
+        taken: list[tuple[bytes, bytes, int]] = []
+        if clear:
+            try:
+                self._take_all(taken)
+            except BaseException as exc:
+                if taken:
+                    exc.entries = self._raw_entries(taken)  # type: ignore[attr-defined]
+                raise
+        else:
+            ksize, vsize = self._key_size, self._vtotal
+            for keys, values, n in self._iter_raw(values=True):
+                taken.append((ffi.buffer(keys, n * ksize)[:], ffi.buffer(values, n * vsize)[:], n))
+        count = sum(n for *_, n in taken)
+        keys, values = b"".join(k for k, _, _ in taken), b"".join(v for _, v, _ in taken)
+        return ffi.from_buffer(keys), ffi.from_buffer(values), count
+
+    def _batch_all(self, call: Any) -> tuple[Any, Any, int]:
+        """One batch walk into buffers for every entry; _NoBatch if the kernel
+        has no batch operation for the type (before anything was read)."""
+        ksize, vsize = self._key_size, self._vtotal
+        capacity = max(1, self._max_entries)
+        keys, values = _uncleared("char[]", capacity * ksize), _uncleared("char[]", capacity * vsize)
+        token_size = max(ksize, 8)
+        tokens = [ffi.new("char[]", token_size), ffi.new("char[]", token_size)]
+        count = ffi.new("__u32 *")
+        in_batch, n = ffi.NULL, 0
+        while True:
+            if n == capacity:  # more entries than max_entries (entries come and go meanwhile)
+                capacity *= 2
+                keys, values = _grown(keys, n * ksize, capacity * ksize), _grown(values, n * vsize, capacity * vsize)
+            count[0] = capacity - n
+            ret = call(self._guard, in_batch, tokens[1], keys + n * ksize, values + n * vsize, count, ffi.NULL)
+            if ret == -errno.ENOSPC and count[0] == 0:
+                # A hash bucket holds more entries than the space left: make room.
+                capacity *= 2
+                keys, values = _grown(keys, n * ksize, capacity * ksize), _grown(values, n * vsize, capacity * vsize)
+                continue
+            if ret and n == 0 and in_batch == ffi.NULL and (-ret in NOT_SUPPORTED or ret == -errno.EINVAL):
+                raise _NoBatch
+            n += count[0]
+            if ret == -errno.ENOENT:
+                return keys, values, n
+            if ret:
+                try:
+                    self._fail(ret, "batch lookup in")
+                except BaseException as exc:
+                    if call is lib.pybpf_map_lookup_and_delete_batch and n:
+                        exc.entries = self._raw_entries(  # type: ignore[attr-defined]
+                            [(ffi.buffer(keys, n * ksize)[:], ffi.buffer(values, n * vsize)[:], n)]
+                        )
+                    raise
+            tokens.reverse()
+            in_batch = tokens[0]
+
+
+def _grown(buf: Any, used: int, size: int) -> Any:
+    bigger = _uncleared("char[]", size)
+    ffi.memmove(bigger, buf, used)
+    return bigger
+
+
+def _dtype(numpy: Any, codec: Any) -> Any:
+    """The numpy dtype of one key or value (one CPU's, for per-CPU maps)."""
+    if isinstance(codec, IntCodec):
+        return (
+            numpy.dtype(f"{'i' if codec.signed else 'u'}{codec.size}")
+            if codec.size <= 8
+            else numpy.dtype((numpy.void, codec.size))
+        )
+    raw = numpy.dtype((numpy.void, codec.size))
+    if _has_bitfields(codec.ctype):  # numpy would show them as padding, or refuse them
+        return raw
+    try:
+        dtype = numpy.dtype(codec.ctype)
+    except (TypeError, ValueError, NotImplementedError):  # layouts numpy cannot say
+        return raw
+    return dtype if dtype.itemsize == codec.size else raw
+
+
+def _has_bitfields(ctype: Any) -> bool:
+    """Whether a ctypes type has bitfields anywhere (ctypes' own, or a BTF
+    record's, which are properties over padding)."""
+    while hasattr(ctype, "_length_"):  # arrays: their element type
+        ctype = ctype._type_
+    fields = getattr(ctype, "_fields_", None)
+    if fields is None:
+        return False
+    if getattr(ctype, "_bitfields_", None):
+        return True
+    return any(len(field) == 3 or _has_bitfields(field[1]) for field in fields)
+
+
+def _typed(view: memoryview, codec: Any, n: int, size: int) -> memoryview:
+    """``view`` of ``n`` items cast to their integer type, else raw rows."""
+    if isinstance(codec, IntCodec) and (fmt := _int_format(codec)) is not None:
+        return view.cast(fmt)  # type: ignore[call-overload, no-any-return]
+    if isinstance(codec, PerCPUCodec) and isinstance(codec.inner, IntCodec) and codec.inner.size == 8:
+        fmt = _int_format(codec.inner)
+        return view.cast(fmt, shape=[n, codec.ncpus])  # type: ignore[call-overload, no-any-return]
+    return view.cast("B", shape=[n, size])
+
+
+def _contiguous(data: Any, what: str, name: str) -> memoryview:
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"map '{name}': {what} must be an array or buffer, not {type(data).__name__}") from None
+    if not view.c_contiguous:
+        raise BPFValueError(errno.EINVAL, f"map '{name}': {what} must be C-contiguous (numpy.ascontiguousarray)")
+    return view
+
+
+def _check_items(view: memoryview, codec: Any, what: str, name: str) -> None:
+    """Refuse integers of another width or signedness than the map's: they
+    would be reinterpreted, not converted.  Raw bytes pass as they are."""
+    fmt = view.format.lstrip("@=<")
+    if fmt in ("B", "b", "c") and view.itemsize == 1 and not (isinstance(codec, IntCodec) and codec.size == 1):
+        return  # raw bytes in the map's layout
+    if isinstance(codec, IntCodec):
+        expected = _int_format(codec)
+        signed = fmt in "bhilq" and len(fmt) == 1
+        same = len(fmt) == 1 and fmt in "bBhHiIlLqQ" and view.itemsize == codec.size and signed == codec.signed
+        if expected is not None and not same:
+            raise BPFValueError(
+                errno.EINVAL,
+                f"map '{name}': {what} are {codec.cdecl}, got items of format {view.format!r} and {view.itemsize} "
+                "bytes; convert them (numpy: .astype) after checking their range",
+            )
+    elif view.itemsize not in (1, codec.size):
+        raise BPFValueError(
+            errno.EINVAL, f"map '{name}': {what} are {codec.size} bytes each, got items of {view.itemsize} bytes"
+        )
+
+
+def _entries_of(view: memoryview, codec: Any, size: int, what: str, name: str) -> int:
+    """How many items of ``size`` bytes ``view`` holds, after checking their type."""
+    _check_items(view, codec, what, name)
+    if view.nbytes % size:
+        raise BPFValueError(
+            errno.EINVAL, f"map '{name}': {view.nbytes} bytes of {what} are not whole {size}-byte items"
+        )
+    return view.nbytes // size
+
+
+def _count_error(name: str, keys: int, values: int) -> BPFValueError:
+    return BPFValueError(errno.EINVAL, f"map '{name}': {keys} keys but {values} values")
