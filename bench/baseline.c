@@ -77,11 +77,12 @@ double bench_update_delete(int fd, long n, unsigned int key, unsigned long long 
 	return (now_ns() - start) / n;
 }
 
-/* One full batch lookup of a u32 -> value_size map holding entries
- * entries, in chunks of 8192 as a C tool would: ns per entry. */
-double bench_dump(int fd, long entries, unsigned int value_size)
+/* One full batch walk of a u32 -> value_size map holding entries entries,
+ * chunk entries per syscall (a C tool's 8192, or all of them in one call as
+ * pybpf's to_numpy does); with delete, lookup-and-delete: ns per entry. */
+double bench_dump(int fd, long entries, unsigned int value_size, unsigned int chunk, int delete)
 {
-	__u32 chunk = 8192, count, in, out;
+	__u32 count, in, out;
 	unsigned int *keys = malloc(sizeof(*keys) * chunk);
 	unsigned char *values = malloc((size_t)value_size * chunk);
 	long total = 0;
@@ -93,7 +94,8 @@ double bench_dump(int fd, long entries, unsigned int value_size)
 	start = now_ns();
 	for (void *inp = NULL;; inp = &in) {
 		count = chunk;
-		err = bpf_map_lookup_batch(fd, inp, &out, keys, values, &count, NULL);
+		err = delete ? bpf_map_lookup_and_delete_batch(fd, inp, &out, keys, values, &count, NULL)
+			     : bpf_map_lookup_batch(fd, inp, &out, keys, values, &count, NULL);
 		total += count;
 		if (err == -ENOENT)
 			break;

@@ -12,7 +12,7 @@ as one row per entry with a column per possible CPU.
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pybpf._codecs.codec import IntCodec, PerCPUCodec
@@ -169,6 +169,16 @@ class ArrayOps(BulkOps):
         )
 
     # -- reading --------------------------------------------------------------
+
+    def _iter_items(self) -> Iterator[tuple[Any, Any]]:
+        # One walk into one pair of buffers, then one decode per side: what
+        # dict(m.items()) costs beyond C's batch lookup is building the dict.
+        keys, values, n = self._read_all(False)
+        ksize, vsize = self._key_size, self._vtotal
+        return zip(
+            self._kcodec.decode_many(ffi.buffer(keys, n * ksize), n, ksize),
+            self._vcodec.decode_many(ffi.buffer(values, n * vsize), n, vsize),
+        )
 
     def _read_all(self, clear: bool) -> tuple[Any, Any, int]:
         """Every entry into one keys buffer and one values buffer: (keys, values, count)."""

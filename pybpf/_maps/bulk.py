@@ -9,7 +9,6 @@ was deleted meanwhile restarts from the first key.
 from __future__ import annotations
 
 import errno
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -55,19 +54,6 @@ class BulkOps(MapBase):
         decode, size = self._kcodec.decode_many, self._key_size
         chunks = self._iter_raw(values=self._keys_need_lookup)
         return (k for keys, _, n in chunks for k in decode(ffi.buffer(keys, n * size), n, size))
-
-    def _iter_items(self) -> Iterator[tuple[Any, Any]]:
-        return self._pairs(self._iter_raw(values=True))
-
-    def _pairs(self, chunks: Iterator[tuple[Any, Any, int]]) -> Iterator[tuple[Any, Any]]:
-        """Decoded (key, value) pairs of raw (keys, values, count) chunks."""
-        kdec, vdec = self._kcodec.decode_many, self._vcodec.decode_many
-        ksize, vsize = self._key_size, self._vtotal
-        # Chained in C per chunk: no Python frame per item on the dump path.
-        return itertools.chain.from_iterable(
-            zip(kdec(ffi.buffer(keys, n * ksize), n, ksize), vdec(ffi.buffer(values, n * vsize), n, vsize))
-            for keys, values, n in chunks
-        )
 
     def pop_all(self) -> dict[Any, Any]:
         """Read and delete every entry in one pass; returns them as a dict.
