@@ -11,6 +11,7 @@ from typing import Any
 from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, call_ptr
 from pybpf._core.ffi import ffi, lib
+from pybpf._events.arrays import BatchForm, RecordArrays, Taken
 from pybpf._events.reader import Batch, EventReader, LostReport, event_codec, require_map_type
 from pybpf._maps.base import MapBase
 
@@ -36,6 +37,13 @@ class PerfBuffer(EventReader):
     :attr:`lost` is the total and :attr:`lost_by_cpu` the split; ``lost``
     (the argument) is called as ``lost(cpu, count)`` for each report.
 
+    ``batch="numpy"`` or ``batch="memoryview"`` (with an ``event_type``)
+    calls ``callback(cpus, records)`` once per read instead: the records as
+    one array, as for ``RingBuffer``, and the CPU of each as an ``int32``
+    array (numpy) or memoryview.  Lost reports still go to ``lost``.  An
+    array is handed over once: if the callback raises, it is not delivered
+    again.
+
     An exception raised by a callback is re-raised by :meth:`poll`; records
     that arrived in the same poll after it are delivered first by the next
     :meth:`poll`/:meth:`consume`, so none is lost.  Records are read from
@@ -53,6 +61,7 @@ class PerfBuffer(EventReader):
         pages: int = 8,
         event_type: Any = None,
         lost: Callable[[int, int], Any] | None = None,
+        batch: BatchForm | None = None,
     ) -> None:
         super().__init__(getattr(perf_map, "name", "?"))
         require_map_type(perf_map, MapType.PERF_EVENT_ARRAY, "PerfBuffer")
@@ -69,6 +78,7 @@ class PerfBuffer(EventReader):
         self.lost_by_cpu: dict[int, int] = {}
         """``lost`` per CPU."""
         self._batch = Batch(with_cpus=True)
+        self._form = RecordArrays(batch, self._codec, self._source, padding=7) if batch is not None else None
         ptr = call_ptr(
             lambda: lib.perf_buffer__new(perf_map.fd, pages, _COLLECT, _LOST, self._batch.c, ffi.NULL),
             f"open perf buffer on map '{self._name}' ({pages} pages per CPU)",
@@ -94,6 +104,8 @@ class PerfBuffer(EventReader):
             # Records in hand: do not block for more.  libbpf reads each CPU's
             # buffer once per call, so one batch holds at most their sizes.
             ret = (lib.perf_buffer__consume if delivered else call)(ptr)
+            if self._form is not None:
+                return ret, delivered + self._deliver_arrays(self._batch.take_arrays(self._form, self._source))
             has_lost = bool(self._batch.c.lost_marks)
             items, cpus = self._batch.take(self._codec, self._source)
             if has_lost:
@@ -106,6 +118,23 @@ class PerfBuffer(EventReader):
             return ret, delivered
 
         return self._run(body, what)
+
+    def _deliver_arrays(self, taken: Taken) -> int:
+        """Count and report the lost records, then hand the records' array to
+        the callback (or the queue as ``(cpus, records)``)."""
+        for cpu, count in taken.lost:
+            self.lost += count
+            self.lost_by_cpu[cpu] = self.lost_by_cpu.get(cpu, 0) + count
+            if self._on_lost is not None:
+                self._on_lost(cpu, count)
+        self._error = self._error or self._batch.pop_error()
+        if taken.records is None:
+            return 0
+        if self._callback is None:
+            self._queue.append((taken.cpus, taken.records))
+        else:
+            self._callback(taken.cpus, taken.records)
+        return len(taken.records)
 
     def _deliver(self, cpus: list[int], items: list[Any], has_lost: bool) -> int:
         """Hand records to the callback (or the queue as ``(cpu, event)``) and

@@ -5,6 +5,7 @@ from another thread can end, and the libbpf handle's lifetime."""
 
 from __future__ import annotations
 
+import array
 import collections
 import contextlib
 import errno
@@ -20,6 +21,7 @@ from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import BlockingHandle, close_fds
+from pybpf._events.arrays import RecordArrays, Taken, lost_count
 from pybpf._maps.base import MapBase
 
 __all__ = ["Batch", "EventReader", "LostReport", "decode_record", "event_codec", "require_map_type"]
@@ -126,6 +128,51 @@ class Batch:
                 events = [events[i] for i in keep]
                 cpus = [cpus[i] for i in keep] if cpus else cpus
             return events, cpus
+        finally:
+            b.len = b.count = b.lost_marks = 0
+
+    def take_arrays(self, form: RecordArrays, where: str) -> Taken:
+        """The collected records as one array (and their CPUs as another), for
+        ``batch=`` readers; the batch is emptied.  Lost reports come apart;
+        records of another size than the type's are kept in :attr:`error`."""
+        b = self.c
+        n = b.count
+        if b.err:
+            self.error = self.error or MemoryError(f"{where}: out of memory; records were dropped")
+            b.err = 0
+        if not n:
+            return Taken(None, None, [])
+        try:
+            if b.uniform and form.fits(b.sizes[0]):  # the common case: one copy of the batch
+                cpus = form.cpus(ffi.buffer(b.cpus, n * ffi.sizeof("int"))[:]) if b.with_cpus else None
+                return Taken(form.records(ffi.buffer(b.data, b.len)[:], n, (b.sizes[0] + 7) & ~7), cpus, [])
+            raw = ffi.buffer(b.data, b.len)[:]
+            sizes = ffi.unpack(b.sizes, n)
+            all_cpus = ffi.unpack(b.cpus, n) if b.with_cpus else [-1] * n
+            kept: list[bytes] = []
+            kept_cpus: list[int] = []
+            lost: list[tuple[int, int]] = []
+            misfit: list[bytes] = []
+            offset = 0
+            for i, size in enumerate(sizes):
+                real = size & ~_LOST_MARK
+                record = raw[offset : offset + real]
+                offset += (real + 7) & ~7
+                if size & _LOST_MARK:
+                    lost.append((all_cpus[i], lost_count(record)))
+                elif form.fits(real):
+                    kept.append(record)
+                    kept_cpus.append(all_cpus[i])
+                else:
+                    misfit.append(record)
+            if misfit:
+                self.error = form.misfits(misfit, where, self.error)
+            if not kept:
+                return Taken(None, None, lost)
+            # Records of one array share a stride: the widest one's, the others padded to it.
+            stride = (max(len(record) for record in kept) + 7) & ~7
+            cpus = form.cpus(array.array("i", kept_cpus).tobytes()) if b.with_cpus else None
+            return Taken(form.records(b"".join(r.ljust(stride, b"\0") for r in kept), len(kept), stride), cpus, lost)
         finally:
             b.len = b.count = b.lost_marks = 0
 

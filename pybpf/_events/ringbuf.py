@@ -19,6 +19,7 @@ from pybpf._codecs.codec import Codec
 from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, NotSupportedError, call_ptr, check
 from pybpf._core.ffi import HAS_RING_API, ffi, lib, libbpf_version
+from pybpf._events.arrays import BatchForm, RecordArrays
 from pybpf._events.reader import Batch, EventReader, event_codec, require_map_type
 from pybpf._maps.base import MapBase
 
@@ -34,15 +35,20 @@ _BATCH_BYTES = 4 << 20
 class _Ring:
     """One ring: its C batch (filled by pybpf_ring_collect), codec and callback."""
 
-    def __init__(self, ring_map: MapBase, callback: Callable[[Any], Any] | None, codec: Codec | None):
+    def __init__(self, ring_map: MapBase, callback: Callable[[Any], Any] | None, codec: Codec | None, form: str | None):
         self.map = ring_map
         self.callback = callback
         self.codec = codec
         self.batch = Batch(limit=_BATCH_BYTES)
         self.where = f"ring buffer '{ring_map.name}'"
+        self.form = RecordArrays(form, codec, self.where) if form is not None else None
 
     def take(self) -> list[Any]:
-        """Decode the collected records and empty the batch."""
+        """Decode the collected records (one array of them, with ``batch=``)
+        and empty the batch."""
+        if self.form is not None:
+            records = self.batch.take_arrays(self.form, self.where).records
+            return [] if records is None else [records]
         return self.batch.take(self.codec, self.where)[0]
 
 
@@ -60,6 +66,17 @@ class RingBuffer(EventReader):
     *unused_event __attribute__((unused));``.  A record shorter than the type
     decodes with the missing tail zeroed, a longer one from its head; the
     decoded struct's ``_record_size`` and ``_record_tail`` keep what was sent.
+
+    ``batch="numpy"`` or ``batch="memoryview"`` (with an ``event_type``)
+    hands the callback every record of one read as a single array instead:
+    a numpy array of the type (structured for structs, ``char[N]`` fields as
+    strings), or a memoryview (typed for integers; for structs one row of
+    bytes per record, which ``ctype.from_buffer_copy(view, i *
+    view.shape[1])`` decodes), valid after the callback returns.  Records of another size than the type's
+    cannot be in it: :meth:`poll` raises ``ValueError`` with them as bytes
+    in its ``records``, after delivering the others.  An array is handed
+    over once: if the callback raises, it is not delivered again.
+
     An exception raised by a callback stops the
     delivery and is re-raised by :meth:`poll`; the records after it are
     delivered first by the next :meth:`poll`/:meth:`consume`, so none is
@@ -73,11 +90,16 @@ class RingBuffer(EventReader):
     _kind = "ring buffer"
 
     def __init__(
-        self, ring_map: MapBase, callback: Callable[[Any], Any] | None = None, *, event_type: Any = None
+        self,
+        ring_map: MapBase,
+        callback: Callable[[Any], Any] | None = None,
+        *,
+        event_type: Any = None,
+        batch: BatchForm | None = None,
     ) -> None:
         super().__init__(getattr(ring_map, "name", "?"))
         self._rings: list[_Ring] = []
-        ring = self._ring(ring_map, callback, event_type)
+        ring = self._ring(ring_map, callback, event_type, batch)
         self._backlog: collections.deque[tuple[_Ring, list[Any]]] = collections.deque()
         ptr = call_ptr(
             lambda: lib.ring_buffer__new(ring_map.fd, _COLLECT, ring.batch.c, ffi.NULL),
@@ -86,13 +108,22 @@ class RingBuffer(EventReader):
         self._take_ptr(ptr, lib.ring_buffer__free)
         self._rings.append(ring)
 
-    def _ring(self, ring_map: MapBase, callback: Callable[[Any], Any] | None, event_type: Any) -> _Ring:
+    def _ring(
+        self, ring_map: MapBase, callback: Callable[[Any], Any] | None, event_type: Any, batch: str | None
+    ) -> _Ring:
         require_map_type(ring_map, MapType.RINGBUF, "RingBuffer")
-        return _Ring(ring_map, callback, event_codec(ring_map, event_type))
+        return _Ring(ring_map, callback, event_codec(ring_map, event_type), batch)
 
-    def add(self, ring_map: MapBase, callback: Callable[[Any], Any] | None = None, *, event_type: Any = None) -> None:
+    def add(
+        self,
+        ring_map: MapBase,
+        callback: Callable[[Any], Any] | None = None,
+        *,
+        event_type: Any = None,
+        batch: BatchForm | None = None,
+    ) -> None:
         """Poll another ``RINGBUF`` map with this one (same rules as the constructor)."""
-        ring = self._ring(ring_map, callback, event_type)
+        ring = self._ring(ring_map, callback, event_type, batch)
         with self._use():
             check(
                 lib.ring_buffer__add(self._ptr, ring_map.fd, _COLLECT, ring.batch.c),
@@ -145,9 +176,10 @@ class RingBuffer(EventReader):
     def _deliver(self, ring: _Ring, events: list[Any]) -> int:
         """Hand events to the ring's callback or the queue; on an exception keep
         the rest for the next call, then raise."""
+        records = len(events) if ring.form is None else sum(len(array) for array in events)
         if ring.callback is None:
             self._queue.extend(events)
-            return len(events)
+            return records
         callback, rest = ring.callback, iter(events)
         try:
             for event in rest:
@@ -155,7 +187,7 @@ class RingBuffer(EventReader):
         except BaseException:
             self._backlog.appendleft((ring, list(rest)))  # what follows the event that raised
             raise
-        return len(events)
+        return records
 
     def _epoll_fd(self) -> int:
         return int(lib.ring_buffer__epoll_fd(self._ptr))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pybpf._codecs.codec import IntCodec, PerCPUCodec
+from pybpf._codecs.dtypes import dtype_of, padded_dtype
 from pybpf._core.enums import UpdateFlags
 from pybpf._core.errors import NOT_SUPPORTED, BPFValueError, NotSupportedError
 from pybpf._core.ffi import ffi, lib
@@ -69,17 +70,14 @@ class ArrayOps(BulkOps):
         keys, values, n = self._read_all(clear)
         kraw = ffi.buffer(keys, n * self._key_size)
         vraw = ffi.buffer(values, n * self._vtotal)
-        key_array = numpy.frombuffer(kraw, dtype=_dtype(numpy, self._kcodec), count=n)
+        key_array = numpy.frombuffer(kraw, dtype=dtype_of(numpy, self._kcodec), count=n)
         vcodec = self._vcodec
         if isinstance(vcodec, PerCPUCodec):
-            inner = _dtype(numpy, vcodec.inner)
-            if inner.itemsize != vcodec.stride:  # each CPU's slot is 8 bytes, the value narrower
-                inner = numpy.dtype({"names": ["v"], "formats": [inner], "offsets": [0], "itemsize": vcodec.stride})
-                flat = numpy.frombuffer(vraw, dtype=inner, count=n * vcodec.ncpus)["v"]
-            else:
-                flat = numpy.frombuffer(vraw, dtype=inner, count=n * vcodec.ncpus)
-            return key_array, flat.reshape(n, vcodec.ncpus)
-        return key_array, numpy.frombuffer(vraw, dtype=_dtype(numpy, vcodec), count=n)
+            # Each CPU's slot is 8 bytes; a narrower value is read through a padded dtype.
+            slot, wrapped = padded_dtype(numpy, dtype_of(numpy, vcodec.inner), vcodec.stride)
+            flat = numpy.frombuffer(vraw, dtype=slot, count=n * vcodec.ncpus)
+            return key_array, (flat["v"] if wrapped else flat).reshape(n, vcodec.ncpus)
+        return key_array, numpy.frombuffer(vraw, dtype=dtype_of(numpy, vcodec), count=n)
 
     def to_buffers(self, *, clear: bool = False) -> tuple[memoryview, memoryview]:
         """Every entry as ``(keys, values)`` memoryviews, without numpy: what
@@ -88,7 +86,8 @@ class ArrayOps(BulkOps):
         Integer keys and values are typed views (``view[i]`` is an ``int``;
         ``format`` and ``itemsize`` say the C type); per-CPU integers of 8
         bytes are 2-D, ``view[i, cpu]``.  Anything else is raw bytes shaped
-        ``(entries, size)``: one row per entry, in the map's layout.
+        ``(entries, size)``: one row per entry, in the map's layout
+        (``ctype.from_buffer_copy(view, i * size)`` decodes entry ``i``).
         ``clear`` as for ``to_numpy()``.
         """
         keys, values, n = self._read_all(clear)
@@ -258,37 +257,6 @@ def _grown(buf: Any, used: int, size: int) -> Any:
     bigger = _uncleared("char[]", size)
     ffi.memmove(bigger, buf, used)
     return bigger
-
-
-def _dtype(numpy: Any, codec: Any) -> Any:
-    """The numpy dtype of one key or value (one CPU's, for per-CPU maps)."""
-    if isinstance(codec, IntCodec):
-        return (
-            numpy.dtype(f"{'i' if codec.signed else 'u'}{codec.size}")
-            if codec.size <= 8
-            else numpy.dtype((numpy.void, codec.size))
-        )
-    raw = numpy.dtype((numpy.void, codec.size))
-    if _has_bitfields(codec.ctype):  # numpy would show them as padding, or refuse them
-        return raw
-    try:
-        dtype = numpy.dtype(codec.ctype)
-    except (TypeError, ValueError, NotImplementedError):  # layouts numpy cannot say
-        return raw
-    return dtype if dtype.itemsize == codec.size else raw
-
-
-def _has_bitfields(ctype: Any) -> bool:
-    """Whether a ctypes type has bitfields anywhere (ctypes' own, or a BTF
-    record's, which are properties over padding)."""
-    while hasattr(ctype, "_length_"):  # arrays: their element type
-        ctype = ctype._type_
-    fields = getattr(ctype, "_fields_", None)
-    if fields is None:
-        return False
-    if getattr(ctype, "_bitfields_", None):
-        return True
-    return any(len(field) == 3 or _has_bitfields(field[1]) for field in fields)
 
 
 def _typed(view: memoryview, codec: Any, n: int, size: int) -> memoryview:
