@@ -226,8 +226,9 @@ def map_rows(stack: ExitStack, c: Any, n: int) -> list[Row]:
     ]
 
 
-def percpu_rows(stack: ExitStack, c: Any, n: int) -> list[Row]:
-    """A per-CPU lookup decoded to one list, and an MMAPABLE array's element read."""
+def percpu_rows(stack: ExitStack, c: Any, n: int, producer: Path) -> list[Row]:
+    """A per-CPU lookup decoded to one list, and the mapped reads and writes:
+    an MMAPABLE array's elements and a data section's globals."""
     p = _map(stack, pybpf.MapType.PERCPU_ARRAY, 4, "pybpf_bench_p")
     p[1] = 7
     pfd = p.fd
@@ -257,12 +258,63 @@ def percpu_rows(stack: ExitStack, c: Any, n: int) -> list[Row]:
     stack.callback(mapped.close)
     words = mapped.buffer.cast("Q")
     stack.callback(words.release)
+    ints = mapped.ints
+    stack.callback(ints.release)
+
+    def py_ints() -> None:
+        for _ in range(n):
+            ints[1]
 
     def bare_memoryview() -> None:
         for _ in range(n):
             words[1]
 
+    # A global of an object's .bss, after load: the section is mapped.
+    obj = stack.enter_context(pybpf.load(producer))
+    bss = obj.bss
+    section = next(m for name, m in obj.maps.items() if name.endswith(".bss"))  # libbpf names it after the object
+    bss_fd, bss_size = section.fd, section.value_size
+    bss["dropped"] = 0
+    dropped = bss.memory("dropped")
+
+    def bss_view_read() -> None:
+        for _ in range(n):
+            dropped[0]
+
+    def py_bss_read() -> None:
+        for _ in range(n):
+            bss["dropped"]
+
+    def py_bss_write() -> None:
+        for _ in range(n):
+            bss["dropped"] = 0
+
+    def bss_view_write() -> None:
+        for _ in range(n):
+            dropped[0] = 0
+
     return [
+        Row(
+            "`obj.bss[name]` read, an integer global after load",
+            {
+                "C": lambda: c.bench_lookup(bss_fd, n, 0, bss_size),
+                "pybpf": lambda: per_op(n, py_bss_read),
+                "memory()": lambda: per_op(n, bss_view_read),
+            },
+            [Ratio("pybpf", "C", 0.15), Ratio("memory()", "C", 0.15)],
+            note="C: libbpf's syscall lookup of the section's map; memory(): `view = obj.bss.memory(name)`, "
+            "then `view[0]`",
+        ),
+        Row(
+            "`obj.bss[name] = v` write",
+            {
+                "C": lambda: c.bench_lookup(bss_fd, n, 0, bss_size),
+                "pybpf": lambda: per_op(n, py_bss_write),
+                "memory()": lambda: per_op(n, bss_view_write),
+            },
+            [Ratio("pybpf", "C", 0.15), Ratio("memory()", "C", 0.15)],
+            note="C: libbpf's syscall lookup of the section's map; memory(): `view[0] = v`",
+        ),
         Row(
             f"per-CPU lookup -> list ({ncpus} CPUs)",
             {
@@ -277,10 +329,12 @@ def percpu_rows(stack: ExitStack, c: Any, n: int) -> list[Row]:
             {
                 "C": lambda: c.bench_lookup(afd, n, 1, 8),
                 "pybpf": lambda: per_op(n, py_mmap),
+                "mmap().ints": lambda: per_op(n, py_ints),
                 "memoryview": lambda: per_op(n, bare_memoryview),
             },
-            [Ratio("pybpf", "C", 0.15), Ratio("pybpf", "memoryview")],
-            note="C: libbpf's syscall lookup; memoryview: a bare typed memoryview's item",
+            [Ratio("pybpf", "C", 0.15), Ratio("mmap().ints", "C", 0.15), Ratio("pybpf", "memoryview")],
+            note="C: libbpf's syscall lookup; mmap().ints: `ints = m.mmap().ints`, then `ints[k]`; "
+            "memoryview: a bare typed memoryview of the mapping, cast by hand",
         ),
     ]
 
@@ -627,15 +681,16 @@ def main() -> int:
     groups = set(filter(None, args.only.split(","))) or {"maps", "percpu", "bulk", "events", "start"}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         c, program = build_baseline(Path(tmp))
+        producer = build_producer(Path(tmp)) if groups & {"percpu", "events"} else Path()
         rows: list[Row] = []
         if "maps" in groups:
             rows += map_rows(stack, c, args.n)
         if "percpu" in groups:
-            rows += percpu_rows(stack, c, args.n)
+            rows += percpu_rows(stack, c, args.n, producer)
         if "bulk" in groups:
             rows += bulk_rows(stack, c, args.entries)
         if "events" in groups:
-            rows += event_rows(stack, c, build_producer(Path(tmp)), args.records)
+            rows += event_rows(stack, c, producer, args.records)
         if "start" in groups:
             rows += start_rows(stack, program)
         run(rows, args.rounds, progress=lambda line: print(line, file=sys.stderr, flush=True))

@@ -105,3 +105,31 @@ def test_closed_object_views_fail_cleanly(test_objects: dict[str, Path]) -> None
         seen[0]
     with pytest.raises(ValueError, match="closed"):
         limits.max_len = 1
+
+
+def test_integer_globals_after_load_are_memory(config: pybpf.BPFObject) -> None:
+    config.rodata["verbose"] = True
+    config.load()
+    runs, stats = config.bss, config.datasec(".data.stats")
+    assert runs["check_config.runs"] == 0 and stats["verbose_runs"] == 0
+    run(config, 60)
+    assert runs["check_config.runs"] == 1 and stats["verbose_runs"] == 1  # the program's writes, read from memory
+    stats["verbose_runs"] = -5  # a memory write the program sees at once
+    run(config, 60)
+    assert stats["verbose_runs"] == -4
+    with pytest.raises(ValueError, match="does not fit"):
+        stats["verbose_runs"] = 1 << 31
+    with pytest.raises(ValueError, match="does not fit"):
+        stats["verbose_runs"] = 1.5
+    view = stats.memory("verbose_runs")
+    assert view.format == "i" and view[0] == -4
+    view[0] = 40
+    run(config, 60)
+    assert stats["verbose_runs"] == 41 == view[0]
+    with pytest.raises(pybpf.NotSupportedError, match="not an aligned integer"):
+        config.bss.memory("seen")  # an array
+    config.close()
+    with pytest.raises(ValueError, match="released"):
+        view[0]
+    with pytest.raises(ValueError, match="closed"):
+        stats["verbose_runs"]

@@ -442,6 +442,8 @@ def test_mmapable_array_without_syscalls() -> None:
             assert [r.a for r in view[1:4]] == [0, 7, 1]
             with pytest.raises(IndexError):
                 view[5]
+            with pytest.raises(pybpf.NotSupportedError, match="not integers"):
+                view.ints
             with pytest.raises(ValueError, match="release"):
                 view.close()  # `live` still points into the mapping
             del live
@@ -482,6 +484,14 @@ def test_mmapable_integer_array_subscript_is_memory(value: str) -> None:
         with pytest.raises(ValueError, match="does not fit"):
             m[1.0]
         assert m[True] == 0 and m[0] == 0
+        with m.mmap() as mapped:
+            ints = mapped.ints  # the typed view: element k is ints[k]
+            assert ints.tolist() == [0, 0, 0, 0, 3, top]
+            ints[2] = 9
+            assert m[2] == 9
+            with pytest.raises(ValueError):
+                ints[2] = top + 1
+            ints.release()
     with pytest.raises(ValueError, match="is closed"):
         m[4]
     with pytest.raises(ValueError, match="is closed"):

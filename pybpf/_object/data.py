@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pybpf._codecs.btf import BTF, DataSecVar
 from pybpf._codecs.codec import Codec, IntCodec, codec_for_ctype
 from pybpf._core.enums import MapFlags
-from pybpf._core.errors import BPFKeyError, BPFValueError
+from pybpf._core.errors import BPFKeyError, BPFValueError, NotSupportedError
 from pybpf._core.ffi import ffi, lib
 from pybpf._maps.base import MapBase
 from pybpf._maps.mmap import MappedArray
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
 
 __all__ = ["GlobalData"]
+
+_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
 
 
 class GlobalData(MutableMapping[str, Any]):
@@ -53,6 +55,9 @@ class GlobalData(MutableMapping[str, Any]):
         self._listed = [name for name, var in self._vars.items() if not var.static]
         self._codecs: dict[str, Codec] = {}
         self._btf = btf
+        # After load: integer variables as one-item typed views of the mapped
+        # section, so that reading or writing one is a memory access.
+        self._words: dict[str, memoryview] = {}
 
     @property
     def name(self) -> str:
@@ -135,6 +140,12 @@ class GlobalData(MutableMapping[str, Any]):
             cast("Map", self._map)[0] = bytes(image)
 
     def __getitem__(self, name: str) -> Any:
+        word = self._words.get(name)
+        if word is not None:
+            try:
+                return word[0]
+            except ValueError:  # released by a close() on another thread: as below
+                pass
         var = self._var(name)
         assert self._btf is not None
         ctype = self._btf.ctype(var.type_id)
@@ -142,16 +153,56 @@ class GlobalData(MutableMapping[str, Any]):
             self._read(var.offset, ctypes.sizeof(ctype), name)  # one outside its section fails here, not later
             return DataView(self, ctype, var.offset, name)
         codec = self._codec(name, var)
-        return codec.decode(self._read(var.offset, codec.size, name))
+        value = codec.decode(self._read(var.offset, codec.size, name))
+        self._map_word(name, var, codec)
+        return value
 
     def __setitem__(self, name: str, value: Any) -> None:
+        word = self._words.get(name)
+        if word is not None and type(value) is int:
+            try:
+                word[0] = value
+                return
+            except (TypeError, ValueError):  # read-only (.rodata), or out of range: the codec says which
+                pass
         var = self._var(name)
         codec = self._codec(name, var)
         image, place = self._place(var.offset, codec.size, name)  # before encoding: where it goes is the first error
         self._store(image, place, codec.encode(value))
+        self._map_word(name, var, codec)
+
+    def memory(self, name: str) -> memoryview:
+        """Integer variable ``name`` of a loaded object as a one-item typed
+        memoryview of the mapped section: ``view[0]`` reads it and ``view[0]
+        = v`` writes it, at the cost of a memoryview item (for a hot loop).
+        It is released when the object closes; any view made from it must
+        be released before."""
+        var = self._var(name)
+        codec = self._codec(name, var)
+        self[name]  # maps the section (and checks the variable) as a read does
+        word = self._words.get(name)
+        if word is None:
+            raise NotSupportedError(
+                errno.EOPNOTSUPP,
+                f"{self.name}: {name!r} is not an aligned integer of 1, 2, 4 or 8 bytes in mapped memory "
+                f"({codec.size} bytes at offset {var.offset}{'' if self._obj.loaded else '; load() first'})",
+            )
+        return word
+
+    def _map_word(self, name: str, var: DataSecVar, codec: Codec) -> None:
+        """Keep an integer variable of the mapped section as a typed view of it."""
+        if self._mapped is None or not isinstance(codec, IntCodec) or var.offset % codec.size:
+            return
+        letter = _INT_FORMATS.get(codec.size)
+        if letter is not None:
+            memory = self._mapped.buffer[var.offset : var.offset + codec.size]
+            self._words[name] = memory.cast(letter if codec.signed else letter.upper())  # type: ignore[call-overload]
 
     def _unmap(self) -> None:
         """Release the section's memory (the object is closing)."""
+        words, self._words = self._words, {}
+        for word in words.values():
+            word.release()
         if self._mapped is not None:
             self._mapped.close()
             self._mapped = None
