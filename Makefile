@@ -4,7 +4,7 @@ VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
 LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 prometheus_client==0.26.0 types-PyYAML==6.0.12.20261122 pytest==9.2.0  # the typed imports of pybpf export and pybpf.testing
 
-.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench clean vm-install vm-objects vm-test vm-lirc-kernel vm-test-lirc vm-shell program-types
+.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench bench-peers clean vm-install vm-objects vm-test vm-lirc-kernel vm-test-lirc vm-shell program-types
 
 all: install
 
@@ -103,7 +103,15 @@ vm-shell: vm-install
 clean:
 	rm -rf $(VENV) build *.egg-info pybpf/_libbpf.* pybpf/bpf
 
-# Map hot paths against a C libbpf baseline, in the same run; then a pybpf export scrape.
+# Hot paths against C libbpf and the bare cffi call, in the same run (docs/benchmarks.md); then a pybpf export scrape.
 bench: install
-	$(VENV)/bin/python bench/bench.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/bench.py --markdown docs/benchmarks.md $(BENCH_ARGS)
 	$(VENV)/bin/python bench/export_scrape.py
+
+# The same, with the Python peers that install here, each in a venv of its own (build/bench-peers/).
+PEERS_DIR := build/bench-peers
+bench-peers: install
+	rm -rf $(PEERS_DIR) && mkdir -p $(PEERS_DIR)
+	-$(PYTHON) -m venv $(PEERS_DIR)/bpfmaps && $(PEERS_DIR)/bpfmaps/bin/pip install --quiet bpfmaps==0.0.8 || rm -rf $(PEERS_DIR)/bpfmaps
+	-$(PYTHON) -m venv $(PEERS_DIR)/pylibbpf && $(PEERS_DIR)/pylibbpf/bin/pip install --quiet pylibbpf==0.0.6 || rm -rf $(PEERS_DIR)/pylibbpf
+	$(VENV)/bin/python bench/bench.py --peers --markdown docs/benchmarks.md $(BENCH_ARGS)

@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from harness import Ratio, Row, report, run  # noqa: E402
+
+# docs/benchmarks.md: --markdown keeps the text above this line and writes the results below it.
+RESULTS_MARK = "<!-- results: written by `make bench` -->"
 
 # Pages per CPU of the perf buffers: 32 MiB hold 1M records.
 PERF_PAGES = 8192
@@ -74,11 +78,16 @@ def build_baseline(out: Path) -> tuple[Any, Path]:
     return c_ffi.dlopen(str(shared)), program
 
 
-def build_producer(out: Path) -> Path:
-    """The ring and perf buffer producers, compiled like every BPF object of the project."""
-    src = HERE / "events_bench.bpf.c"
+def build_bpf(out: Path, name: str) -> Path:
+    """bench/NAME.bpf.c compiled like every BPF object of the project."""
+    src = HERE / f"{name}.bpf.c"
     subprocess.run([sys.executable, str(HERE.parent / "scripts" / "build_bpf.py"), str(out), str(src)], check=True)
-    return out / "events_bench.bpf.o"
+    return out / f"{name}.bpf.o"
+
+
+def build_producer(out: Path) -> Path:
+    """The ring and perf buffer producers (and a .bss to read)."""
+    return build_bpf(out, "events_bench")
 
 
 def per_op(n: int, loop: Callable[[], None]) -> float:
@@ -102,7 +111,53 @@ def _map(stack: ExitStack, kind: pybpf.MapType, entries: int, name: str, **kwarg
     )
 
 
-def map_rows(stack: ExitStack, c: Any, n: int) -> list[Row]:
+PEERS_DIR = HERE.parent / "build" / "bench-peers"
+
+
+class Peer:
+    """A Python peer measuring blocks in its own venv's process (bench/peers.py)."""
+
+    def __init__(self, stack: ExitStack, name: str, where: str) -> None:
+        python = PEERS_DIR / name / "bin" / "python"
+        self.name = name
+        self.process = subprocess.Popen(
+            [str(python), str(HERE / "peers.py"), name, where],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd="/",
+        )
+        stack.callback(self.process.wait)
+        stack.callback(self.process.stdin.close)  # type: ignore[union-attr]
+        if self.process.stdout.readline().strip() != "ready":  # type: ignore[union-attr]
+            raise RuntimeError(f"peer {name} did not start (see its error above)")
+
+    def measure(self, op: str, n: int) -> float:
+        print(op, n, file=self.process.stdin, flush=True)
+        return float(self.process.stdout.readline())  # type: ignore[union-attr]
+
+
+def installed_peers() -> list[str]:
+    """The peers `make bench-peers` installed (each in a venv of its own)."""
+    return sorted(p.name for p in PEERS_DIR.glob("*") if (p / "bin" / "python").exists())
+
+
+def start_peers(stack: ExitStack, map_id: int, tmp: Path) -> list[Peer]:
+    peers = []
+    for name in installed_peers():
+        if name == "pylibbpf":  # it opens maps of objects it loads itself: the same definition
+            src = HERE / "maps_bench.bpf.c"
+            subprocess.run(
+                [sys.executable, str(HERE.parent / "scripts" / "build_bpf.py"), str(tmp), str(src)], check=True
+            )
+            where = str(tmp / "maps_bench.bpf.o")
+        else:
+            where = str(map_id)
+        peers.append(Peer(stack, name, where))
+    return peers
+
+
+def map_rows(stack: ExitStack, c: Any, n: int, peers_tmp: Path | None = None) -> list[Row]:
     """Single-element operations on integer and small-struct keys."""
     m = _map(stack, pybpf.MapType.HASH, 64, "pybpf_bench_h")
     m[1] = 42
@@ -175,6 +230,11 @@ def map_rows(stack: ExitStack, c: Any, n: int) -> list[Row]:
             s[(1, 2)]
 
     against_floor = [Ratio("pybpf", "floor", 1.05), Ratio("pybpf", "C")]
+    peers = start_peers(stack, m.id, peers_tmp) if peers_tmp is not None else []
+    peer_lookups = {peer.name: partial(peer.measure, "lookup", n) for peer in peers}
+    peer_updates = {peer.name: partial(peer.measure, "update", n) for peer in peers}
+    # Faster than every peer: pybpf's time under each peer's.
+    peer_ratios = [Ratio("pybpf", peer.name, 1.0) for peer in peers]
     return [
         Row(
             "`m[k]` lookup, u32 -> u64 HASH",
@@ -183,9 +243,11 @@ def map_rows(stack: ExitStack, c: Any, n: int) -> list[Row]:
                 "floor": lambda: per_op(n, floor_lookup),
                 "pybpf": lambda: per_op(n, py_lookup),
                 "helper": lambda: per_op(n, helper_lookup),
+                **peer_lookups,
             },
-            [*against_floor, Ratio("helper", "floor")],
-            note="helper: pybpf's own C helper called bare (ints by value)",
+            [*against_floor, Ratio("helper", "floor"), *peer_ratios],
+            note="helper: pybpf's own C helper called bare (ints by value)"
+            + (f"; peers ({', '.join(p.name for p in peers)}) in their own venvs' processes" if peers else ""),
         ),
         Row(
             "`k in m`",
@@ -202,8 +264,9 @@ def map_rows(stack: ExitStack, c: Any, n: int) -> list[Row]:
                 "C": lambda: c.bench_update(fd, n, 2, 42),
                 "floor": lambda: per_op(n, floor_update),
                 "pybpf": lambda: per_op(n, py_update),
+                **peer_updates,
             },
-            against_floor,
+            [*against_floor, *peer_ratios],
         ),
         Row(
             "`m[k] = v; del m[k]` (per pair)",
@@ -443,6 +506,81 @@ def bulk_rows(stack: ExitStack, c: Any, entries: int) -> list[Row]:
     ]
 
 
+def scale_rows(stack: ExitStack, c: Any, sizes: list[int]) -> list[Row]:
+    """Whole-map reads of full u32 -> u64 HASH maps of several sizes."""
+    rows = []
+    for size in sizes:
+        m = _map(stack, pybpf.MapType.HASH, size, f"pybpf_bench_{size}"[:15])
+        m.update_from(numpy.arange(size, dtype=numpy.uint32), numpy.arange(size, dtype=numpy.uint64))
+
+        def to_numpy(m: pybpf.Map = m, size: int = size) -> float:
+            start = time.perf_counter_ns()
+            keys, _ = m.to_numpy()
+            ns = (time.perf_counter_ns() - start) / size
+            assert len(keys) == size
+            return ns
+
+        def to_dict(m: pybpf.Map = m, size: int = size) -> float:
+            start = time.perf_counter_ns()
+            d = dict(m.items())
+            ns = (time.perf_counter_ns() - start) / size
+            assert len(d) == size
+            return ns
+
+        rows.append(
+            Row(
+                f"dump of {size:,} entries (per entry)",
+                {
+                    "C 8192": lambda fd=m.fd, size=size: c.bench_dump(fd, size, 8, 8192, 0),
+                    "C one walk": lambda fd=m.fd, size=size: c.bench_dump(fd, size, 8, size, 0),
+                    "to_numpy()": to_numpy,
+                    "dict(items())": to_dict,
+                },
+                [Ratio("to_numpy()", "C"), Ratio("dict(items())", "C")],
+                derived={"C": lambda s: min(s["C 8192"], s["C one walk"])},
+            )
+        )
+    return rows
+
+
+MEMORY = """\
+import gc, sys, numpy, pybpf
+n, how = int(sys.argv[1]), sys.argv[2]
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+with pybpf.Map.create(pybpf.MapType.HASH, key_size=4, value_size=8, max_entries=n, name="pybpf_bench_mem",
+                      key_type="I", value_type="Q") as m:
+    keys, values = numpy.arange(n, dtype=numpy.uint32), numpy.arange(n, dtype=numpy.uint64)
+    m.update_from(keys, values)
+    del keys, values
+    gc.collect()
+    before = status("VmRSS")
+    open("/proc/self/clear_refs", "w").write("5")  # the peak starts again from here
+    result = m.to_numpy() if how == "numpy" else dict(m.items())
+    peak, after = status("VmHWM"), status("VmRSS")
+    print(peak - before, after - before, len(result[0]) if how == "numpy" else len(result))
+"""
+
+
+def memory_rows(entries: int) -> list[str]:
+    """What the process holds at its peak while dumping ``entries`` entries,
+    against what the result holds once done (a fresh process per way)."""
+    lines = [
+        "| dump of " + f"{entries:,}" + " entries | peak while dumping | the result | peak / result |",
+        "|---|---|---|---|",
+    ]
+    for how, name in (("numpy", "`m.to_numpy()`"), ("dict", "`dict(m.items())`")):
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY, str(entries), how], capture_output=True, text=True, check=True, cwd="/"
+        ).stdout.split()
+        peak, result, count = (int(x) for x in out)
+        assert count == entries
+        lines.append(f"| {name} | {peak / 2**20:,.1f} MiB | {result / 2**20:,.1f} MiB | {peak / result:.2f}x |")
+    return lines
+
+
 def _events_floor(
     open_reader: Callable[[Any], Any], consume: Callable[[Any], int], free: Callable[[Any], None], perf: bool
 ) -> float:
@@ -675,16 +813,18 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=200_000, help="single operations per block")
     parser.add_argument("--entries", type=int, default=1_000_000, help="entries of the dumped map")
     parser.add_argument("--records", type=int, default=1_000_000, help="ring/perf buffer records per block")
-    parser.add_argument("--only", default="", help="comma-separated groups: maps,percpu,bulk,events,start")
-    parser.add_argument("--markdown", type=Path, help="also write the table and the machine to this file")
+    parser.add_argument("--only", default="", help="comma-separated groups: maps,percpu,bulk,events,start,scale")
+    parser.add_argument("--peers", action="store_true", help="add the peers `make bench-peers` installed")
+    parser.add_argument("--scale", default="10000,100000,1000000,4000000", help="map sizes of the scale rows")
+    parser.add_argument("--markdown", type=Path, help="also write the results into this file, below its results mark")
     args = parser.parse_args()
-    groups = set(filter(None, args.only.split(","))) or {"maps", "percpu", "bulk", "events", "start"}
+    groups = set(filter(None, args.only.split(","))) or {"maps", "percpu", "bulk", "events", "start", "scale"}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         c, program = build_baseline(Path(tmp))
         producer = build_producer(Path(tmp)) if groups & {"percpu", "events"} else Path()
         rows: list[Row] = []
         if "maps" in groups:
-            rows += map_rows(stack, c, args.n)
+            rows += map_rows(stack, c, args.n, Path(tmp) if args.peers else None)
         if "percpu" in groups:
             rows += percpu_rows(stack, c, args.n, producer)
         if "bulk" in groups:
@@ -693,13 +833,20 @@ def main() -> int:
             rows += event_rows(stack, c, producer, args.records)
         if "start" in groups:
             rows += start_rows(stack, program)
+        sizes = [int(size) for size in args.scale.split(",")]
+        if "scale" in groups:
+            rows += scale_rows(stack, c, sizes)
         run(rows, args.rounds, progress=lambda line: print(line, file=sys.stderr, flush=True))
     table, held = report(rows)
+    if "scale" in groups:
+        table += "\n\n" + "\n".join(memory_rows(max(sizes)))
     notes = "\n".join(f"- {row.name}: {row.note}" for row in rows if row.note)
-    text = f"{table}\n\n{notes}\n\nMachine: {machine()}.\n"
+    command = " ".join(["python", "bench/bench.py", *sys.argv[1:]])
+    text = f"{table}\n\n{notes}\n\nMachine: {machine()}.  Command: `{command}`.\n"
     print(text)
     if args.markdown:
-        args.markdown.write_text(text)
+        head, _, _ = args.markdown.read_text().partition(RESULTS_MARK) if args.markdown.exists() else ("", "", "")
+        args.markdown.write_text(f"{head}{RESULTS_MARK}\n\n{text}")
     print("every target held" if held else "some targets are not met (marked **over**)")
     return 0
 

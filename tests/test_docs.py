@@ -28,6 +28,7 @@ def test_maps_md_examples_run(capsys: pytest.CaptureFixture[str], bpffs: Path) -
         "DevMapValue(ifindex=1, prog_id=0)",
         "CpuMapValue(qsize=256, prog_id=0)",
         "41 7",
+        "500 Q 21",
         "100 True",
         "ex_info True",
         "4 0 7",

@@ -215,8 +215,10 @@ class ArrayOps(BulkOps):
         return ffi.from_buffer(keys), ffi.from_buffer(values), count
 
     def _batch_all(self, call: Any) -> tuple[Any, Any, int]:
-        """One batch walk into buffers for every entry; _NoBatch if the kernel
-        has no batch operation for the type (before anything was read)."""
+        """One batch walk into buffers for ``max_entries`` entries, the most a
+        walk returns (as iteration, it is bounded even while programs insert
+        and delete); _NoBatch if the kernel has no batch operation for the
+        type (before anything was read)."""
         ksize, vsize = self._key_size, self._vtotal
         capacity = max(1, self._max_entries)
         keys, values = _uncleared("char[]", capacity * ksize), _uncleared("char[]", capacity * vsize)
@@ -224,22 +226,19 @@ class ArrayOps(BulkOps):
         tokens = [ffi.new("char[]", token_size), ffi.new("char[]", token_size)]
         count = ffi.new("__u32 *")
         in_batch, n = ffi.NULL, 0
-        while True:
-            if n == capacity:  # more entries than max_entries (entries come and go meanwhile)
-                capacity *= 2
-                keys, values = _grown(keys, n * ksize, capacity * ksize), _grown(values, n * vsize, capacity * vsize)
+        while n < capacity:
             count[0] = capacity - n
             ret = call(self._guard, in_batch, tokens[1], keys + n * ksize, values + n * vsize, count, ffi.NULL)
             if ret == -errno.ENOSPC and count[0] == 0:
-                # A hash bucket holds more entries than the space left: make room.
-                capacity *= 2
-                keys, values = _grown(keys, n * ksize, capacity * ksize), _grown(values, n * vsize, capacity * vsize)
-                continue
+                # A bucket bigger than the room left: more than max_entries
+                # entries came and went during the walk.  The bound stops it
+                # here; with lookup-and-delete, the entries left stay in the map.
+                break
             if ret and n == 0 and in_batch == ffi.NULL and (-ret in NOT_SUPPORTED or ret == -errno.EINVAL):
                 raise _NoBatch
             n += count[0]
             if ret == -errno.ENOENT:
-                return keys, values, n
+                break
             if ret:
                 try:
                     self._fail(ret, "batch lookup in")
@@ -251,12 +250,7 @@ class ArrayOps(BulkOps):
                     raise
             tokens.reverse()
             in_batch = tokens[0]
-
-
-def _grown(buf: Any, used: int, size: int) -> Any:
-    bigger = _uncleared("char[]", size)
-    ffi.memmove(bigger, buf, used)
-    return bigger
+        return keys, values, n
 
 
 def _typed(view: memoryview, codec: Any, n: int, size: int) -> memoryview:

@@ -146,7 +146,7 @@ class Map(ArrayOps, MutableMapping[Any, Any]):
                 try:
                     self._words[key * self._step] = value  # type: ignore[index]
                     return
-                except (IndexError, ValueError):  # past the end, a value that does not fit, closed: as below
+                except (TypeError, IndexError, ValueError):  # past the end, does not fit, closed: as below
                     pass
             try:
                 ret = self._update_int(self._guard, key, value, 0)
