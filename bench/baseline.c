@@ -25,33 +25,20 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-/* n lookups of one u32 key; value_size is what one lookup writes (per-CPU
- * maps: one 8-byte slot per possible CPU). */
-double bench_lookup(int fd, long n, unsigned int key, unsigned int value_size)
+/* n lookups of one key: the first key_size bytes of key as it lies in memory
+ * (a u32, or a small struct packed into 8 bytes); value_size is what one
+ * lookup writes (per-CPU maps: one 8-byte slot per possible CPU). */
+double bench_lookup(int fd, long n, unsigned long long key, unsigned int key_size, unsigned int value_size)
 {
-	unsigned char value[4096];
+	unsigned char k[8] = { 0 }, value[4096];
 	double start;
 
-	if (value_size > sizeof(value))
+	if (value_size > sizeof(value) || key_size > sizeof(k))
 		return -E2BIG;
+	memcpy(k, &key, key_size);
 	start = now_ns();
 	for (long i = 0; i < n; i++)
-		if (bpf_map_lookup_elem(fd, &key, value))
-			return -errno;
-	return (now_ns() - start) / n;
-}
-
-/* n lookups of a struct key of key_size bytes (whatever key points at). */
-double bench_lookup_key(int fd, long n, const void *key, unsigned int value_size)
-{
-	unsigned char value[4096];
-	double start;
-
-	if (value_size > sizeof(value))
-		return -E2BIG;
-	start = now_ns();
-	for (long i = 0; i < n; i++)
-		if (bpf_map_lookup_elem(fd, key, value))
+		if (bpf_map_lookup_elem(fd, k, value))
 			return -errno;
 	return (now_ns() - start) / n;
 }

@@ -56,8 +56,7 @@ RESULTS_MARK = "<!-- results: written by `make bench` -->"
 PERF_PAGES = 8192
 
 C_DECLARATIONS = """
-double bench_lookup(int fd, long n, unsigned int key, unsigned int value_size);
-double bench_lookup_key(int fd, long n, const void *key, unsigned int value_size);
+double bench_lookup(int fd, long n, unsigned long long key, unsigned int key_size, unsigned int value_size);
 double bench_update(int fd, long n, unsigned int key, unsigned long long value);
 double bench_update_delete(int fd, long n, unsigned int key, unsigned long long value);
 double bench_dump(int fd, long entries, unsigned int value_size, unsigned int chunk, int delete);
@@ -216,7 +215,6 @@ def map_rows(stack: ExitStack, c: Any, n: int, peers_tmp: Path | None = None) ->
     s = _map(stack, pybpf.MapType.HASH, 64, "pybpf_bench_s", key_type=FlowKey)
     s[(1, 2)] = 42
     sfd, sk = s.fd, ffi.new("unsigned int[2]", [1, 2])
-    ckey = ffi.new("unsigned int[2]", [1, 2])
 
     def floor_struct() -> None:
         for _ in range(n):
@@ -239,7 +237,7 @@ def map_rows(stack: ExitStack, c: Any, n: int, peers_tmp: Path | None = None) ->
         Row(
             "`m[k]` lookup, u32 -> u64 HASH",
             {
-                "C": lambda: c.bench_lookup(fd, n, 1, 8),
+                "C": lambda: c.bench_lookup(fd, n, 1, 4, 8),
                 "floor": lambda: per_op(n, floor_lookup),
                 "pybpf": lambda: per_op(n, py_lookup),
                 "helper": lambda: per_op(n, helper_lookup),
@@ -252,7 +250,7 @@ def map_rows(stack: ExitStack, c: Any, n: int, peers_tmp: Path | None = None) ->
         Row(
             "`k in m`",
             {
-                "C": lambda: c.bench_lookup(fd, n, 1, 8),
+                "C": lambda: c.bench_lookup(fd, n, 1, 4, 8),
                 "floor": lambda: per_op(n, floor_contains),
                 "pybpf": lambda: per_op(n, py_contains),
             },
@@ -280,7 +278,7 @@ def map_rows(stack: ExitStack, c: Any, n: int, peers_tmp: Path | None = None) ->
         Row(
             "`m[(pid, cpu)]` lookup, 8-byte struct key",
             {
-                "C": lambda: c.bench_lookup_key(sfd, n, ckey, 8),
+                "C": lambda: c.bench_lookup(sfd, n, 1 | 2 << 32, 8, 8),  # (pid 1, cpu 2), little-endian
                 "floor": lambda: per_op(n, floor_struct),
                 "pybpf": lambda: per_op(n, py_struct),
             },
@@ -360,7 +358,7 @@ def percpu_rows(stack: ExitStack, c: Any, n: int, producer: Path) -> list[Row]:
         Row(
             "`obj.bss[name]` read, an integer global after load",
             {
-                "C": lambda: c.bench_lookup(bss_fd, n, 0, bss_size),
+                "C": lambda: c.bench_lookup(bss_fd, n, 0, 4, bss_size),
                 "pybpf": lambda: per_op(n, py_bss_read),
                 "memory()": lambda: per_op(n, bss_view_read),
             },
@@ -371,7 +369,7 @@ def percpu_rows(stack: ExitStack, c: Any, n: int, producer: Path) -> list[Row]:
         Row(
             "`obj.bss[name] = v` write",
             {
-                "C": lambda: c.bench_lookup(bss_fd, n, 0, bss_size),
+                "C": lambda: c.bench_lookup(bss_fd, n, 0, 4, bss_size),
                 "pybpf": lambda: per_op(n, py_bss_write),
                 "memory()": lambda: per_op(n, bss_view_write),
             },
@@ -381,7 +379,7 @@ def percpu_rows(stack: ExitStack, c: Any, n: int, producer: Path) -> list[Row]:
         Row(
             f"per-CPU lookup -> list ({ncpus} CPUs)",
             {
-                "C": lambda: c.bench_lookup(pfd, n, 1, 8 * ncpus),
+                "C": lambda: c.bench_lookup(pfd, n, 1, 4, 8 * ncpus),
                 "floor": lambda: per_op(n, floor_percpu),
                 "pybpf": lambda: per_op(n, py_percpu),
             },
@@ -390,7 +388,7 @@ def percpu_rows(stack: ExitStack, c: Any, n: int, producer: Path) -> list[Row]:
         Row(
             "`m[k]` on an MMAPABLE ARRAY",
             {
-                "C": lambda: c.bench_lookup(afd, n, 1, 8),
+                "C": lambda: c.bench_lookup(afd, n, 1, 4, 8),
                 "pybpf": lambda: per_op(n, py_mmap),
                 "mmap().ints": lambda: per_op(n, py_ints),
                 "memoryview": lambda: per_op(n, bare_memoryview),

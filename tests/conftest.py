@@ -1,7 +1,7 @@
 """The project's fixtures, beside pybpf.testing's (the plugin pybpf
 installs: netns, veth_pair, bpffs, cgroup, tracefs, securityfs, bpf_object,
 the ``kernel`` and ``requires_feature`` markers, and the leak guard): the
-compiled test objects, and a veth pair shared by a test module.
+compiled test objects, a veth pair shared by a test module, and ``one_cpu``.
 """
 
 from __future__ import annotations
@@ -70,3 +70,14 @@ def vm_ready() -> None:
         pytest.skip(f"{e} (make vm-install)")
     if shutil.which("qemu-system-x86_64") is None:
         pytest.skip("qemu-system-x86_64 is not installed (make vm-install)")
+
+
+@pytest.fixture
+def one_cpu() -> Iterator[None]:
+    """Run on one CPU: the kernel reports a perf buffer CPU's losses with its next record."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,16 +106,6 @@ def test_perf_records_and_cpus_as_arrays(perf_obj: pybpf.BPFObject) -> None:
     assert cpus.dtype == np.intc and (cpus == records["cpu"]).all()  # the program writes its CPU
     assert sorted(records["seq"].tolist()) == list(range(20_000))
     assert set(records["magic"].tolist()) == {0x5A5A5A5A}
-
-
-@pytest.fixture
-def one_cpu() -> Iterator[None]:
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(before)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 @pytest.mark.usefixtures("one_cpu")

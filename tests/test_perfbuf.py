@@ -4,7 +4,6 @@ arrive in order per CPU, and a full buffer's drops are reported exactly."""
 from __future__ import annotations
 
 import ctypes
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,17 +40,6 @@ def test_records_arrive_in_order_with_their_cpu(obj: pybpf.BPFObject) -> None:
         seqs = [s.seq for c, s in got if c == cpu]
         assert seqs == sorted(seqs)
     assert all(s.magic == MAGIC and s.cpu == cpu for cpu, s in got)
-
-
-@pytest.fixture
-def one_cpu() -> Iterator[None]:
-    """Run on one CPU: the kernel reports a CPU's losses with its next record."""
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(before)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 @pytest.mark.usefixtures("one_cpu")

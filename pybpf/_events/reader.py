@@ -90,6 +90,15 @@ class Batch:
         """The first record that could not be decoded (or kept) since the last take."""
         self._finalizer = weakref.finalize(self, lib.pybpf_batch_free, self.c)
 
+    def _count(self, where: str) -> int:
+        """How many records were collected; a record C could not keep becomes
+        :attr:`error`."""
+        b = self.c
+        if b.err:
+            self.error = self.error or MemoryError(f"{where}: out of memory; records were dropped")
+            b.err = 0
+        return int(b.count)
+
     def take(self, codec: Codec | None, where: str) -> tuple[list[Any], list[int]]:
         """The collected records, decoded, and their CPUs (empty without
         ``with_cpus``); the batch is emptied.
@@ -99,10 +108,7 @@ class Batch:
         :attr:`error`, so the others are still delivered.
         """
         b = self.c
-        n = b.count
-        if b.err:
-            self.error = self.error or MemoryError(f"{where}: out of memory; records were dropped")
-            b.err = 0
+        n = self._count(where)
         if not n:
             return [], []
         try:
@@ -136,10 +142,7 @@ class Batch:
         ``batch=`` readers; the batch is emptied.  Lost reports come apart;
         records of another size than the type's are kept in :attr:`error`."""
         b = self.c
-        n = b.count
-        if b.err:
-            self.error = self.error or MemoryError(f"{where}: out of memory; records were dropped")
-            b.err = 0
+        n = self._count(where)
         if not n:
             return Taken(None, None, [])
         try:

@@ -198,18 +198,14 @@ class ArrayOps(BulkOps):
             except _NoBatch:
                 if not clear:
                     self._batch = False
-        taken: list[tuple[bytes, bytes, int]] = []
         if clear:
-            try:
-                self._take_all(taken)
-            except BaseException as exc:
-                if taken:
-                    exc.entries = self._raw_entries(taken)  # type: ignore[attr-defined]
-                raise
+            taken = self._take_all_keeping()
         else:
             ksize, vsize = self._key_size, self._vtotal
-            for keys, values, n in self._iter_raw(values=True):
-                taken.append((ffi.buffer(keys, n * ksize)[:], ffi.buffer(values, n * vsize)[:], n))
+            taken = [
+                (ffi.buffer(keys, n * ksize)[:], ffi.buffer(values, n * vsize)[:], n)
+                for keys, values, n in self._iter_raw(values=True)
+            ]
         count = sum(n for *_, n in taken)
         keys, values = b"".join(k for k, _, _ in taken), b"".join(v for _, v, _ in taken)
         return ffi.from_buffer(keys), ffi.from_buffer(values), count

@@ -79,13 +79,7 @@ class BulkOps(MapBase):
                 "read-and-clear it; use a hash map, or items() then writes of zero",
             )
         self._require_hashable_keys()
-        taken: list[tuple[bytes, bytes, int]] = []  # raw chunks, copied out before decoding
-        try:
-            self._take_all(taken)
-        except BaseException as exc:
-            if taken:
-                exc.entries = self._raw_entries(taken)  # type: ignore[attr-defined]
-            raise
+        taken = self._take_all_keeping()
         out: dict[Any, Any] = {}
         ksize, vsize = self._key_size, self._vtotal
         try:
@@ -111,6 +105,18 @@ class BulkOps(MapBase):
                 f"{getattr(self._kcodec.ctype, '__name__', self._kcodec.ctype)!r} cannot be dict keys; "
                 "use the BTF key type or a hashable one (set_types(key_type=...)), or read with items()"
             ) from None
+
+    def _take_all_keeping(self) -> list[tuple[bytes, bytes, int]]:
+        """Delete every entry and return the raw chunks; an error after some
+        were deleted carries them, as raw bytes, in its ``entries``."""
+        taken: list[tuple[bytes, bytes, int]] = []  # raw chunks, copied out before decoding
+        try:
+            self._take_all(taken)
+        except BaseException as exc:
+            if taken:
+                exc.entries = self._raw_entries(taken)  # type: ignore[attr-defined]
+            raise
+        return taken
 
     def _take_all(self, taken: list[tuple[bytes, bytes, int]]) -> None:
         """Delete every entry, appending each chunk's raw keys and values to ``taken``."""
