@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
-LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 prometheus_client==0.26.0 types-PyYAML==6.0.12.20261122 pytest==9.2.0  # the typed imports of pybpf export and pybpf.testing
+LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 prometheus_client==0.26.0 types-PyYAML==6.0.12.20261122 pytest==9.2.0 numpy==2.4.6  # the typed imports of pybpf export, pybpf.testing and the arrays
 
 .PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench bench-peers clean vm-install vm-objects vm-test vm-lirc-kernel vm-test-lirc vm-shell program-types
 
