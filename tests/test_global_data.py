@@ -133,3 +133,13 @@ def test_integer_globals_after_load_are_memory(config: pybpf.BPFObject) -> None:
         view[0]
     with pytest.raises(ValueError, match="closed"):
         stats["verbose_runs"]
+
+
+def test_a_view_still_in_use_does_not_stop_close(test_objects: dict[str, Path]) -> None:
+    obj = pybpf.load(test_objects["skeleton_config"])
+    stats = obj.datasec(".data.stats")
+    alias = memoryview(stats.memory("verbose_runs"))  # a view of the caller's own
+    with pytest.warns(ResourceWarning, match="still in use"):
+        obj.close()
+    assert obj.closed and alias[0] == 0  # the mapping stayed for it: no dangling memory
+    alias.release()

@@ -11,8 +11,10 @@ and structs are :class:`DataView` objects, written in place.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import warnings
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -199,13 +201,24 @@ class GlobalData(MutableMapping[str, Any]):
             self._words[name] = memory.cast(letter if codec.signed else letter.upper())  # type: ignore[call-overload]
 
     def _unmap(self) -> None:
-        """Release the section's memory (the object is closing)."""
+        """Release the section's memory (the object is closing).  A view of it
+        the caller still holds keeps the mapping, with a warning, rather than
+        stop the object from closing."""
         words, self._words = self._words, {}
         for word in words.values():
-            word.release()
-        if self._mapped is not None:
-            self._mapped.close()
-            self._mapped = None
+            with contextlib.suppress(BufferError):  # exported further: dropped here, released with its last user
+                word.release()
+        mapped, self._mapped = self._mapped, None
+        if mapped is None:
+            return
+        try:
+            mapped.close()
+        except BPFValueError:
+            warnings.warn(
+                f"{self.name}: a view of its memory is still in use; the mapping stays until that view is released",
+                ResourceWarning,
+                stacklevel=4,
+            )
 
     def __delitem__(self, name: str) -> None:
         raise BPFValueError(errno.EINVAL, f"global variables cannot be deleted ({name!r} in {self._section})")
