@@ -82,8 +82,9 @@ class OwnedHandle:
     _label: str
     _generation: int
     _finalizer: weakref.finalize[Any, Any] | None
-    _poller: int | None
-    _closed_by: int | None
+    # Set on the instance only when they apply (see MapBase's slots).
+    _poller: int | None = None  # the thread inside a poll (event readers): its callbacks may not close
+    _closed_by: int | None = None  # the thread that closed it, for the messages
 
     def _init_handle(self, label: str, fd: int = -1) -> None:
         """Start the handle's life; ``label`` names it in messages ("'counts'")."""
@@ -92,8 +93,6 @@ class OwnedHandle:
         self._label = label
         self._generation = _generation
         self._finalizer = None
-        self._poller = None  # the thread inside a poll (event readers): its callbacks may not close
-        self._closed_by: int | None = None  # the thread that closed it, for the messages
 
     def _own(self, release: Release, *, forget: Release | None = None) -> None:
         """Take ownership: ``close()`` (or the finalizer) runs ``release``,

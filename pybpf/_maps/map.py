@@ -120,7 +120,7 @@ class Map(ArrayOps, MutableMapping[Any, Any]):
         missing key raises ``KeyError``; ``F_LOCK`` needs a ``bpf_spin_lock`` in
         the value (else ``ValueError``).  A full hash map raises E2BIG.
         """
-        if self._fast_update and type(key) is int and type(value) is int:
+        if self._update_int is not None and type(key) is int and type(value) is int:
             try:
                 ret = self._update_int(self._guard, key, value, int(flags))
             except OverflowError:
@@ -141,10 +141,11 @@ class Map(ArrayOps, MutableMapping[Any, Any]):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         # set()'s integer fast path inlined (one Python call less): the hot write.
-        if self._fast_update and type(key) is int and type(value) is int:
-            if self._words_writable and key >= 0:
+        if self._update_int is not None and type(key) is int and type(value) is int:
+            words = self._words
+            if words is not None and key >= 0 and not words.readonly:
                 try:
-                    self._words[key * self._step] = value  # type: ignore[index]
+                    words[key * self._step] = value
                     return
                 except (TypeError, IndexError, ValueError):  # past the end, does not fit, closed: as below
                     pass
