@@ -79,7 +79,10 @@ class IntCodec(Codec):
         self.what = what
         self.cdecl = f"{'' if signed else 'u'}int{size * 8}_t"
         fmt = self._FORMATS.get(size)
-        self._struct = struct.Struct("=" + (fmt if signed else fmt.upper())) if fmt else None
+        self.format: Any = (fmt if signed else fmt.upper()) if fmt else None
+        """The one-letter struct/memoryview format (``"I"``, ``"q"`` ...); None
+        for integers wider than 8 bytes."""
+        self._struct = struct.Struct("=" + self.format) if self.format else None
         self.ctype = getattr(ctypes, f"c_{'' if signed else 'u'}int{size * 8}", None) or ctypes.c_uint8 * size
 
     def encode(self, value: Any) -> bytes:
@@ -215,9 +218,6 @@ class CtypesCodec(Codec):
         return [copy(buf, offset) for offset in range(0, count * stride, stride)]
 
 
-_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
-
-
 def flat_int_packer(ctype: Any) -> struct.Struct | None:
     """A native-order ``struct.Struct`` with ``ctype``'s layout, taking its
     named fields in order, when all of them are whole integers; else None.
@@ -243,7 +243,7 @@ def flat_int_packer(ctype: Any) -> struct.Struct | None:
         if start < offset:
             return None
         layout.append("x" * (start - offset))
-        letter = _INT_FORMATS[size]
+        letter = IntCodec._FORMATS[size]
         layout.append(letter if code.islower() else letter.upper())
         offset = start + size
     layout.append("x" * (ctypes.sizeof(ctype) - offset))

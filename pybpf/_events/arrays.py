@@ -22,7 +22,6 @@ from pybpf._core.errors import BPFValueError
 __all__ = ["BatchForm", "RecordArrays", "Taken"]
 
 BatchForm = Literal["numpy", "memoryview"]
-_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
 
 
 class Taken(NamedTuple):
@@ -58,9 +57,8 @@ class RecordArrays:
                 ) from None
             self._numpy = numpy
             self._dtype = dtype_of(numpy, codec)
-        elif isinstance(codec, IntCodec) and codec.size in _INT_FORMATS:
-            letter = _INT_FORMATS[codec.size]
-            self._format = letter if codec.signed else letter.upper()
+        elif isinstance(codec, IntCodec):
+            self._format = codec.format  # None for wider integers: raw rows
 
     def fits(self, size: int) -> bool:
         """Whether a record of ``size`` bytes is the type (plus the padding

@@ -31,15 +31,6 @@ __all__ = ["ArrayOps"]
 # the allocator maps large ones lazily, so the process holds only the pages
 # the kernel fills (a quarter-full map costs a quarter of its size).
 _uncleared = ffi.new_allocator(should_clear_after_alloc=False)
-_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
-
-
-def _int_format(codec: IntCodec) -> str | None:
-    """The struct/memoryview format of an integer codec (None: wider than 8 bytes)."""
-    letter = _INT_FORMATS.get(codec.size)
-    if letter is None:
-        return None
-    return letter if codec.signed else letter.upper()
 
 
 class ArrayOps(BulkOps):
@@ -251,11 +242,10 @@ class ArrayOps(BulkOps):
 
 def _typed(view: memoryview, codec: Any, n: int, size: int) -> memoryview:
     """``view`` of ``n`` items cast to their integer type, else raw rows."""
-    if isinstance(codec, IntCodec) and (fmt := _int_format(codec)) is not None:
-        return view.cast(fmt)  # type: ignore[call-overload, no-any-return]
+    if isinstance(codec, IntCodec) and codec.format is not None:
+        return view.cast(codec.format)
     if isinstance(codec, PerCPUCodec) and isinstance(codec.inner, IntCodec) and codec.inner.size == 8:
-        fmt = _int_format(codec.inner)
-        return view.cast(fmt, shape=[n, codec.ncpus])  # type: ignore[call-overload, no-any-return]
+        return view.cast(codec.inner.format, shape=[n, codec.ncpus])
     return view.cast("B", shape=[n, size])
 
 
@@ -276,7 +266,7 @@ def _check_items(view: memoryview, codec: Any, what: str, name: str) -> None:
     if fmt in ("B", "b", "c") and view.itemsize == 1 and not (isinstance(codec, IntCodec) and codec.size == 1):
         return  # raw bytes in the map's layout
     if isinstance(codec, IntCodec):
-        expected = _int_format(codec)
+        expected = codec.format
         signed = fmt in "bhilq" and len(fmt) == 1
         same = len(fmt) == 1 and fmt in "bBhHiIlLqQ" and view.itemsize == codec.size and signed == codec.signed
         if expected is not None and not same:

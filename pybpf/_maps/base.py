@@ -15,7 +15,7 @@ import re
 import threading
 import warnings
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybpf._codecs.btf import BTF
 from pybpf._codecs.btf_build import TypeWriter, untyped_ctype
@@ -357,9 +357,7 @@ class MapBase(MapPinning):
         self._elements = MappedArray(
             self._fd, count=self._max_entries, value_size=self._value_size, codec=vcodec, name=self._name
         )
-        formats: dict[int, Literal["b", "h", "i", "q"]] = {1: "b", 2: "h", 4: "i", 8: "q"}
-        unsigned: dict[int, Literal["B", "H", "I", "Q"]] = {1: "B", 2: "H", 4: "I", 8: "Q"}
-        self._words = self._elements.buffer.cast((formats if vcodec.signed else unsigned)[vcodec.size])
+        self._words = self._elements.buffer.cast(vcodec.format)
         self._step = 8 // vcodec.size  # elements are 8 bytes apart
 
     def _unmap_elements(self) -> None:

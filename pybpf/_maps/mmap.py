@@ -13,8 +13,6 @@ from pybpf._core.errors import BPFValueError, NotSupportedError
 
 __all__ = ["MappedArray"]
 
-_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
-
 
 class MappedArray(Sequence[Any]):
     """The elements of a ``BPF_F_MMAPABLE`` ARRAY map (or a data section),
@@ -62,15 +60,13 @@ class MappedArray(Sequence[Any]):
         it go) before :meth:`close`."""
         self._require_open()
         codec = self._codec
-        letter = _INT_FORMATS.get(codec.size) if isinstance(codec, IntCodec) else None
-        if letter is None:
+        if not isinstance(codec, IntCodec) or codec.format is None:
             raise NotSupportedError(
                 errno.EOPNOTSUPP, f"'{self._name}': its elements are not integers of 1, 2, 4 or 8 bytes"
             )
-        assert isinstance(codec, IntCodec)
-        typed = self._view.cast(letter if codec.signed else letter.upper())  # type: ignore[call-overload]
+        typed = self._view.cast(codec.format)
         step = self._stride // codec.size  # elements are 8 bytes apart
-        return typed[::step] if step > 1 else typed  # type: ignore[no-any-return]
+        return typed[::step] if step > 1 else typed
 
     @property
     def stride(self) -> int:

@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["GlobalData"]
 
-_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
-
 
 class GlobalData(MutableMapping[str, Any]):
     """The variables of one data section, by name.
@@ -195,10 +193,9 @@ class GlobalData(MutableMapping[str, Any]):
         """Keep an integer variable of the mapped section as a typed view of it."""
         if self._mapped is None or not isinstance(codec, IntCodec) or var.offset % codec.size:
             return
-        letter = _INT_FORMATS.get(codec.size)
-        if letter is not None:
+        if codec.format is not None:
             memory = self._mapped.buffer[var.offset : var.offset + codec.size]
-            self._words[name] = memory.cast(letter if codec.signed else letter.upper())  # type: ignore[call-overload]
+            self._words[name] = memory.cast(codec.format)
 
     def _unmap(self) -> None:
         """Release the section's memory (the object is closing).  A view of it
