@@ -90,6 +90,36 @@ def test_callback_exception_loses_nothing(obj: pybpf.BPFObject) -> None:
     assert seen == list(range(10))
 
 
+@pytest.mark.usefixtures("one_cpu")
+def test_callback_exception_after_a_loss_loses_nothing_and_counts_once(obj: pybpf.BPFObject) -> None:
+    log: list[tuple[str, int]] = []
+
+    def callback(cpu: int, sample: object) -> None:
+        seq = sample.seq  # type: ignore[attr-defined]
+        log.append(("seq", seq))
+        if seq == 2001:
+            raise RuntimeError("stop at 2001")
+
+    with pybpf.PerfBuffer(
+        obj.maps["samples"],
+        callback,
+        pages=1,
+        event_type="struct perf_sample",
+        lost=lambda cpu, count: log.append(("lost", count)),
+    ) as pb:
+        _emit(obj, 2000)  # one page: most are dropped
+        pb.poll(timeout=1)
+        log.clear()
+        _emit(obj, 4)  # one batch: the report of the drops, then records 2000-2003
+        with pytest.raises(RuntimeError, match="stop at 2001"):
+            pb.poll(timeout=1)
+        dropped = obj.bss["send_errors"]
+        assert log == [("lost", dropped), ("seq", 2000), ("seq", 2001)]
+        assert pb.consume() == 2  # the rest, after the record that raised
+        assert pb.lost == dropped == sum(pb.lost_by_cpu.values())
+    assert log[3:] == [("seq", 2002), ("seq", 2003)]
+
+
 def test_records_shorter_than_the_type_read_zero_padded(obj: pybpf.BPFObject) -> None:
     got: list[Any] = []
     with pybpf.PerfBuffer(obj.maps["samples"], lambda cpu, raw: got.append(raw), event_type=ctypes.c_uint8 * 21) as pb:

@@ -22,7 +22,13 @@ int ring__consume(struct ring *r);
 
 /* Records are collected in C (csrc/helpers.c) and decoded by Python per
    batch: pass &pybpf_ring_collect as the sample callback and a batch as ctx.
-   Perf buffers (75-perfbuf.h) use the same batch, with CPUs. */
+   Perf buffers (75-perfbuf.h) use the same batch, with CPUs, and keep
+   their reports of lost records apart. */
+struct pybpf_lost_report {
+    __u64 before;
+    __u64 count;
+    int cpu;
+};
 struct pybpf_batch {
     char *data;
     __u32 *sizes;
@@ -30,13 +36,13 @@ struct pybpf_batch {
     size_t len;
     size_t count;
     size_t limit;
-    size_t lost_marks;
+    struct pybpf_lost_report *lost;
+    size_t lost_len;
     int with_cpus;
     int uniform;
     int err;
     ...;
 };
 #define PYBPF_RING_BATCH_FULL ...
-#define PYBPF_LOST_MARK ...
 int pybpf_ring_collect(void *ctx, void *sample, size_t size);
 void pybpf_batch_free(struct pybpf_batch *b);

@@ -2,9 +2,16 @@
  * and Python decodes the whole batch after the consume.  A C-to-Python
  * callback per record would cost far more than the record (measured ~0.5 us
  * each).  Each record's data is stored padded to 8 bytes, its size in
- * sizes[] and, for perf buffers, its CPU in cpus[].  A perf buffer's report
- * of lost records is stored in sequence as an 8-byte count whose size entry
- * carries PYBPF_LOST_MARK. */
+ * sizes[] and, for perf buffers, its CPU in cpus[].  A perf buffer's reports
+ * of lost records are kept apart, each with the number of records before it,
+ * so that a loss leaves the records one uniform run that Python decodes in
+ * one pass: the batch that follows a loss is the one that must be fastest. */
+struct pybpf_lost_report {
+    __u64 before; /* records collected before this report */
+    __u64 count;
+    int cpu;
+};
+
 struct pybpf_batch {
     char *data;
     __u32 *sizes;
@@ -12,14 +19,14 @@ struct pybpf_batch {
     size_t len, cap;         /* bytes of data used / allocated */
     size_t count, cap_count; /* records / slots in sizes (and cpus) */
     size_t limit;            /* ring: stop the consume once len reaches this */
-    size_t lost_marks;       /* perf: lost-record reports among the records */
+    struct pybpf_lost_report *lost; /* perf: reports of lost records */
+    size_t lost_len, lost_cap;
     int with_cpus;
-    int uniform;             /* every record is a sample of sizes[0] bytes */
+    int uniform;             /* every record is of sizes[0] bytes */
     int err;                 /* perf: -ENOMEM if a record could not be kept */
 };
 
 #define PYBPF_RING_BATCH_FULL (-4000)
-#define PYBPF_LOST_MARK 0x80000000u
 
 static int pybpf_batch_grow(void **p, size_t *cap, size_t need, size_t item, size_t first)
 {
@@ -38,7 +45,7 @@ static int pybpf_batch_grow(void **p, size_t *cap, size_t need, size_t item, siz
     return 0;
 }
 
-static int pybpf_batch_add(struct pybpf_batch *b, int cpu, const void *sample, size_t size, __u32 mark)
+static int pybpf_batch_add(struct pybpf_batch *b, int cpu, const void *sample, size_t size)
 {
     size_t padded = (size + 7) & ~(size_t)7;
     size_t cap_count = b->cap_count;
@@ -57,8 +64,8 @@ static int pybpf_batch_add(struct pybpf_batch *b, int cpu, const void *sample, s
     b->cap_count = cap_count;
     memcpy(b->data + b->len, sample, size);
     memset(b->data + b->len + size, 0, padded - size);
-    b->uniform = b->count ? b->uniform && b->sizes[0] == size && !mark : !mark;
-    b->sizes[b->count++] = (__u32)size | mark;
+    b->uniform = b->count ? b->uniform && b->sizes[0] == size : 1;
+    b->sizes[b->count++] = (__u32)size;
     b->len += padded;
     return 0;
 }
@@ -69,7 +76,7 @@ static int pybpf_ring_collect(void *ctx, void *sample, size_t size)
 {
     struct pybpf_batch *b = ctx;
 
-    if (pybpf_batch_add(b, -1, sample, size, 0))
+    if (pybpf_batch_add(b, -1, sample, size))
         return -ENOMEM;
     return b->len >= b->limit ? PYBPF_RING_BATCH_FULL : 0;
 }
@@ -81,7 +88,7 @@ static void pybpf_perf_collect(void *ctx, int cpu, void *data, __u32 size)
 {
     struct pybpf_batch *b = ctx;
 
-    if (pybpf_batch_add(b, cpu, data, size, 0))
+    if (pybpf_batch_add(b, cpu, data, size))
         b->err = -ENOMEM;
 }
 
@@ -89,10 +96,11 @@ static void pybpf_perf_lost(void *ctx, int cpu, __u64 count)
 {
     struct pybpf_batch *b = ctx;
 
-    if (pybpf_batch_add(b, cpu, &count, sizeof(count), PYBPF_LOST_MARK))
+    if (pybpf_batch_grow((void **)&b->lost, &b->lost_cap, b->lost_len + 1, sizeof(*b->lost), 16)) {
         b->err = -ENOMEM;
-    else
-        b->lost_marks++;
+        return;
+    }
+    b->lost[b->lost_len++] = (struct pybpf_lost_report){ .before = b->count, .count = count, .cpu = cpu };
 }
 
 static void pybpf_batch_free(struct pybpf_batch *b)
@@ -100,6 +108,7 @@ static void pybpf_batch_free(struct pybpf_batch *b)
     free(b->data);
     free(b->sizes);
     free(b->cpus);
+    free(b->lost);
     memset(b, 0, sizeof(*b));
 }
 

@@ -12,7 +12,6 @@ stays valid after the callback returns.
 from __future__ import annotations
 
 import errno
-import sys
 from typing import Any, Literal, NamedTuple
 
 from pybpf._codecs.codec import Codec, IntCodec
@@ -100,8 +99,3 @@ class RecordArrays:
         )
         new.records = records  # type: ignore[attr-defined]
         return new
-
-
-def lost_count(raw: bytes) -> int:
-    """A perf buffer's lost report: the 8-byte count stored in the batch."""
-    return int.from_bytes(raw, sys.byteorder)

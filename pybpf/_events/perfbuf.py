@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -72,7 +73,7 @@ class PerfBuffer(EventReader):
         self._on_lost = lost
         self._codec = event_codec(perf_map, event_type)
         self._source = f"perf buffer '{self._name}'"
-        self._backlog: collections.deque[tuple[list[int], list[Any], bool]] = collections.deque()
+        self._backlog: collections.deque[tuple[list[int], list[Any]]] = collections.deque()
         self.lost = 0
         """Records the kernel dropped because a CPU's buffer was full (reported so far)."""
         self.lost_by_cpu: dict[int, int] = {}
@@ -100,20 +101,20 @@ class PerfBuffer(EventReader):
         def body(ptr: Any) -> tuple[int, int]:
             delivered = 0
             while self._backlog:  # what came after an exception last time, first
-                delivered += self._deliver(*self._backlog.popleft())
+                cpus, items = self._backlog.popleft()
+                delivered += self._deliver(cpus, items, [i for i, item in enumerate(items) if type(item) is LostReport])
             # Records in hand: do not block for more.  libbpf reads each CPU's
             # buffer once per call, so one batch holds at most their sizes.
             ret = (lib.perf_buffer__consume if delivered else call)(ptr)
             if self._form is not None:
                 return ret, delivered + self._deliver_arrays(self._batch.take_arrays(self._form, self._source))
-            has_lost = bool(self._batch.c.lost_marks)
             items, cpus = self._batch.take(self._codec, self._source)
-            if has_lost:
-                for item in items:
-                    if type(item) is LostReport:
-                        self.lost += item.lost
-                        self.lost_by_cpu[item.cpu] = self.lost_by_cpu.get(item.cpu, 0) + item.lost
-            delivered += self._deliver(cpus, items, has_lost)
+            lost_at = self._batch.lost_at
+            for at in lost_at:
+                report = items[at]
+                self.lost += report.lost
+                self.lost_by_cpu[report.cpu] = self.lost_by_cpu.get(report.cpu, 0) + report.lost
+            delivered += self._deliver(cpus, items, lost_at)
             self._error = self._error or self._batch.pop_error()
             return ret, delivered
 
@@ -136,35 +137,38 @@ class PerfBuffer(EventReader):
             self._callback(taken.cpus, taken.records)
         return len(taken.records)
 
-    def _deliver(self, cpus: list[int], items: list[Any], has_lost: bool) -> int:
+    def _deliver(self, cpus: list[int], items: list[Any], lost_at: list[int]) -> int:
         """Hand records to the callback (or the queue as ``(cpu, event)``) and
-        lost reports to ``lost``; on an exception keep the rest for the next
-        call, then raise.  Returns the records delivered."""
+        the lost reports at ``lost_at`` in ``items`` to ``lost``; on an
+        exception keep the rest for the next call, then raise.  Returns the
+        records delivered."""
         callback, pairs = self._callback, zip(cpus, items)
-        if not has_lost and callback is None:
+        if not lost_at and callback is None:
             self._queue.extend(pairs)
             return len(items)
-        delivered = 0
         try:
-            if not has_lost:
+            if not lost_at:
                 for cpu, event in pairs:  # the common case: one call per record, nothing else
                     callback(cpu, event)  # type: ignore[misc]
                 return len(items)
-            for cpu, item in pairs:
-                if type(item) is LostReport:
-                    if self._on_lost is not None:
-                        self._on_lost(*item)
-                    continue
+            # The records between two reports go as in the common case.
+            start = 0
+            for at in [*lost_at, len(items)]:
                 if callback is None:
-                    self._queue.append((cpu, item))
+                    self._queue.extend(itertools.islice(pairs, at - start))
                 else:
-                    callback(cpu, item)
-                delivered += 1
+                    for cpu, event in itertools.islice(pairs, at - start):
+                        callback(cpu, event)
+                if at < len(items):
+                    report = next(pairs)[1]
+                    if self._on_lost is not None:
+                        self._on_lost(*report)
+                start = at + 1
+            return len(items) - len(lost_at)
         except BaseException:
             rest = list(pairs)  # what follows the item that raised
-            self._backlog.appendleft(([cpu for cpu, _ in rest], [item for _, item in rest], has_lost))
+            self._backlog.appendleft(([cpu for cpu, _ in rest], [item for _, item in rest]))
             raise
-        return delivered
 
     def _epoll_fd(self) -> int:
         return int(lib.perf_buffer__epoll_fd(self._ptr))

@@ -9,7 +9,6 @@ import array
 import collections
 import contextlib
 import errno
-import sys
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,12 +20,11 @@ from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import BlockingHandle, close_fds
-from pybpf._events.arrays import RecordArrays, Taken, lost_count
+from pybpf._events.arrays import RecordArrays, Taken
 from pybpf._maps.base import MapBase
 
 __all__ = ["Batch", "EventReader", "LostReport", "decode_record", "event_codec", "require_map_type"]
 
-_LOST_MARK = int(lib.PYBPF_LOST_MARK)
 _NO_LIMIT = int(ffi.cast("size_t", -1))
 
 
@@ -88,6 +86,8 @@ class Batch:
         self.c.with_cpus = with_cpus
         self.error: BaseException | None = None
         """The first record that could not be decoded (or kept) since the last take."""
+        self.lost_at: list[int] = []
+        """Where the last :meth:`take` put the lost reports among the records."""
         self._finalizer = weakref.finalize(self, lib.pybpf_batch_free, self.c)
 
     def _count(self, where: str) -> int:
@@ -99,19 +99,27 @@ class Batch:
             b.err = 0
         return int(b.count)
 
+    def _lost_reports(self) -> list[tuple[int, int, int]]:
+        """A perf buffer's reports of lost records since the last take:
+        ``(records before it, cpu, count)`` each."""
+        b = self.c
+        return [(int(r.before), int(r.cpu), int(r.count)) for r in ffi.unpack(b.lost, b.lost_len)] if b.lost_len else []
+
     def take(self, codec: Codec | None, where: str) -> tuple[list[Any], list[int]]:
         """The collected records, decoded, and their CPUs (empty without
         ``with_cpus``); the batch is emptied.
 
         A perf buffer's lost report is a :class:`LostReport` among the
-        records.  A record that does not decode is left out and kept in
-        :attr:`error`, so the others are still delivered.
+        records, where it came.  A record that does not decode is left out
+        and kept in :attr:`error`, so the others are still delivered.
         """
         b = self.c
         n = self._count(where)
-        if not n:
-            return [], []
         try:
+            lost = self._lost_reports()
+            self.lost_at = [before + i for i, (before, _, _) in enumerate(lost)]
+            if not n:
+                return ([LostReport(cpu, count) for _, cpu, count in lost], [cpu for _, cpu, _ in lost])
             raw = ffi.buffer(b.data, b.len)
             size = b.sizes[0]
             stride = (size + 7) & ~7
@@ -126,16 +134,16 @@ class Batch:
             else:
                 events, skipped = self._decode_each(raw, n, codec, where)
             cpus: list[int] = ffi.unpack(b.cpus, n) if b.with_cpus else []
-            if b.lost_marks:
-                sizes = ffi.unpack(b.sizes, n)
-                events = [LostReport(cpus[i], e) if sizes[i] & _LOST_MARK else e for i, e in enumerate(events)]
+            if lost:
+                events, cpus = _with_lost(events, cpus, lost)
             if skipped:
                 keep = [i for i, e in enumerate(events) if e is not _SKIPPED]
                 events = [events[i] for i in keep]
                 cpus = [cpus[i] for i in keep] if cpus else cpus
+                self.lost_at = [i for i, e in enumerate(events) if type(e) is LostReport]
             return events, cpus
         finally:
-            b.len = b.count = b.lost_marks = 0
+            b.len = b.count = b.lost_len = 0
 
     def take_arrays(self, form: RecordArrays, where: str) -> Taken:
         """The collected records as one array (and their CPUs as another), for
@@ -143,27 +151,24 @@ class Batch:
         records of another size than the type's are kept in :attr:`error`."""
         b = self.c
         n = self._count(where)
-        if not n:
-            return Taken(None, None, [])
         try:
+            lost = [(cpu, count) for _, cpu, count in self._lost_reports()]
+            if not n:
+                return Taken(None, None, lost)
             if b.uniform and form.fits(b.sizes[0]):  # the common case: one copy of the batch
                 cpus = form.cpus(ffi.buffer(b.cpus, n * ffi.sizeof("int"))[:]) if b.with_cpus else None
-                return Taken(form.records(ffi.buffer(b.data, b.len)[:], n, (b.sizes[0] + 7) & ~7), cpus, [])
+                return Taken(form.records(ffi.buffer(b.data, b.len)[:], n, (b.sizes[0] + 7) & ~7), cpus, lost)
             raw = ffi.buffer(b.data, b.len)[:]
             sizes = ffi.unpack(b.sizes, n)
             all_cpus = ffi.unpack(b.cpus, n) if b.with_cpus else [-1] * n
             kept: list[bytes] = []
             kept_cpus: list[int] = []
-            lost: list[tuple[int, int]] = []
             misfit: list[bytes] = []
             offset = 0
             for i, size in enumerate(sizes):
-                real = size & ~_LOST_MARK
-                record = raw[offset : offset + real]
-                offset += (real + 7) & ~7
-                if size & _LOST_MARK:
-                    lost.append((all_cpus[i], lost_count(record)))
-                elif form.fits(real):
+                record = raw[offset : offset + size]
+                offset += (size + 7) & ~7
+                if form.fits(size):
                     kept.append(record)
                     kept_cpus.append(all_cpus[i])
                 else:
@@ -177,26 +182,22 @@ class Batch:
             cpus = form.cpus(array.array("i", kept_cpus).tobytes()) if b.with_cpus else None
             return Taken(form.records(b"".join(r.ljust(stride, b"\0") for r in kept), len(kept), stride), cpus, lost)
         finally:
-            b.len = b.count = b.lost_marks = 0
+            b.len = b.count = b.lost_len = 0
 
     def _decode_each(self, raw: Any, n: int, codec: Codec | None, where: str) -> tuple[list[Any], int]:
-        """Records one by one (mixed sizes, lost reports, undecodable ones);
-        returns them and how many were undecodable (``_SKIPPED`` in the list)."""
+        """Records one by one (mixed sizes, undecodable ones); returns them and
+        how many were undecodable (``_SKIPPED`` in the list)."""
         sizes = self.c.sizes
         events: list[Any] = []
         offset = skipped = 0
         for i in range(n):
             size = sizes[i]
-            if size & _LOST_MARK:
-                size &= ~_LOST_MARK
-                events.append(int.from_bytes(raw[offset : offset + size], sys.byteorder))
-            else:
-                try:
-                    events.append(decode_record(codec, raw[offset : offset + size], size))
-                except BPFValueError as exc:
-                    self.error = self.error or exc
-                    events.append(_SKIPPED)
-                    skipped += 1
+            try:
+                events.append(decode_record(codec, raw[offset : offset + size], size))
+            except BPFValueError as exc:
+                self.error = self.error or exc
+                events.append(_SKIPPED)
+                skipped += 1
             offset += (size + 7) & ~7
         return events, skipped
 
@@ -211,6 +212,21 @@ class Batch:
 
 
 _SKIPPED = object()  # stands for an undecodable record until it is filtered out
+
+
+def _with_lost(events: list[Any], cpus: list[int], lost: list[tuple[int, int, int]]) -> tuple[list[Any], list[int]]:
+    """``events`` and ``cpus`` with each lost report put where it came: after
+    the records collected before it."""
+    merged: list[Any] = []
+    merged_cpus: list[int] = []
+    start = 0
+    for before, cpu, count in lost:
+        merged += events[start:before]
+        merged_cpus += cpus[start:before]
+        merged.append(LostReport(cpu, count))
+        merged_cpus.append(cpu)
+        start = before
+    return merged + events[start:], merged_cpus + cpus[start:]
 
 
 def _keep_tails(events: list[Any], raw: Any, size: int, stride: int, head: int) -> None:
