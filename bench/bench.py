@@ -596,7 +596,7 @@ def _events_floor(
         data = memoryview(ffi.buffer(batch.c.data, batch.c.len)).cast("Q")
         # The callbacks are called the fastest way Python has: map() drained by a deque.
         if perf:  # perf records: 12 bytes, stored in 16, and the CPU of each
-            deque(map(lambda cpu, value: got.append(value), ffi.unpack(batch.c.cpus, n), data[::2].tolist()), 0)
+            deque(map(lambda cpu, value: got.append(value), batch.cpu_list(n), data[::2].tolist()), 0)
         else:
             deque(map(got.append, data.tolist()), 0)
         ns = (time.perf_counter_ns() - start) / n
@@ -614,8 +614,14 @@ def event_rows(stack: ExitStack, c: Any, producer: Path, records: int) -> list[R
     produce, produce_perf = obj.programs["produce"], obj.programs["produce_perf"]
 
     def fill(program: pybpf.Program) -> int:
-        first = int(obj.bss["next"])
-        program.test_run(bytes(64), repeat=records)
+        # On one CPU: test_run may move between CPUs during a run, and a perf
+        # buffer reads CPU by CPU, so the batch's last record is the newest.
+        first, cpus = int(obj.bss["next"]), os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(cpus)})
+        try:
+            program.test_run(bytes(64), repeat=records)
+        finally:
+            os.sched_setaffinity(0, cpus)
         assert obj.bss["dropped"] == 0
         return first
 
@@ -646,7 +652,7 @@ def event_rows(stack: ExitStack, c: Any, producer: Path, records: int) -> list[R
         return ns
 
     def floor_ring() -> float:
-        collect = ffi.addressof(lib, "pybpf_ring_collect")
+        collect = lib.pybpf_ring_collect_fn
 
         def open_reader(batch: Any) -> Any:
             ptr = lib.ring_buffer__new(ring.fd, collect, batch, ffi.NULL)
@@ -656,7 +662,7 @@ def event_rows(stack: ExitStack, c: Any, producer: Path, records: int) -> list[R
         return _events_floor(open_reader, lib.ring_buffer__consume, lib.ring_buffer__free, perf=False)
 
     def floor_perf() -> float:
-        collect, lost = ffi.addressof(lib, "pybpf_perf_collect"), ffi.addressof(lib, "pybpf_perf_lost")
+        collect, lost = lib.pybpf_perf_collect_fn, lib.pybpf_perf_lost_fn
 
         def open_reader(batch: Any) -> Any:
             ptr = lib.perf_buffer__new(perf.fd, PERF_PAGES, collect, lost, batch, ffi.NULL)

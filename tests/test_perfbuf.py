@@ -4,6 +4,8 @@ arrive in order per CPU, and a full buffer's drops are reported exactly."""
 from __future__ import annotations
 
 import ctypes
+import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,34 @@ def test_full_buffer_reports_exact_losses(obj: pybpf.BPFObject, reader: str) -> 
     assert seen == sorted(seen) and seen[-1] == 2000  # the last one came through
     if reader == "callback":  # the report is delivered in sequence: before record 2000
         assert log[-2:] == [("lost", dropped), ("seq", 2000)]
+
+
+@pytest.mark.parametrize("batch", [None, "memoryview"])
+def test_records_of_several_cpus_in_one_read_keep_their_cpu(obj: pybpf.BPFObject, batch: str | None) -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs two CPUs to send from")
+    pairs: list[tuple[int, int]] = []  # (the CPU the reader names, the CPU the program wrote)
+
+    def on_batch(batch_cpus: Any, records: Any) -> None:
+        pairs.extend(zip(batch_cpus.tolist(), (int.from_bytes(row[8:12], "little") for row in records.tolist())))
+
+    with pybpf.PerfBuffer(
+        obj.maps["samples"],
+        on_batch if batch else (lambda cpu, s: pairs.append((cpu, s.cpu))),
+        pages=64,
+        event_type="struct perf_sample",
+        batch=batch,  # type: ignore[arg-type]
+    ) as pb:
+        try:
+            for cpu, n in ((cpus[0], 300), (cpus[1], 200), (cpus[0], 100)):
+                os.sched_setaffinity(0, {cpu})
+                _emit(obj, n)
+        finally:
+            os.sched_setaffinity(0, cpus)
+        assert pb.consume() == 600  # one read of both CPUs' buffers
+    assert all(named == wrote for named, wrote in pairs)
+    assert sorted(Counter(named for named, _ in pairs).items()) == [(cpus[0], 400), (cpus[1], 200)]
 
 
 def test_callback_exception_loses_nothing(obj: pybpf.BPFObject) -> None:

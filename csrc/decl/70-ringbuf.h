@@ -21,7 +21,7 @@ size_t ring__size(const struct ring *r);
 int ring__consume(struct ring *r);
 
 /* Records are collected in C (csrc/helpers.c) and decoded by Python per
-   batch: pass &pybpf_ring_collect as the sample callback and a batch as ctx.
+   batch: pass pybpf_ring_collect_fn as the sample callback and a batch as ctx.
    Perf buffers (75-perfbuf.h) use the same batch, with CPUs, and keep
    their reports of lost records apart. */
 struct pybpf_lost_report {
@@ -29,20 +29,27 @@ struct pybpf_lost_report {
     __u64 count;
     int cpu;
 };
+struct pybpf_cpu_run {
+    __u64 start;
+    int cpu;
+};
 struct pybpf_batch {
     char *data;
     __u32 *sizes;
-    int *cpus;
+    struct pybpf_cpu_run *cpu_runs;
+    size_t cpu_runs_len;
     size_t len;
     size_t count;
     size_t limit;
     struct pybpf_lost_report *lost;
     size_t lost_len;
     int with_cpus;
+    size_t record_size;
     int uniform;
     int err;
     ...;
 };
 #define PYBPF_RING_BATCH_FULL ...
 int pybpf_ring_collect(void *ctx, void *sample, size_t size);
+ring_buffer_sample_fn pybpf_ring_collect_fn;
 void pybpf_batch_free(struct pybpf_batch *b);

@@ -18,8 +18,8 @@ from pybpf._maps.base import MapBase
 
 __all__ = ["PerfBuffer"]
 
-_COLLECT = ffi.addressof(lib, "pybpf_perf_collect")
-_LOST = ffi.addressof(lib, "pybpf_perf_lost")
+_COLLECT = lib.pybpf_perf_collect_fn
+_LOST = lib.pybpf_perf_lost_fn
 
 
 class PerfBuffer(EventReader):

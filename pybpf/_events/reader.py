@@ -99,6 +99,29 @@ class Batch:
             b.err = 0
         return int(b.count)
 
+    def _cpu_runs(self, n: int) -> list[tuple[int, int]]:
+        """``(cpu, records)`` of each run of records of one CPU, in order."""
+        b = self.c
+        runs = ffi.unpack(b.cpu_runs, b.cpu_runs_len)
+        ends = [int(run.start) for run in runs[1:]] + [n]
+        return [(int(run.cpu), end - int(run.start)) for run, end in zip(runs, ends)]
+
+    def cpu_list(self, n: int) -> list[int]:
+        """The CPU of each of the ``n`` records collected (``with_cpus``)."""
+        cpus: list[int] = []
+        for cpu, length in self._cpu_runs(n):
+            cpus += [cpu] * length
+        return cpus
+
+    def _cpu_bytes(self, n: int) -> bytes:
+        """The CPU of each of the ``n`` records collected, as C ``int``s."""
+        return b"".join(array.array("i", [cpu]).tobytes() * length for cpu, length in self._cpu_runs(n))
+
+    def _sizes(self, n: int) -> list[int]:
+        """Each record's size (C stores them only once they differ)."""
+        b = self.c
+        return [int(b.record_size)] * n if b.uniform else ffi.unpack(b.sizes, n)
+
     def _lost_reports(self) -> list[tuple[int, int, int]]:
         """A perf buffer's reports of lost records since the last take:
         ``(records before it, cpu, count)`` each."""
@@ -121,7 +144,7 @@ class Batch:
             if not n:
                 return ([LostReport(cpu, count) for _, cpu, count in lost], [cpu for _, cpu, _ in lost])
             raw = ffi.buffer(b.data, b.len)
-            size = b.sizes[0]
+            size = b.record_size
             stride = (size + 7) & ~7
             skipped = 0
             if codec is not None and b.uniform and size >= codec.size:
@@ -133,7 +156,7 @@ class Batch:
                 events = [data[offset : offset + size] for offset in range(0, n * stride, stride)]
             else:
                 events, skipped = self._decode_each(raw, n, codec, where)
-            cpus: list[int] = ffi.unpack(b.cpus, n) if b.with_cpus else []
+            cpus = self.cpu_list(n) if b.with_cpus else []
             if lost:
                 events, cpus = _with_lost(events, cpus, lost)
             if skipped:
@@ -155,12 +178,12 @@ class Batch:
             lost = [(cpu, count) for _, cpu, count in self._lost_reports()]
             if not n:
                 return Taken(None, None, lost)
-            if b.uniform and form.fits(b.sizes[0]):  # the common case: one copy of the batch
-                cpus = form.cpus(ffi.buffer(b.cpus, n * ffi.sizeof("int"))[:]) if b.with_cpus else None
-                return Taken(form.records(ffi.buffer(b.data, b.len)[:], n, (b.sizes[0] + 7) & ~7), cpus, lost)
+            if b.uniform and form.fits(b.record_size):  # the common case: one copy of the batch
+                cpus = form.cpus(self._cpu_bytes(n)) if b.with_cpus else None
+                return Taken(form.records(ffi.buffer(b.data, b.len)[:], n, (b.record_size + 7) & ~7), cpus, lost)
             raw = ffi.buffer(b.data, b.len)[:]
-            sizes = ffi.unpack(b.sizes, n)
-            all_cpus = ffi.unpack(b.cpus, n) if b.with_cpus else [-1] * n
+            sizes = self._sizes(n)
+            all_cpus = self.cpu_list(n) if b.with_cpus else [-1] * n
             kept: list[bytes] = []
             kept_cpus: list[int] = []
             misfit: list[bytes] = []
@@ -187,7 +210,7 @@ class Batch:
     def _decode_each(self, raw: Any, n: int, codec: Codec | None, where: str) -> tuple[list[Any], int]:
         """Records one by one (mixed sizes, undecodable ones); returns them and
         how many were undecodable (``_SKIPPED`` in the list)."""
-        sizes = self.c.sizes
+        sizes = self._sizes(n)
         events: list[Any] = []
         offset = skipped = 0
         for i in range(n):

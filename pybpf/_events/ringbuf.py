@@ -25,7 +25,7 @@ from pybpf._maps.base import MapBase
 
 __all__ = ["RingBuffer"]
 
-_COLLECT = ffi.addressof(lib, "pybpf_ring_collect")
+_COLLECT = lib.pybpf_ring_collect_fn
 
 
 # Bytes of records collected per libbpf call before Python decodes them.
