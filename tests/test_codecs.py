@@ -216,7 +216,7 @@ def test_import_leaves_the_heavy_modules_for_when_they_are_used(tmp_path: Path) 
     # imported by the call that needs it.  Run outside the source tree.
     code = (
         "import sys, pybpf\n"
-        "heavy = ['subprocess', 'tempfile', 'socket', 'logging', 'pathlib', 'hashlib', 'asyncio']\n"
+        "heavy = ['subprocess', 'tempfile', 'socket', 'logging', 'pathlib', 'hashlib', 'asyncio', 'ipaddress']\n"
         "print([m for m in heavy if m in sys.modules])\n"
         "pybpf.CompileError, pybpf.compile\n"
         "print('subprocess' in sys.modules)\n"

@@ -51,5 +51,5 @@ struct pybpf_batch {
 };
 #define PYBPF_RING_BATCH_FULL ...
 int pybpf_ring_collect(void *ctx, void *sample, size_t size);
-ring_buffer_sample_fn pybpf_ring_collect_fn;
+extern ring_buffer_sample_fn pybpf_ring_collect_fn;
 void pybpf_batch_free(struct pybpf_batch *b);

@@ -17,5 +17,5 @@ size_t perf_buffer__buffer_cnt(const struct perf_buffer *pb);
    (70-ringbuf.h) given as ctx, with the CPU of each. */
 void pybpf_perf_collect(void *ctx, int cpu, void *data, __u32 size);
 void pybpf_perf_lost(void *ctx, int cpu, __u64 count);
-perf_buffer_sample_fn pybpf_perf_collect_fn;
-perf_buffer_lost_fn pybpf_perf_lost_fn;
+extern perf_buffer_sample_fn pybpf_perf_collect_fn;
+extern perf_buffer_lost_fn pybpf_perf_lost_fn;

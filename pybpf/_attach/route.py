@@ -9,8 +9,7 @@ A mixin of ``Program``.
 from __future__ import annotations
 
 import errno
-import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
@@ -19,6 +18,9 @@ from pybpf._core.capabilities import net_admin_hints
 from pybpf._core.enums import ProgType
 from pybpf._core.errors import BPFValueError, error_for
 from pybpf._core.interfaces import ifindex_of
+
+if TYPE_CHECKING:
+    import ipaddress
 
 __all__ = ["RouteAttach"]
 
@@ -76,6 +78,8 @@ class RouteAttach(AttachBase):
         prog_fd = self.fd
         if self.type != ProgType.LWT_SEG6LOCAL:
             raise BPFValueError(errno.EINVAL, f"program '{self._name}' is {self.type.name}, not lwt_seg6local")
+        import ipaddress
+
         try:
             address = ipaddress.IPv6Address(sid)
         except ValueError as e:
@@ -122,6 +126,8 @@ class RouteAttach(AttachBase):
 
 def _holder(ipr: Any, route: dict[str, Any]) -> Mark | None:
     """The pybpf mark on the route that is in the way of ``route``, if any."""
+    import ipaddress
+
     network = ipaddress.ip_network(route["dst"])
     table = route.get("table", 254)  # RT_TABLE_MAIN
     for msg in ipr.get_routes(family=route["family"], table=table):
@@ -132,6 +138,8 @@ def _holder(ipr: Any, route: dict[str, Any]) -> Mark | None:
 
 
 def _network(destination: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    import ipaddress  # on first use: 1-2 ms of import that loading never needs
+
     try:
         return ipaddress.ip_network(destination, strict=False)
     except ValueError as e:

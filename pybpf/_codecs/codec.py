@@ -9,11 +9,10 @@ generic encode/decode entirely.
 from __future__ import annotations
 
 import ctypes
-import ipaddress
 import struct
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pybpf._codecs.ranges import check_fits
 from pybpf._core.errors import BPFValueError
@@ -289,7 +288,10 @@ class PerCPUCodec(Codec):
         return self.inner.decode_many(data, self.ncpus, self.stride)
 
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+if TYPE_CHECKING:
+    import ipaddress
+
+    IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class LPMKey(NamedTuple):
@@ -321,9 +323,13 @@ class LPMKeyCodec(Codec):
             (ctypes.Structure,),
             {"_fields_": [("prefixlen", ctypes.c_uint32), ("data", ctypes.c_uint8 * self.data_size)]},
         )
+        import ipaddress  # here, not at import: only LPM tries need it (1-2 ms)
+
         self._network = {4: ipaddress.IPv4Network, 16: ipaddress.IPv6Network}.get(self.data_size)
 
     def encode(self, value: Any) -> bytes:
+        import ipaddress
+
         raw = self._bytes(value)
         if raw is not None:
             return raw

@@ -22,7 +22,8 @@ __all__ = ["PrintkLine", "TracePipe", "trace_pipe"]
 
 # "  python3-1234  [001] d..31  5678.123456: bpf_trace_printk: hello"; with
 # the record-tgid option a "(  1234)" column follows the pid.
-_LINE = re.compile(
+# Compiled on first use, by re's cache: a tracepipe is rarely read.
+_LINE = (
     r"^\s*(?P<task>.*?)-(?P<pid>\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]\s+(?P<flags>\S+)\s+"
     r"(?P<ts>\d+\.\d+):\s+(?P<event>[\w.]+):\s?(?P<message>.*)$"
 )
@@ -47,7 +48,7 @@ class PrintkLine(NamedTuple):
 
 def parse_line(line: str) -> PrintkLine | None:
     """A ``bpf_printk`` line of ``trace_pipe``, or None for another tracer's line."""
-    match = _LINE.match(line)
+    match = re.match(_LINE, line)
     if match is None or match["event"] not in _PRINTK_EVENTS:
         return None
     return PrintkLine(

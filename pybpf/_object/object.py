@@ -44,10 +44,11 @@ from pybpf._object.program import Program
 __all__ = ["BPFObject", "load"]
 
 _ELF_MAGIC = b"\x7fELF"
-_PROG_LOG = re.compile(r"prog '([^']+)': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LOAD LOG --", re.S)
-_PIN_MISMATCH = re.compile(r"couldn't reuse pinned map at '([^']+)'")
-_RESTATED = re.compile(r"BPF program load failed|failed to (?:load|prepare load attributes): -?\d+$")
-_PROG_FAILED = re.compile(r"prog '([^']+)': (?:BPF program load failed|failed to load)")
+# Patterns of libbpf's log, read only when a load fails: compiled then, by re's cache.
+_PROG_LOG = r"(?s)prog '([^']+)': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LOAD LOG --"
+_PIN_MISMATCH = r"couldn't reuse pinned map at '([^']+)'"
+_RESTATED = r"BPF program load failed|failed to (?:load|prepare load attributes): -?\d+$"
+_PROG_FAILED = r"prog '([^']+)': (?:BPF program load failed|failed to load)"
 
 T = TypeVar("T")
 
@@ -244,8 +245,8 @@ class BPFObject(OwnedHandle):
 
     def _load_error(self, err: int, cap: log_capture) -> BPFError:
         text = "".join(cap.warnings)
-        failed = _PROG_FAILED.search(text)
-        logs = {name: body for name, body in _PROG_LOG.findall(text)}
+        failed = re.search(_PROG_FAILED, text)
+        logs = {name: body for name, body in re.findall(_PROG_LOG, text)}
         if failed or logs:
             prog = failed.group(1) if failed else next(iter(logs))
             lines = logs.get(prog, "").splitlines()
@@ -258,11 +259,11 @@ class BPFObject(OwnedHandle):
             # The verifier's log says why; the errno's generic meaning (E2BIG: a map full ...) would mislead.
             what = f"load program '{prog}' of '{self._name}'"
             base = error_for(err, what, hint=hint, generic_hint=not lines)
-            base = with_details(base, _cause_lines(_PROG_LOG.sub("", text), prog))
+            base = with_details(base, _cause_lines(re.sub(_PROG_LOG, "", text), prog))
             if lines:
                 return VerifierError(err, str(base), prog, lines)
             return base
-        mismatch = _PIN_MISMATCH.search(text)
+        mismatch = re.search(_PIN_MISMATCH, text)
         if mismatch:
             return BPFValueError(
                 err,
@@ -418,7 +419,7 @@ def _cause_lines(text: str, prog: str) -> list[str]:
     type, the kernel function it could not find, the unset target), not
     those that only restate the errno."""
     about = f"prog '{prog}': "
-    return [line for line in text.splitlines() if about in line and not _RESTATED.search(line)]
+    return [line for line in text.splitlines() if about in line and not re.search(_RESTATED, line)]
 
 
 def _check_btf(path: bytes, what: str) -> None:
