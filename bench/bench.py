@@ -806,7 +806,7 @@ def machine() -> str:
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
     return (
-        f"{cpu}, {os.cpu_count()} CPUs; kernel {platform.release()}; "
+        f"{cpu}, {os.cpu_count()} CPUs (run on {sorted(os.sched_getaffinity(0))}); kernel {platform.release()}; "
         f"Python {platform.python_version()}; cffi {cffi.__version__}; libbpf {pybpf.libbpf_version()}"
     )
 
@@ -821,7 +821,18 @@ def main() -> int:
     parser.add_argument("--peers", action="store_true", help="add the peers `make bench-peers` installed")
     parser.add_argument("--scale", default="10000,100000,1000000,4000000", help="map sizes of the scale rows")
     parser.add_argument("--markdown", type=Path, help="also write the results into this file, below its results mark")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=max(os.sched_getaffinity(0)),
+        help="run on this CPU only, peers and start-up processes too (-1: wherever the scheduler likes); "
+        "by default the highest, away from CPU 0's interrupts",
+    )
     args = parser.parse_args()
+    if args.cpu >= 0:
+        # One CPU: a side's block is not split between CPUs with different
+        # caches and loads, which made the per-call rows drift by ~5%.
+        os.sched_setaffinity(0, {args.cpu})
     groups = set(filter(None, args.only.split(","))) or {"maps", "percpu", "bulk", "events", "start", "scale"}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         c, program = build_baseline(Path(tmp))
