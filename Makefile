@@ -4,7 +4,7 @@ VENV ?= .venv
 PIP := $(VENV)/bin/python -m pip
 LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 prometheus_client==0.26.0 types-PyYAML==6.0.12.20261122 pytest==9.2.0 numpy==2.4.6  # the typed imports of pybpf export, pybpf.testing and the arrays
 
-.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench bench-peers clean vm-install vm-objects vm-test vm-lirc-kernel vm-test-lirc vm-shell program-types
+.PHONY: all deps venv install lint demo test test-nokernel test-oldest-libbpf fuzz soak bench bench-profile bench-peers clean vm-install vm-objects vm-test vm-lirc-kernel vm-test-lirc vm-shell program-types
 
 all: install
 
@@ -107,6 +107,10 @@ clean:
 bench: install
 	$(VENV)/bin/python bench/bench.py --markdown docs/benchmarks.md $(BENCH_ARGS)
 	$(VENV)/bin/python bench/export_scrape.py
+
+# Where the time of the rows over their targets goes: callgrind profiles (needs valgrind).
+bench-profile: install
+	$(VENV)/bin/python bench/profiles.py --markdown docs/profiles.md
 
 # The same, with the Python peers that install here, each in a venv of its own (build/bench-peers/).
 PEERS_DIR := build/bench-peers

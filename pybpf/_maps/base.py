@@ -92,7 +92,6 @@ class MapBase(MapPinning):
         "_contains_int",
         "_sentinel",
         "_words",
-        "_step",
         "_key_pack",
         "_lookup_key",
         "_percpu_int",
@@ -351,14 +350,19 @@ class MapBase(MapPinning):
     def _map_elements(self) -> None:
         """Map an MMAPABLE integer array's elements so that ``m[k]`` reads
         (and ``m[k] = v`` writes) memory instead of making a syscall: a
-        typed view whose item ``k * step`` is element ``k``."""
+        typed view whose item ``k`` is element ``k``."""
         vcodec = self._vcodec
         assert isinstance(vcodec, IntCodec)
         self._elements = MappedArray(
             self._fd, count=self._max_entries, value_size=self._value_size, codec=vcodec, name=self._name
         )
-        self._words = self._elements.buffer.cast(vcodec.format)
-        self._step = 8 // vcodec.size  # elements are 8 bytes apart
+        typed = self._elements.buffer.cast(vcodec.format)
+        step = 8 // vcodec.size  # elements are 8 bytes apart
+        if step > 1:  # a strided view: no multiplication per access
+            self._words = typed[::step]
+            typed.release()  # the slice keeps the buffer
+        else:
+            self._words = typed
 
     def _unmap_elements(self) -> None:
         words, elements = self._words, self._elements

@@ -64,7 +64,7 @@ class Map(ArrayOps, MutableMapping[Any, Any]):
         if words is not None:  # an MMAPABLE integer array: a memory read
             try:
                 if key >= 0:  # a negative index would read from the end
-                    return words[key * self._step]
+                    return words[key]
             except (TypeError, IndexError, ValueError):  # not an int, past the end, closed: the syscall says
                 pass
         if self._fast and type(key) is int:
@@ -145,7 +145,7 @@ class Map(ArrayOps, MutableMapping[Any, Any]):
             words = self._words
             if words is not None and key >= 0 and not words.readonly:
                 try:
-                    words[key * self._step] = value
+                    words[key] = value
                     return
                 except (TypeError, IndexError, ValueError):  # past the end, does not fit, closed: as below
                     pass
