@@ -182,7 +182,7 @@ class MapBase(MapPinning):
         self._user_types = (key_type, value_type)
         self._fast = False  # until _bind() sees the codecs
         self._delete_int = self._contains_int = _no_int_path
-        self._update_int: Any = None  # the integer update, for maps of unsigned integer values
+        self._update_int: Any = _no_int_path  # the integer update, for maps of unsigned integer values
         self._key_pack: Any = None  # a struct key's packer, with integer values (see _bind)
         self._percpu_int: Any = None  # the per-CPU integer lookup (see _bind)
         self._words: memoryview | None = None  # an MMAPABLE integer array's elements (see _map_elements)
@@ -307,9 +307,9 @@ class MapBase(MapPinning):
             and lib.pybpf_guard_ints(self._guard, self._key_size, self._value_size) == 0
         )
         self._fast = fast
-        self._update_int = self._percpu_int = self._key_pack = None
-        # Bound either way, so that `in` and `del` test only the key's type.
-        self._delete_int = self._contains_int = _no_int_path
+        self._percpu_int = self._key_pack = None
+        # Bound either way, so that `in`, `del` and `m[k] = v` test only the types.
+        self._delete_int = self._contains_int = self._update_int = _no_int_path
         if fast:
             signed = isinstance(vcodec, IntCodec) and vcodec.signed
             self._lookup_int = lib.pybpf_lookup_sint if signed else lib.pybpf_lookup_uint
@@ -430,7 +430,7 @@ class MapBase(MapPinning):
 
     def _after_release(self) -> None:
         self._fast = False
-        self._update_int = None
+        self._update_int = _no_int_path
         self._unmap_elements()
         self._fd = -1
         if self._btf is not None and self._owner is None:
@@ -740,7 +740,7 @@ def _create_with_types(
         return check(ret, what)
 
 
-def _no_int_path(guard: Any, key: int) -> int:
+def _no_int_path(guard: Any, key: int, *value_and_flags: int) -> int:
     """What a map without the integer fast path answers in its place: "out
     of range", which sends the caller to the codecs."""
     return -errno.ERANGE

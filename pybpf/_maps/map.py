@@ -120,7 +120,7 @@ class Map(ArrayOps, MutableMapping[Any, Any]):
         missing key raises ``KeyError``; ``F_LOCK`` needs a ``bpf_spin_lock`` in
         the value (else ``ValueError``).  A full hash map raises E2BIG.
         """
-        if self._update_int is not None and type(key) is int and type(value) is int:
+        if type(key) is int and type(value) is int:
             try:
                 ret = self._update_int(self._guard, key, value, int(flags))
             except OverflowError:
@@ -141,7 +141,7 @@ class Map(ArrayOps, MutableMapping[Any, Any]):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         # set()'s integer fast path inlined (one Python call less): the hot write.
-        if self._update_int is not None and type(key) is int and type(value) is int:
+        if type(key) is int and type(value) is int:
             words = self._words
             if words is not None and key >= 0 and not words.readonly:
                 try:
@@ -153,7 +153,7 @@ class Map(ArrayOps, MutableMapping[Any, Any]):
                 ret = self._update_int(self._guard, key, value, 0)
             except OverflowError:
                 ret = -errno.ERANGE
-            if ret == 0:
+            if not ret:
                 return
             if ret != -errno.ERANGE:
                 self._fail(ret, "update", key)
