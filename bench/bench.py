@@ -14,7 +14,9 @@ ratio against the row's target (issue 17):
   key and reading the value as a caller must.
 * ``pybpf``: the public API, as a user writes it.
 
-Results, with the machine and Python, go to docs/benchmarks.md
+The per-call groups (maps, percpu) pool the rounds of several processes
+(``--processes``), whose different address layouts move a per-call ratio by a
+few percent.  Results, with the machine and Python, go to docs/benchmarks.md
 (``--markdown``).  The Python processes of the start-up rows run outside the
 source tree, so that they import the installed package.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import json
 import os
 import platform
 import subprocess
@@ -811,6 +814,21 @@ def machine() -> str:
     )
 
 
+def pool_rounds(rows: list[Row], out: Path, groups: set[str], args: argparse.Namespace) -> None:
+    """Run the per-call groups again in a fresh process and add its rounds to
+    ``rows``: the medians then pool rounds of several address layouts."""
+    argv = [sys.executable, str(Path(__file__).resolve()), "--only", ",".join(sorted(groups))]
+    argv += ["--rounds", str(args.rounds), "--n", str(args.n), "--cpu", str(args.cpu), "--samples-to", str(out)]
+    if args.peers:
+        argv.append("--peers")
+    print(f"pooling the rounds of another process ({out.stem})", file=sys.stderr, flush=True)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    pooled = json.loads(out.read_text())
+    for row in rows:
+        for label, samples in pooled.get(row.name, {}).items():
+            row.samples[label] += samples
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="rounds of alternating blocks (median of their ratios)")
@@ -821,6 +839,14 @@ def main() -> int:
     parser.add_argument("--peers", action="store_true", help="add the peers `make bench-peers` installed")
     parser.add_argument("--scale", default="10000,100000,1000000,4000000", help="map sizes of the scale rows")
     parser.add_argument("--markdown", type=Path, help="also write the results into this file, below its results mark")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=3,
+        help="run the per-call groups (maps, percpu) in this many processes and pool their rounds: "
+        "each process's code and data land at other addresses, which moves a per-call ratio by a few percent",
+    )
+    parser.add_argument("--samples-to", type=Path, help=argparse.SUPPRESS)  # a pooled run's child writes here
     parser.add_argument(
         "--cpu",
         type=int,
@@ -852,6 +878,12 @@ def main() -> int:
         if "scale" in groups:
             rows += scale_rows(stack, c, sizes)
         run(rows, args.rounds, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        if args.samples_to:
+            args.samples_to.write_text(json.dumps({row.name: row.samples for row in rows}))
+            return 0
+        per_call = groups & {"maps", "percpu"}
+        for child in range(1, args.processes if per_call else 1):
+            pool_rounds(rows, Path(tmp) / f"samples{child}.json", per_call, args)
     table, held = report(rows)
     if "scale" in groups:
         table += "\n\n" + "\n".join(memory_rows(max(sizes)))
