@@ -1,16 +1,18 @@
 /* Ring and perf buffer records collected in C: libbpf calls back per record,
  * and Python decodes the whole batch after the consume.  A C-to-Python
  * callback per record would cost far more than the record (measured ~0.5 us
- * each).  Each record's data is stored padded to 8 bytes.  A perf buffer's
- * records come a CPU at a time (libbpf reads one CPU's buffer after the
- * other), so their CPUs are kept as runs: cpu_runs[i] holds the CPU of the
- * records from its start up to the next run's.  While every record has the same size, that
- * size is record_size and sizes[] is left unwritten; the first record of
- * another size fills it in, and from then on each record's size is stored
- * there.  A perf buffer's reports
- * of lost records are kept apart, each with the number of records before it,
- * so that a loss leaves the records one uniform run that Python decodes in
- * one pass: the batch that follows a loss is the one that must be fastest. */
+ * each).
+ *
+ * Each record's data is stored padded to 8 bytes.  While every record has
+ * the same size, that size is record_size and sizes[] is left unwritten; the
+ * first record of another size fills it in, and from then on each record's
+ * size is stored there.  A perf buffer's records come a CPU at a time
+ * (libbpf reads one CPU's buffer after the other), so their CPUs are kept as
+ * runs: cpu_runs[i] holds the CPU of the records from its start up to the
+ * next run's.  A perf buffer's reports of lost records are kept apart, each
+ * with the number of records before it, so that a loss leaves the records
+ * one uniform run that Python decodes in one pass: the batch that follows a
+ * loss is the one that must be fastest. */
 struct pybpf_lost_report {
     __u64 before; /* records collected before this report */
     __u64 count;
