@@ -70,12 +70,18 @@ def _same_file(fd: int, other: int) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+def _unique_name(prefix: str, tag: str) -> str:
+    """``<prefix>-p<pid>-<tag>``: the creator's pid in the name tells a leak
+    guard on the same machine (pybpf.testing) whose namespace it is."""
+    return f"{prefix}-p{os.getpid()}-{tag}"
+
+
 class NetNamespace:
     """A new, empty network namespace (only ``lo``, brought up), named
-    ``<prefix>-<random>``, removed by ``close()``."""
+    ``<prefix>-p<pid>-<random>``, removed by ``close()``."""
 
     def __init__(self, *, prefix: str = "pybpf") -> None:
-        self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self.name = _unique_name(prefix, uuid.uuid4().hex[:8])
         self._created = False
         self._generation = current_generation()
 
@@ -142,8 +148,8 @@ class VethPair:
         addr6_b: str = "fd00:201::2",
     ) -> None:
         tag = uuid.uuid4().hex[:8]
-        self.ns_a = f"{prefix}-{tag}-a"
-        self.ns_b = f"{prefix}-{tag}-b"
+        self.ns_a = _unique_name(prefix, f"{tag}-a")
+        self.ns_b = _unique_name(prefix, f"{tag}-b")
         self.if_a = f"pb{tag}a"  # interface names hold at most 15 characters
         self.if_b = f"pb{tag}b"
         self.addr_a = addr_a

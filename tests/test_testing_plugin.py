@@ -65,6 +65,53 @@ def test_the_leak_guard_fails_a_leaky_test_and_removes_what_it_can(pytester: pyt
     assert not [name for name in os.listdir("/run/netns") if name.startswith(namespace)]
 
 
+# A namespace made by a live process outside the test's tree: a daemon (forked
+# twice, so it is no child of the test) that holds it until its stdin closes.
+_OTHER_RUN = """
+import os, sys
+from pybpf.netns import NetNamespace
+if os.fork():
+    os._exit(0)
+os.setsid()
+with NetNamespace(prefix="pybpf-lg") as ns:
+    print(ns.name, flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_the_leak_guard_leaves_another_runs_namespaces_alone() -> None:
+    """Two test runs on one machine: a guard claims the namespaces its own
+    test (or a child of it) made, never those of another live process,
+    which it would otherwise remove from under that run."""
+    from pybpf.testing.leaks import Snapshot, leaks_since
+
+    before = Snapshot.take()
+    other = subprocess.Popen(
+        [sys.executable, "-c", _OTHER_RUN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/"
+    )
+    assert other.stdout is not None and other.stdin is not None
+    other.wait(timeout=10)  # the first fork's parent; the daemon goes on
+    theirs = other.stdout.readline().strip()
+    try:
+        with NetNamespace(prefix="pybpf-lg") as mine:
+            found = {leak.what for leak in leaks_since(before, settle=0) if leak.kind == "netns"}
+            assert mine.name in found
+            assert theirs and os.path.exists(f"/run/netns/{theirs}") and theirs not in found
+    finally:
+        other.stdin.close()  # the daemon removes its namespace and exits
+        other.stdout.close()
+    assert _gone_soon(f"/run/netns/{theirs}")  # nothing of the other run's is left
+
+
+def _gone_soon(path: str) -> bool:
+    import time
+
+    deadline = time.monotonic() + 5
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not os.path.exists(path)
+
+
 @pytest.mark.host_only("pytest options and an ini switch: no kernel call decides them")
 def test_allow_leaks_and_the_switches_turn_the_guard_off(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(

@@ -140,12 +140,10 @@ class GlobalData(MutableMapping[str, Any]):
             cast("Map", self._map)[0] = bytes(image)
 
     def __getitem__(self, name: str) -> Any:
-        word = self._words.get(name)
-        if word is not None:
-            try:
-                return word[0]
-            except ValueError:  # released by a close() on another thread: as below
-                pass
+        try:  # an integer variable read before: its mapped word (a subscript, not .get(): the hot read)
+            return self._words[name][0]
+        except (KeyError, ValueError):  # not mapped (yet), or released by a close() on another thread: as below
+            pass
         var = self._var(name)
         assert self._btf is not None
         ctype = self._btf.ctype(var.type_id)
@@ -158,12 +156,11 @@ class GlobalData(MutableMapping[str, Any]):
         return value
 
     def __setitem__(self, name: str, value: Any) -> None:
-        word = self._words.get(name)
-        if word is not None and type(value) is int:
+        if type(value) is int:
             try:
-                word[0] = value
+                self._words[name][0] = value
                 return
-            except (TypeError, ValueError):  # read-only (.rodata), or out of range: the codec says which
+            except (KeyError, TypeError, ValueError):  # not mapped, read-only (.rodata), out of range: as below
                 pass
         var = self._var(name)
         codec = self._codec(name, var)

@@ -11,7 +11,9 @@ there:
   by another object the test left (a program holds its maps).  Objects
   another process holds are that process's business and are left out;
 * **pins**: files and directories new on any mounted bpffs;
-* **network namespaces** new under ``/run/netns``;
+* **network namespaces** new under ``/run/netns``, but those whose name
+  says a live process outside this one's tree made them (pybpf names its
+  namespaces ``<prefix>-p<pid>-...``): another test run on the machine;
 * **cgroups** new in the cgroup v2 hierarchy, unless processes other than
   this one's live in them (a service manager's new scope is not a leak).
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import errno
 import gc
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -126,7 +129,11 @@ def _new_things(before: Snapshot, settle: float) -> list[Leak]:
     leaks = fd_leaks + _new_objects(before, held, settle)
     pins = _tree(mount_points("bpf"), files=True) - before.pins
     leaks += [Leak("pin", path, path) for path in sorted(pins)]
-    leaks += [Leak("netns", name, os.path.join(NETNS_DIR, name)) for name in sorted(_netns() - before.netns)]
+    leaks += [
+        Leak("netns", name, os.path.join(NETNS_DIR, name))
+        for name in sorted(_netns() - before.netns)
+        if _netns_ours(name)
+    ]
     leaks += [Leak("cgroup", path, path) for path in sorted(_cgroups() - before.cgroups) if _ours(path)]
     return leaks
 
@@ -254,6 +261,31 @@ def _details(kind: ObjectKind, fd: int) -> str:
 
 def _type_name(value: object) -> str:
     return str(getattr(value, "name", value))
+
+
+# pybpf's namespaces: <prefix>-p<pid>-<8 hex>[-a|-b] (pybpf.netns).
+_CREATOR = re.compile(r"-p(\d+)-[0-9a-f]{8}(?:-[ab])?$")
+
+
+def _netns_ours(name: str) -> bool:
+    """Whether a new namespace may be this process's leak: not when its name
+    says a live process outside this process's tree made it (another test
+    run on the same machine, whose namespace this guard must not remove)."""
+    match = _CREATOR.search(name)
+    if match is None:
+        return True  # made some other way: this test is the likely maker
+    pid = int(match.group(1))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True  # its maker is gone: a child of this test, killed, or a leak of anyone's
+    except PermissionError:
+        pass
+    while pid > 1:
+        if pid == os.getpid():
+            return True
+        pid = _parent(pid) or 0
+    return False
 
 
 def _ours(cgroup: str) -> bool:
