@@ -36,8 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,7 +178,9 @@ class Profile:
     pybpf: dict[str, float]
     reference: dict[str, float]
 
-    def total(self, side: dict[str, float]) -> float:
+    @staticmethod
+    def total(side: dict[str, float]) -> float:
+        """A side's instructions per iteration, over all functions."""
         return sum(side.values())
 
     def differences(self, limit: int = 8) -> list[tuple[str, float]]:
@@ -300,12 +300,6 @@ def report(profiles: list[Profile]) -> str:
     return "\n".join(lines)
 
 
-@contextmanager
-def _workdir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as tmp:
-        yield Path(tmp)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5_000, help="iterations of the shorter run (the other runs 2n)")
@@ -316,7 +310,8 @@ def main() -> int:
         print("bench/profiles.py needs valgrind: apt-get install valgrind", file=sys.stderr)
         return 2
     profiles = []
-    with _workdir() as tmp:
+    with tempfile.TemporaryDirectory() as workdir:
+        tmp = Path(workdir)
         producer = build_producer(tmp)
         for op in OPERATIONS:
             if args.only and args.only not in op.name:
