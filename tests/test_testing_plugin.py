@@ -67,12 +67,14 @@ def test_the_leak_guard_fails_a_leaky_test_and_removes_what_it_can(pytester: pyt
 
 # A namespace made by a live process outside the test's tree: a daemon (forked
 # twice, so it is no child of the test) that holds it until its stdin closes.
+# It forks before importing pybpf, so that the first process ends at once
+# however slowly the import runs (a VM under emulation).
 _OTHER_RUN = """
 import os, sys
-from pybpf.netns import NetNamespace
 if os.fork():
     os._exit(0)
 os.setsid()
+from pybpf.netns import NetNamespace
 with NetNamespace(prefix="pybpf-lg") as ns:
     print(ns.name, flush=True)
     sys.stdin.read()
@@ -86,20 +88,18 @@ def test_the_leak_guard_leaves_another_runs_namespaces_alone() -> None:
     from pybpf.testing.leaks import Snapshot, leaks_since
 
     before = Snapshot.take()
-    other = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", _OTHER_RUN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/"
-    )
-    assert other.stdout is not None and other.stdin is not None
-    other.wait(timeout=10)  # the first fork's parent; the daemon goes on
-    theirs = other.stdout.readline().strip()
-    try:
-        with NetNamespace(prefix="pybpf-lg") as mine:
-            found = {leak.what for leak in leaks_since(before, settle=0) if leak.kind == "netns"}
-            assert mine.name in found
-            assert theirs and os.path.exists(f"/run/netns/{theirs}") and theirs not in found
-    finally:
-        other.stdin.close()  # the daemon removes its namespace and exits
-        other.stdout.close()
+    ) as other:
+        assert other.stdout is not None and other.stdin is not None
+        try:
+            theirs = other.stdout.readline().strip()  # the daemon's, once its namespace exists
+            with NetNamespace(prefix="pybpf-lg") as mine:
+                found = {leak.what for leak in leaks_since(before, settle=0) if leak.kind == "netns"}
+                assert mine.name in found
+                assert theirs and os.path.exists(f"/run/netns/{theirs}") and theirs not in found
+        finally:
+            other.stdin.close()  # the daemon removes its namespace and exits
     assert _gone_soon(f"/run/netns/{theirs}")  # nothing of the other run's is left
 
 
