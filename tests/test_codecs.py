@@ -212,14 +212,58 @@ def test_raw_btf_that_is_not_btf_is_an_error() -> None:
 
 
 def test_import_leaves_the_heavy_modules_for_when_they_are_used(tmp_path: Path) -> None:
-    # What `import pybpf` must not pull in (issue 17: import time); each is
-    # imported by the call that needs it.  Run outside the source tree.
+    # What `import pybpf` must not pull in (issue 17: import and start-up
+    # time); each is imported by the call that needs it.  Run outside the
+    # source tree.
     code = (
         "import sys, pybpf\n"
         "heavy = ['subprocess', 'tempfile', 'socket', 'logging', 'pathlib', 'hashlib', 'asyncio', 'ipaddress']\n"
         "print([m for m in heavy if m in sys.modules])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pybpf.')))\n"
+        # What loading and attaching need is there once pybpf.load is; the
+        # event readers, the probes, the owner marks of netlink attachments,
+        # the map families and the compiler wait for their first use.
+        "pybpf.load\n"
+        "later = ['pybpf.features', 'pybpf._attach.marks', 'pybpf._object.stats', 'pybpf.build.compiler']\n"
+        "later += [m for m in pybpf._HOMES if m.startswith('pybpf._events.')]\n"
+        "later += [f'pybpf._maps.{m}' for m in set(pybpf._maps.base._FAMILIES.values())]\n"
+        "print([m for m in later if m in sys.modules])\n"
         "pybpf.CompileError, pybpf.compile\n"
         "print('subprocess' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
-    assert out.stdout.splitlines() == ["[]", "True"]
+    assert out.stdout.splitlines() == ["[]", "[]", "[]", "True"]
+
+
+def test_every_public_name_resolves_and_shows_as_pybpfs_own() -> None:
+    """pybpf's names are imported on first use; each resolves, and each class
+    and function of a private module shows as ``pybpf.X``."""
+    import types
+
+    assert set(pybpf.__all__) | {"compile", "CompileError"} == set(pybpf._HOME) | {"features"}
+    assert set(dir(pybpf)) >= set(pybpf.__all__)
+    for name in [*pybpf.__all__, "compile", "CompileError"]:
+        value = getattr(pybpf, name)
+        if isinstance(value, (type, types.FunctionType)) and pybpf._HOME[name].startswith("pybpf._"):
+            assert value.__module__ == "pybpf", name
+            assert value.__name__ == name, name
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        pybpf.nothing_here  # noqa: B018
+
+
+def test_each_map_family_is_imported_for_the_types_it_registers() -> None:
+    """A family's module is imported when a map of its types first appears:
+    the table that says which module that is agrees with what the classes
+    register."""
+    import importlib
+
+    from pybpf._maps.base import _FAMILIES, MapBase
+
+    for module in set(_FAMILIES.values()):
+        importlib.import_module(f"pybpf._maps.{module}")
+    registered = {kind: cls.__module__ for kind, cls in MapBase._by_type.items()}
+    assert registered.keys() == _FAMILIES.keys()
+    for kind, module in _FAMILIES.items():
+        assert MapBase.class_for(kind) is MapBase._by_type[kind]
+        assert sys.modules[f"pybpf._maps.{module}"].__dict__[MapBase._by_type[kind].__name__] is MapBase._by_type[kind]
+    assert MapBase.class_for(pybpf.MapType.HASH) is pybpf.Map

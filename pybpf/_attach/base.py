@@ -7,9 +7,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pybpf import features
 from pybpf._attach.link import Link
 from pybpf._core.errors import call_ptr
 
@@ -23,6 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["AttachBase"]
 
 _THREAD_NETNS = "/proc/thread-self/ns/net"
+
+#: A probe of :mod:`pybpf.features` that can tell why an attachment failed;
+#: named, because the probes are imported only after a failure.
+Probe = Literal["trampolines", "kprobes"]
 
 
 class AttachBase:
@@ -60,7 +63,7 @@ class AttachBase:
         self,
         attach: Callable[[], Any],
         what: str,
-        probe: Callable[[], features.Support] | None = None,
+        probe: Probe | None = None,
         *,
         kind: Callable[..., Link] = Link,
     ) -> Link:
@@ -70,8 +73,12 @@ class AttachBase:
         for the call."""
 
         def reason() -> str | None:
-            support = probe() if probe is not None else None
-            return support.reason if support is not None and not support else None
+            if probe is None:
+                return None
+            from pybpf import features
+
+            support: features.Support = getattr(features, probe)()
+            return None if support else support.reason
 
         with self._using():
             ptr = call_ptr(attach, f"attach program '{self._name}' to {what}", hint=reason)

@@ -16,6 +16,7 @@ from pybpf._core.enums import AttachType
 from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import fs_type
+from pybpf._core.public import public
 
 __all__ = ["CgroupAttach", "cgroup_kinds"]
 
@@ -36,6 +37,7 @@ def _short_name(kind: AttachType) -> str:
 _KINDS = {_short_name(kind): kind for kind in AttachType if kind.name.startswith("CGROUP_")}
 
 
+@public
 def cgroup_kinds() -> list[str]:
     """The names ``attach_cgroup(kind=...)`` takes: ``ingress``, ``egress``,
     ``sock_create``, ``connect4``, ``sendmsg6``, ``device``, ``sysctl`` ..."""

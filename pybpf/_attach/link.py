@@ -19,6 +19,7 @@ from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
 from pybpf._core.ids import walk_ids
 from pybpf._core.mounts import require_bpffs
+from pybpf._core.public import public
 
 if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
@@ -36,6 +37,7 @@ def _release(ptr: Any, fd: int, detach: Callable[[], None] | None) -> None:
         os.close(fd)
 
 
+@public
 class LinkInfo(NamedTuple):
     """What the kernel reports about a link (``Link.info()``, ``pybpf.links()``)."""
 
@@ -72,12 +74,14 @@ def link_info(fd: int, what: str) -> LinkInfo:
     )
 
 
+@public
 def links() -> list[LinkInfo]:
     """Every BPF link in the kernel (all processes), by id: what ``bpftool
     link list`` shows.  Links that go away while this runs are skipped."""
     return [link_info(fd, f"id {link_id}") for link_id, fd in walk_ids("link")]
 
 
+@public
 class Link(OwnedHandle):
     """A program attached to a hook.
 
@@ -193,6 +197,7 @@ class Link(OwnedHandle):
         return f"<pybpf.Link {self._what} {state}>"
 
 
+@public
 class IterLink(Link):
     """An iterator program attached (``Program.attach_iter``).
 

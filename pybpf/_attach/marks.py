@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from pybpf._core.enums import MapType
+from pybpf._core.public import public
 
 __all__ = ["Mark", "StaleAttachment", "delete_filter", "remove_stale", "stale_attachments", "stale_struct_ops"]
 
@@ -49,6 +50,7 @@ def _start_time(pid: int) -> int | None:
     return int(stat[stat.rindex(b")") + 2 :].split()[19])
 
 
+@public
 class Mark(NamedTuple):
     """Who attached a program the kernel keeps without a process."""
 
@@ -87,6 +89,7 @@ class Mark(NamedTuple):
         return f"{_PREFIX}:{self.pid}:{self.start}:{self.program}"
 
 
+@public
 class StaleAttachment(NamedTuple):
     """An attachment whose owner has exited, and how to remove it."""
 
@@ -278,6 +281,7 @@ def stale_struct_ops() -> list[StaleAttachment]:
     return found
 
 
+@public
 def stale_attachments() -> list[StaleAttachment]:
     """Every attachment an exited pybpf process left: tc filters and routes,
     in this process's network namespace and in every one named under

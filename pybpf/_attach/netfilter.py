@@ -13,6 +13,7 @@ from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
 from pybpf._core.errors import BPFValueError, NotSupportedError
 from pybpf._core.ffi import HAS_NETFILTER, ffi, lib, libbpf_version
+from pybpf._core.public import public
 
 __all__ = ["NetfilterAttach", "NfHook"]
 
@@ -23,6 +24,7 @@ _FAMILIES: dict[int, int] = {_AF_INET: 2, _AF_INET6: 10}
 _IP_DEFRAG = 1  # BPF_F_NETFILTER_IP_DEFRAG (6.6)
 
 
+@public
 class NfHook(enum.IntEnum):
     """``enum nf_inet_hooks``: where in the IP stack a netfilter program runs."""
 

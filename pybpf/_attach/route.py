@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
-from pybpf._attach.marks import Mark, marks_in
 from pybpf._core.capabilities import net_admin_hints
 from pybpf._core.enums import ProgType
 from pybpf._core.errors import BPFValueError, error_for
@@ -21,6 +20,8 @@ from pybpf._core.interfaces import ifindex_of
 
 if TYPE_CHECKING:
     import ipaddress
+
+    from pybpf._attach.marks import Mark
 
 __all__ = ["RouteAttach"]
 
@@ -52,6 +53,8 @@ class RouteAttach(AttachBase):
             raise BPFValueError(
                 errno.EINVAL, f"program '{self._name}' is {self.type.name}, not an lwt_in/lwt_out/lwt_xmit program"
             )
+        from pybpf._attach.marks import Mark  # what a netlink attachment needs, imported with pyroute2
+
         network = _network(destination)
         spec: dict[str, Any] = {"fd": prog_fd, "name": str(Mark.own(self._name))}
         if hook == "xmit" and headroom:
@@ -79,6 +82,8 @@ class RouteAttach(AttachBase):
         if self.type != ProgType.LWT_SEG6LOCAL:
             raise BPFValueError(errno.EINVAL, f"program '{self._name}' is {self.type.name}, not lwt_seg6local")
         import ipaddress
+
+        from pybpf._attach.marks import Mark
 
         try:
             address = ipaddress.IPv6Address(sid)
@@ -127,6 +132,8 @@ class RouteAttach(AttachBase):
 def _holder(ipr: Any, route: dict[str, Any]) -> Mark | None:
     """The pybpf mark on the route that is in the way of ``route``, if any."""
     import ipaddress
+
+    from pybpf._attach.marks import marks_in
 
     network = ipaddress.ip_network(route["dst"])
     table = route.get("table", 254)  # RT_TABLE_MAIN

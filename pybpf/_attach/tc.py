@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
-from pybpf._attach.marks import CLSACT_PARENT, Mark, delete_filter, remove_stale
 from pybpf._core.capabilities import net_admin_hints
 from pybpf._core.enums import AttachType
 from pybpf._core.errors import BPFValueError, check, error_for
@@ -92,6 +91,8 @@ class TcAttach(AttachBase):
         from pyroute2 import IPRoute
         from pyroute2.netlink.exceptions import NetlinkError
 
+        from pybpf._attach.marks import Mark, delete_filter, remove_stale
+
         name = str(Mark.own(self._name))
         if kind == "matchall":
             options["action"]["name"] = name
@@ -127,6 +128,8 @@ def _add_filter(ipr: Any, ifindex: int, direction: str, kind: str, options: dict
     the priority removes nothing else."""
     from pyroute2.netlink.exceptions import NetlinkError
 
+    from pybpf._attach.marks import CLSACT_PARENT
+
     taken = {(msg["info"] >> 16) & 0xFFFF for msg in ipr.get_filters(index=ifindex, parent=CLSACT_PARENT[direction])}
     for priority in range(0xC000, 0xC000 + 1024):
         if priority in taken:
@@ -143,5 +146,7 @@ def _add_filter(ipr: Any, ifindex: int, direction: str, kind: str, options: dict
 def _drop_empty_clsact(ifindex: int, ipr: Any) -> None:
     """Remove the clsact qdisc this library added, once neither hook has a
     filter left (another user's filters keep it)."""
+    from pybpf._attach.marks import CLSACT_PARENT
+
     if not any(ipr.get_filters(index=ifindex, parent=parent) for parent in CLSACT_PARENT.values()):
         ipr.tc("del", "clsact", ifindex)

@@ -13,7 +13,6 @@ import os
 import warnings
 from typing import TYPE_CHECKING
 
-from pybpf import features
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import IterLink, Link
 from pybpf._core.enums import PerfEventType, SoftwareEvent
@@ -69,7 +68,7 @@ class TraceAttach(AttachBase):
         return self._link(
             lambda: lib.bpf_program__attach_kprobe_opts(self._live_ptr(), c_string(symbol, "kprobe symbol"), opts),
             f"{kind} {where}",
-            features.kprobes,
+            "kprobes",
         )
 
     def attach_uprobe(
@@ -244,7 +243,7 @@ class TraceAttach(AttachBase):
         names, through a BPF trampoline.  Closing the link detaches it."""
         self._require_loaded()
         what = f"trampoline of {self.attach_target}"
-        return self._link(lambda: lib.bpf_program__attach_trace(self._live_ptr()), what, features.trampolines)
+        return self._link(lambda: lib.bpf_program__attach_trace(self._live_ptr()), what, "trampolines")
 
     def attach_lsm(self) -> Link:
         """Attach an LSM program to the security hook its section names
@@ -255,8 +254,10 @@ class TraceAttach(AttachBase):
         link = self._link(
             lambda: lib.bpf_program__attach_lsm(self._live_ptr()),
             f"LSM hook {self.attach_target}",
-            features.trampolines,
+            "trampolines",
         )
+        from pybpf import features  # probed only for LSM programs
+
         lsm = features.bpf_lsm()
         if not lsm and lsm.forbidden:
             warnings.warn(f"pybpf: program '{self._name}' attached but will not run: {lsm.reason}", RuntimeWarning, 2)

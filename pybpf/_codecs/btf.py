@@ -29,6 +29,7 @@ from pybpf._codecs.btf_build import wide_int
 from pybpf._codecs.ranges import bits_range, check_fits
 from pybpf._core.errors import BPFFileNotFoundError, BPFKeyError, BPFValueError, c_string, c_text, call_ptr
 from pybpf._core.ffi import ffi, lib, log_capture
+from pybpf._core.public import public
 
 __all__ = ["BTF", "DataSecVar", "Record"]
 
@@ -152,6 +153,7 @@ def _bit_property(name: str, bit_offset: int, bits: int, kind: str) -> property:
     return property(get, set, doc=f"{kind} {bits}-bit field at bit {bit_offset}")
 
 
+@public
 class Record:
     """Mixin of the ctypes structs and unions built from BTF.
 
@@ -232,6 +234,7 @@ class Record:
         return f"{type(self).__name__}({fields})"
 
 
+@public
 class BTF:
     """Type information (BTF): of an object, a file, a live map or the kernel,
     and the ctypes types built from it.

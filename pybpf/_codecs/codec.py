@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pybpf._codecs.ranges import check_fits
 from pybpf._core.errors import BPFValueError
+from pybpf._core.public import public
 
 __all__ = [
     "BytesCodec",
@@ -36,6 +37,7 @@ def _size_error(what: str, expected: int, got: int) -> BPFValueError:
     return BPFValueError(EINVAL, f"{what} must be {expected} bytes, got {got}")
 
 
+@public
 class Codec:
     """Encode one key or value to exactly ``size`` bytes, and decode it back."""
 
@@ -66,6 +68,7 @@ class Codec:
         return None
 
 
+@public
 class IntCodec(Codec):
     """A C integer as a Python ``int``: of 1, 2, 4 or 8 bytes, or wider
     (``__int128``), in the host's byte order."""
@@ -116,6 +119,7 @@ class IntCodec(Codec):
         return super().decode_many(buf, count, stride)
 
 
+@public
 class BytesCodec(Codec):
     """Raw bytes, for maps without type information.
 
@@ -145,6 +149,7 @@ class BytesCodec(Codec):
         return bytes(data[: self.size])
 
 
+@public
 class CtypesCodec(Codec):
     """A ctypes type: structs, unions and arrays (from BTF or from the caller).
 
@@ -259,6 +264,7 @@ def chars(value: str | bytes | bytearray | memoryview, size: int, what: str) -> 
     return data.ljust(size, b"\0")
 
 
+@public
 class PerCPUCodec(Codec):
     """One value per possible CPU, each slot rounded up to 8 bytes.
 
@@ -294,6 +300,7 @@ if TYPE_CHECKING:
     IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+@public
 class LPMKey(NamedTuple):
     """An LPM_TRIE key whose data is not a 4- or 16-byte address."""
 
@@ -390,6 +397,7 @@ def fd_of(value: Any) -> int | None:
     return None
 
 
+@public
 class FdCodec(Codec):
     """Values of the fd-holding map types: a file descriptor goes in (of a map,
     program, socket, cgroup ...: ``kind`` names it), something else comes out.

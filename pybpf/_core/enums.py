@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 
+from pybpf._core.public import public
+
 __all__ = [
     "ANY",
     "EXIST",
@@ -25,6 +27,7 @@ __all__ = [
 ]
 
 
+@public
 class MapType(enum.IntEnum):
     """``enum bpf_map_type``."""
 
@@ -77,6 +80,7 @@ class MapType(enum.IntEnum):
 _PERCPU = frozenset({MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE})
 
 
+@public
 class ProgType(enum.IntEnum):
     """``enum bpf_prog_type``."""
 
@@ -115,6 +119,7 @@ class ProgType(enum.IntEnum):
     NETFILTER = 32
 
 
+@public
 class AttachType(enum.IntEnum):
     """``enum bpf_attach_type``: where a program attaches (an expected attach type
     at load, the hook at attach time)."""
@@ -182,6 +187,7 @@ class AttachType(enum.IntEnum):
     LINK_TYPE_TRACING = 2
 
 
+@public
 class LinkType(enum.IntEnum):
     """``enum bpf_link_type``: what kind of attachment a link is."""
 
@@ -202,6 +208,7 @@ class LinkType(enum.IntEnum):
     SOCKMAP = 14
 
 
+@public
 class PerfEventType(enum.IntEnum):
     """``enum perf_type_id``: the kinds of perf event (``perf_event_attr.type``)."""
 
@@ -213,6 +220,7 @@ class PerfEventType(enum.IntEnum):
     BREAKPOINT = 5
 
 
+@public
 class SoftwareEvent(enum.IntEnum):
     """``enum perf_sw_ids``: the kernel's software events (``config`` of a SOFTWARE event)."""
 
@@ -230,6 +238,7 @@ class SoftwareEvent(enum.IntEnum):
     CGROUP_SWITCHES = 11
 
 
+@public
 class MapFlags(enum.IntFlag):
     """Map creation flags (``BPF_F_*``), for ``Map.create(..., flags=)``."""
 
@@ -249,6 +258,7 @@ class MapFlags(enum.IntFlag):
     LINK = 1 << 13  # STRUCT_OPS: registered by a BPF link, which ends with its last fd (6.4)
 
 
+@public
 class UpdateFlags(enum.IntFlag):
     """Flags of a map update (``BPF_ANY`` ...), as ``Map.set(..., flags=)`` takes them."""
 

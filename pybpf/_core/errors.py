@@ -27,6 +27,7 @@ from typing import NoReturn, TypeVar
 
 from pybpf._core.capabilities import CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, lacking
 from pybpf._core.ffi import ffi, lib, log_capture
+from pybpf._core.public import public
 
 __all__ = [
     "BPFError",
@@ -56,6 +57,7 @@ NOT_SUPPORTED = frozenset({ENOTSUPP, _errno.EOPNOTSUPP})
 _LIBBPF_ERRNO_BASE = 4000
 
 
+@public
 class BPFError(OSError):
     """A libbpf call or bpf() syscall failed; ``errno`` says why."""
 
@@ -66,22 +68,27 @@ class BPFError(OSError):
         return str(self.strerror)
 
 
+@public
 class NotSupportedError(BPFError):
     """The running kernel or the libbpf pybpf was built with lacks this feature."""
 
 
+@public
 class BPFPermissionError(BPFError, PermissionError):
     """The kernel refused for lack of privilege (CAP_BPF, CAP_SYS_ADMIN, ...)."""
 
 
+@public
 class BPFFileNotFoundError(BPFError, FileNotFoundError):
     """A file, pinned object, interface or kernel object does not exist."""
 
 
+@public
 class BPFFileExistsError(BPFError, FileExistsError):
     """The object or map entry exists already (e.g. an update with NOEXIST)."""
 
 
+@public
 class BPFKeyError(BPFError, KeyError):
     """The map has no entry for the key."""
 
@@ -89,14 +96,17 @@ class BPFKeyError(BPFError, KeyError):
         return str(self.strerror)
 
 
+@public
 class BPFIndexError(BPFError, IndexError):
     """Nothing to take: pop or peek on an empty QUEUE or STACK map (ENOENT)."""
 
 
+@public
 class BPFValueError(BPFError, ValueError):
     """The kernel or pybpf rejected an argument (EINVAL, E2BIG, wrong sizes)."""
 
 
+@public
 class VerifierError(BPFError):
     """The verifier refused a program.
 

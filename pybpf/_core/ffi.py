@@ -11,6 +11,8 @@ import sys
 import threading
 from typing import Any
 
+from pybpf._core.public import public
+
 try:
     from pybpf._libbpf import ffi, lib
 except ImportError as exc:  # pragma: no cover - a source checkout without a build
@@ -82,6 +84,7 @@ def pybpf_on_libbpf_print(level: int, msg: Any) -> None:
         pass
 
 
+@public
 def libbpf_version() -> tuple[int, int]:
     """The (major, minor) version of the libbpf pybpf runs with."""
     return (lib.libbpf_major_version(), lib.libbpf_minor_version())

@@ -13,6 +13,7 @@ from pybpf._core.errors import c_string, check
 from pybpf._core.fdinfo import fd_kind_of, fdinfo
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import mount_points
+from pybpf._core.public import public
 
 __all__ = ["Holder", "ObjectKind", "highest_id", "holders", "ids_after", "object_id", "open_id", "pins", "walk_ids"]
 
@@ -97,6 +98,7 @@ def object_id(fields: dict[str, str]) -> tuple[ObjectKind, int] | None:
     return None
 
 
+@public
 class Holder(NamedTuple):
     """A process holding a BPF object through an fd (bpftool's ``pids``)."""
 
@@ -104,6 +106,7 @@ class Holder(NamedTuple):
     comm: str
 
 
+@public
 def holders() -> dict[tuple[ObjectKind, int], list[Holder]]:
     """{(kind, id): processes with an fd on it}, from every process's
     ``/proc/<pid>/fdinfo`` (processes that exit meanwhile, or that this
@@ -136,6 +139,7 @@ def holders() -> dict[tuple[ObjectKind, int], list[Holder]]:
     return out
 
 
+@public
 def pins(roots: list[str] | None = None) -> dict[tuple[ObjectKind, int], list[str]]:
     """{(kind, id): paths pinning it} under ``roots`` (default: every mounted
     bpffs), the way ``bpftool -f`` finds them: each pin file is opened and

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from pybpf._core.capabilities import CAP_SYS_ADMIN, lacking
 from pybpf._core.errors import BPFError, BPFFileNotFoundError, BPFValueError, error_for, raise_errno
+from pybpf._core.public import public
 
 __all__ = [
     "BPFFS_PATH",
@@ -54,6 +55,7 @@ def mount_points(fstype: str) -> list[str]:
     return [point for point, kind in _mounts() if kind == fstype]
 
 
+@public
 def cgroup2_root() -> str | None:
     """Where the cgroup v2 hierarchy is mounted (``/sys/fs/cgroup``, or
     ``/sys/fs/cgroup/unified`` on a hybrid system), None without one."""
@@ -71,6 +73,7 @@ def fs_type(path: str) -> str | None:
     return best[1] if best else None
 
 
+@public
 def tracefs_mounted() -> bool:
     """Whether tracefs is reachable where libbpf looks for it."""
     return any(os.path.isdir(os.path.join(p, "events")) for p in (TRACEFS_PATH, _DEBUGFS_TRACING))
@@ -85,6 +88,7 @@ def tracefs_unreadable() -> str | None:
     return None
 
 
+@public
 def bpffs_mounted(path: str = BPFFS_PATH) -> bool:
     """Whether ``path`` lies on a bpffs."""
     return fs_type(path) == "bpf"
@@ -106,6 +110,7 @@ def _mount(source: str, target: str, fstype: str) -> None:
         raise_errno(errno.EINVAL, what)
 
 
+@public
 def unmount(path: str) -> None:
     """Unmount what is mounted at ``path``."""
     import subprocess
@@ -146,16 +151,19 @@ def _mount_unless_there(source: str, path: str, fstype: str) -> bool:
     return True
 
 
+@public
 def mount_tracefs(path: str = TRACEFS_PATH) -> bool:
     """Mount tracefs at ``path`` unless it is there; True if this call mounted it."""
     return _mount_unless_there("tracefs", path, "tracefs")
 
 
+@public
 def mount_bpffs(path: str = BPFFS_PATH) -> bool:
     """Mount bpffs at ``path`` unless it is there; True if this call mounted it."""
     return _mount_unless_there("bpf", path, "bpf")
 
 
+@public
 def mount_securityfs(path: str = SECURITYFS_PATH) -> bool:
     """Mount securityfs at ``path`` unless it is there (it lists the active
     LSMs, which ``pybpf.features.bpf_lsm`` reads); True if this call mounted it."""

@@ -12,6 +12,7 @@ from typing import Any
 from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, call_ptr
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.public import public
 from pybpf._events.arrays import BatchForm, RecordArrays, Taken
 from pybpf._events.reader import Batch, EventReader, LostReport, event_codec, require_map_type
 from pybpf._maps.base import MapBase
@@ -22,6 +23,7 @@ _COLLECT = lib.pybpf_perf_collect_fn
 _LOST = lib.pybpf_perf_lost_fn
 
 
+@public
 class PerfBuffer(EventReader):
     """Read records from a ``PERF_EVENT_ARRAY`` map (``bpf_perf_event_output``).
 

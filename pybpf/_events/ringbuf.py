@@ -19,6 +19,7 @@ from pybpf._codecs.codec import Codec
 from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, NotSupportedError, call_ptr, check
 from pybpf._core.ffi import HAS_RING_API, ffi, lib, libbpf_version
+from pybpf._core.public import public
 from pybpf._events.arrays import BatchForm, RecordArrays
 from pybpf._events.reader import Batch, EventReader, event_codec, require_map_type
 from pybpf._maps.base import MapBase
@@ -52,6 +53,7 @@ class _Ring:
         return self.batch.take(self.codec, self.where)[0]
 
 
+@public
 class RingBuffer(EventReader):
     """Read records from one or more ``RINGBUF`` maps.
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from pybpf._core.handle import BlockingHandle, close_fds
 from pybpf._core.mounts import tracefs_root
+from pybpf._core.public import public
 
 __all__ = ["PrintkLine", "TracePipe", "trace_pipe"]
 
@@ -30,6 +31,7 @@ _LINE = (
 _PRINTK_EVENTS = frozenset({"bpf_trace_printk"})
 
 
+@public
 class PrintkLine(NamedTuple):
     """One ``bpf_printk`` line, as the tracing buffer records it."""
 
@@ -56,12 +58,14 @@ def parse_line(line: str) -> PrintkLine | None:
     )
 
 
+@public
 def trace_pipe(*, timeout: float | None = None) -> TracePipe:
     """Start reading the lines BPF programs print with ``bpf_printk``; iterate
     the result for them (see :class:`TracePipe`)."""
     return TracePipe(timeout=timeout)
 
 
+@public
 class TracePipe(BlockingHandle):
     """The ``bpf_printk`` lines, read from tracefs's ``trace_pipe``.
 

@@ -13,6 +13,7 @@ from pybpf._core.errors import BPFValueError, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import BlockingHandle, close_fds
 from pybpf._core.interfaces import ifindex_of
+from pybpf._core.public import public
 
 __all__ = ["XskSocket"]
 
@@ -30,6 +31,7 @@ def _release(sock: Any, umem: Any, *fds: int) -> None:
     close_fds(*fds)
 
 
+@public
 class XskSocket(BlockingHandle):
     """An AF_XDP socket bound to one receive queue of an interface, for receiving.
 

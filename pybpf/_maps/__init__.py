@@ -5,19 +5,6 @@ per family with its own semantics: ``lpm``, ``mapinmap``, ``fdmaps``
 (sockets, programs, fd arrays), ``redirect`` (DEVMAP, CPUMAP), ``storage``,
 ``stacks``, ``structops``.
 
-Importing any of them imports them all, so the registry that gives each map
-type its class is complete whichever module is imported first.
+A family's module is imported when a map of its types first appears
+(``MapBase.class_for``), so a program pays only for the families it uses.
 """
-
-from pybpf._maps import (  # noqa: F401 - each family registers its map types
-    base,
-    fdmaps,
-    keyless,
-    lpm,
-    map,
-    mapinmap,
-    redirect,
-    stacks,
-    storage,
-    structops,
-)

@@ -33,6 +33,7 @@ from pybpf._core.errors import (
 )
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.public import public
 from pybpf._maps.info import MapInfo, info_of, map_info, possible_cpus
 from pybpf._maps.info import map_type as type_of
 from pybpf._maps.mmap import MappedArray
@@ -67,6 +68,7 @@ def scratch(size: int) -> Any:
     return buf
 
 
+@public
 class MapBase(MapPinning):
     """What every BPF map has; see :class:`pybpf.Map` and :class:`pybpf.KeylessMap`.
 
@@ -114,9 +116,18 @@ class MapBase(MapPinning):
     @staticmethod
     def class_for(kind: int) -> type[MapBase]:
         """The class of maps of type ``kind``: a family's, or ``Map``."""
-        from pybpf._maps.map import Map  # the keyed default; it imports this module
+        cls = MapBase._by_type.get(kind)
+        if cls is None:
+            family = _FAMILIES.get(kind)
+            if family is None:
+                from pybpf._maps.map import Map  # the keyed default; it imports this module
 
-        return MapBase._by_type.get(int(kind), Map)
+                return Map
+            # A family's classes register their types when its module is
+            # imported: when a map of one of them first appears.
+            __import__(f"pybpf._maps.{family}")
+            cls = MapBase._by_type[kind]
+        return cls
 
     @staticmethod
     def declared(spec: Any) -> dict[str, Any]:
@@ -286,6 +297,10 @@ class MapBase(MapPinning):
         except BaseException:
             os.close(fd)
             raise
+
+    def _before_load(self) -> None:
+        """What a map of an opened object settles just before the object
+        loads: nothing, but a family may adjust its declaration."""
 
     def _bind(self, fd: int) -> None:
         """Take the live fd and build the codecs and fast-path settings."""
@@ -748,3 +763,19 @@ def _no_int_path(guard: Any, key: int, *value_and_flags: int) -> int:
 
 # Classes whose constructors give the registered class of the map's type.
 _GENERIC: set[type[MapBase]] = {MapBase}
+
+# The module of each family (pybpf._maps.<module>), whose classes register
+# these types; every other type is keyed, a ``Map`` (pybpf._maps.map).
+_FAMILIES: dict[int, str] = {
+    **dict.fromkeys((MapType.RINGBUF, MapType.USER_RINGBUF, MapType.QUEUE, MapType.STACK), "keyless"),
+    MapType.BLOOM_FILTER: "keyless",
+    **dict.fromkeys((MapType.SOCKMAP, MapType.SOCKHASH, MapType.PROG_ARRAY), "fdmaps"),
+    **dict.fromkeys((MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType.PERF_EVENT_ARRAY), "fdmaps"),
+    MapType.LPM_TRIE: "lpm",
+    **dict.fromkeys((MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS), "mapinmap"),
+    **dict.fromkeys((MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP), "redirect"),
+    MapType.STACK_TRACE: "stacks",
+    **dict.fromkeys((MapType.TASK_STORAGE, MapType.SK_STORAGE, MapType.INODE_STORAGE), "storage"),
+    MapType.CGRP_STORAGE: "storage",
+    MapType.STRUCT_OPS: "structops",
+}

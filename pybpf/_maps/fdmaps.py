@@ -16,6 +16,7 @@ from pybpf._codecs.codec import Codec, FdCodec, u32_key_codec
 from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFKeyError, NotSupportedError
 from pybpf._core.ffi import lib
+from pybpf._core.public import public
 from pybpf._maps.keyless import KeylessMap
 from pybpf._maps.map import Map
 
@@ -29,6 +30,7 @@ _SOL_SOCKET = 1
 _U64 = struct.Struct("=Q")
 
 
+@public
 def socket_cookie(sock: socket.socket | int) -> int:
     """The kernel's cookie of a socket (``SO_COOKIE``): what a SOCKMAP or
     SOCKHASH lookup returns for it, and what ``bpf_get_socket_cookie`` sees."""
@@ -43,6 +45,7 @@ def socket_cookie(sock: socket.socket | int) -> int:
     return int(_U64.unpack(sock.getsockopt(_SOL_SOCKET, _SO_COOKIE, 8))[0])
 
 
+@public
 class SockMap(Map, map_types=(MapType.SOCKMAP, MapType.SOCKHASH)):
     """``SOCKMAP`` (keys are indexes) and ``SOCKHASH`` (any key): maps of sockets.
 
@@ -87,6 +90,7 @@ class SockMap(Map, map_types=(MapType.SOCKMAP, MapType.SOCKHASH)):
         super()._fail(ret, action, key, flags)
 
 
+@public
 class ProgArray(Map, map_types=(MapType.PROG_ARRAY,)):
     """``PROG_ARRAY``: the programs a BPF program tail-calls with ``bpf_tail_call``.
 
@@ -106,6 +110,7 @@ class ProgArray(Map, map_types=(MapType.PROG_ARRAY,)):
         return u32_key_codec(what, size)
 
 
+@public
 class FdArray(KeylessMap, map_types=(MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType.PERF_EVENT_ARRAY)):
     """Write-only fd arrays: ``XSKMAP`` (AF_XDP sockets), ``CGROUP_ARRAY``
     (cgroups, as an open directory fd or an object with ``fileno()``) and

@@ -9,12 +9,14 @@ from pybpf._core.enums import MapType
 from pybpf._core.errors import check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.ids import walk_ids
+from pybpf._core.public import public
 
 __all__ = ["MapInfo", "map_info", "map_type", "maps", "possible_cpus"]
 
 _ncpus: int | None = None
 
 
+@public
 def possible_cpus() -> int:
     """The number of possible CPUs: the number of slots of a per-CPU value."""
     global _ncpus
@@ -23,6 +25,7 @@ def possible_cpus() -> int:
     return _ncpus
 
 
+@public
 class MapInfo(NamedTuple):
     """The kernel's description of a live map (``struct bpf_map_info``)."""
 
@@ -75,6 +78,7 @@ def map_type(value: int) -> MapType:
         return MapType.UNSPEC
 
 
+@public
 def maps() -> list[MapInfo]:
     """Every map in the kernel (all processes), by id: what ``bpftool map list`` shows.
 

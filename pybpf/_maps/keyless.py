@@ -16,11 +16,13 @@ from typing import Any
 from pybpf._core.enums import MapType, UpdateFlags
 from pybpf._core.errors import BPFIndexError
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.public import public
 from pybpf._maps.base import MapBase, scratch
 
 __all__ = ["BloomFilter", "KeylessMap", "QueueMap"]
 
 
+@public
 class KeylessMap(MapBase, map_types=(MapType.RINGBUF, MapType.USER_RINGBUF)):
     """A map without keys: the handle (``fd``, ``pin``, ``info()``, ``close()``)
     and what its type adds.  ``RINGBUF``/``USER_RINGBUF`` maps are of this
@@ -32,6 +34,7 @@ class KeylessMap(MapBase, map_types=(MapType.RINGBUF, MapType.USER_RINGBUF)):
         return int(call(self._guard, ffi.NULL, self._vcodec.encode(value), *flags))
 
 
+@public
 class QueueMap(KeylessMap, map_types=(MapType.QUEUE, MapType.STACK)):
     """``QUEUE`` (first in, first out) and ``STACK`` (last in, first out).
 
@@ -77,6 +80,7 @@ class QueueMap(KeylessMap, map_types=(MapType.QUEUE, MapType.STACK)):
         return self._vcodec.decode(ffi.buffer(buf, self._vtotal))
 
 
+@public
 class BloomFilter(KeylessMap, map_types=(MapType.BLOOM_FILTER,)):
     """``BLOOM_FILTER``: ``add(v)``, then ``v in bloom`` is False only for a value
     never added (True can be a false positive).  Values cannot be removed;

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pybpf._codecs.codec import Codec, LPMKeyCodec
 from pybpf._core.enums import MapType
+from pybpf._core.public import public
 from pybpf._maps.map import Map
 
 __all__ = ["LPMTrie"]
 
 
+@public
 class LPMTrie(Map, map_types=(MapType.LPM_TRIE,)):
     """A longest-prefix-match trie (``BPF_MAP_TYPE_LPM_TRIE``).
 

@@ -27,6 +27,7 @@ from typing import Any
 from pybpf._core.enums import UpdateFlags
 from pybpf._core.errors import BPFKeyError
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.public import public
 from pybpf._maps.arrays import ArrayOps
 from pybpf._maps.base import _GENERIC, scratch
 
@@ -45,6 +46,7 @@ class _Values(ValuesView):  # type: ignore[type-arg]
         return (v for _, v in self._mapping._iter_items())  # type: ignore[attr-defined]
 
 
+@public
 class Map(ArrayOps, MutableMapping[Any, Any]):
     """A keyed BPF map: a ``MutableMapping`` with the kernel's semantics (see
     the module docstring).

@@ -9,11 +9,13 @@ from pybpf._codecs.codec import Codec, FdCodec
 from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, check
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.public import public
 from pybpf._maps.map import Map
 
 __all__ = ["MapOfMaps"]
 
 
+@public
 class MapOfMaps(Map, map_types=(MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)):
     """A map whose values are maps (``ARRAY_OF_MAPS``, ``HASH_OF_MAPS``).
 

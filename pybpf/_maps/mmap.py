@@ -10,10 +10,12 @@ from typing import Any, overload
 
 from pybpf._codecs.codec import Codec, IntCodec
 from pybpf._core.errors import BPFValueError, NotSupportedError
+from pybpf._core.public import public
 
 __all__ = ["MappedArray"]
 
 
+@public
 class MappedArray(Sequence[Any]):
     """The elements of a ``BPF_F_MMAPABLE`` ARRAY map (or a data section),
     mapped into this process.

@@ -13,6 +13,7 @@ from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, check
 from pybpf._core.ffi import lib
 from pybpf._core.interfaces import ifindex_of
+from pybpf._core.public import public
 from pybpf._maps.map import Map
 
 __all__ = ["CpuMap", "CpuMapValue", "DevMap", "DevMapValue"]
@@ -21,6 +22,7 @@ _PAIR = struct.Struct("=II")
 _U32 = struct.Struct("=I")
 
 
+@public
 class DevMapValue(NamedTuple):
     """A DEVMAP/DEVMAP_HASH entry as the kernel reports it."""
 
@@ -30,6 +32,7 @@ class DevMapValue(NamedTuple):
     """The id of the ``xdp/devmap`` program run before sending (0: none)."""
 
 
+@public
 class CpuMapValue(NamedTuple):
     """A CPUMAP entry as the kernel reports it."""
 
@@ -124,6 +127,7 @@ class _RedirectMap(Map):
         super()._update(key, value, flags)
 
 
+@public
 class DevMap(_RedirectMap, map_types=(MapType.DEVMAP, MapType.DEVMAP_HASH)):
     """``DEVMAP`` (keys are indexes) and ``DEVMAP_HASH``: interfaces that XDP
     programs send frames out of with ``bpf_redirect_map``.
@@ -143,6 +147,7 @@ class DevMap(_RedirectMap, map_types=(MapType.DEVMAP, MapType.DEVMAP_HASH)):
         return ifindex_of(value) if isinstance(value, str) else _u32(value, "an ifindex")
 
 
+@public
 class CpuMap(_RedirectMap, map_types=(MapType.CPUMAP,)):
     """``CPUMAP``: CPUs that XDP programs hand frames to with ``bpf_redirect_map``.
 

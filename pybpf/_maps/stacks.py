@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from pybpf._codecs.codec import Codec, u32_key_codec
 from pybpf._core.enums import MapFlags, MapType, UpdateFlags
 from pybpf._core.errors import NotSupportedError
+from pybpf._core.public import public
 from pybpf._maps.map import Map
 
 __all__ = ["BuildIdFrame", "StackTraceMap"]
@@ -17,6 +18,7 @@ __all__ = ["BuildIdFrame", "StackTraceMap"]
 _BUILD_ID_FRAME = struct.Struct("=i20s4xQ")  # struct bpf_stack_build_id
 
 
+@public
 class BuildIdFrame(NamedTuple):
     """A frame of a ``BPF_F_STACK_BUILD_ID`` stack: where the code came from."""
 
@@ -58,6 +60,7 @@ class _StackCodec(Codec):
         return tuple(frames)
 
 
+@public
 class StackTraceMap(Map, map_types=(MapType.STACK_TRACE,)):
     """``STACK_TRACE``: stack id -> the stack a program recorded with ``bpf_get_stackid``.
 

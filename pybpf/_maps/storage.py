@@ -10,11 +10,13 @@ from typing import Any, ClassVar, NoReturn
 from pybpf._codecs.codec import Codec, FdCodec
 from pybpf._core.enums import MapType
 from pybpf._core.errors import NotSupportedError
+from pybpf._core.public import public
 from pybpf._maps.map import Map
 
 __all__ = ["LocalStorage"]
 
 
+@public
 class LocalStorage(
     Map, map_types=(MapType.TASK_STORAGE, MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.CGRP_STORAGE)
 ):

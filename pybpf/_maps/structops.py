@@ -14,11 +14,13 @@ from pybpf._attach.marks import forget_struct_ops, record_struct_ops, stale_stru
 from pybpf._core.enums import MapFlags, MapType
 from pybpf._core.errors import BPFFileExistsError, BPFValueError, NotSupportedError, call_ptr, check
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.public import public
 from pybpf._maps.map import Map
 
 __all__ = ["StructOpsMap"]
 
 
+@public
 class StructOpsMap(Map, map_types=(MapType.STRUCT_OPS,)):
     """A ``STRUCT_OPS`` map of a ``BPFObject``: its key is 0 and its value the
     struct the kernel calls through.  Set its plain fields before load
@@ -85,8 +87,11 @@ class StructOpsMap(Map, map_types=(MapType.STRUCT_OPS,)):
                 raise NotSupportedError(errno.EOPNOTSUPP, f"map '{self._name}': {support.reason}")
         self._use_link = bool(value)
 
-    def _apply_use_link(self) -> None:
-        """Before load: set or clear BPF_F_LINK as ``use_link`` says."""
+    def _before_load(self) -> None:
+        """Set or clear BPF_F_LINK as ``use_link`` says: by default, nothing
+        stays registered after a kill."""
+        if not self.autocreate:
+            return
         spec = self._unloaded_spec("use_link")
         flags = self._flags | MapFlags.LINK if self.use_link else self._flags & ~MapFlags.LINK
         if flags != self._flags:

@@ -23,6 +23,7 @@ from pybpf._codecs.codec import Codec, IntCodec, codec_for_ctype
 from pybpf._core.enums import MapFlags
 from pybpf._core.errors import BPFKeyError, BPFValueError, NotSupportedError
 from pybpf._core.ffi import ffi, lib
+from pybpf._core.public import public
 from pybpf._maps.base import MapBase
 from pybpf._maps.mmap import MappedArray
 from pybpf._object.dataview import DataView, is_aggregate
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["GlobalData"]
 
 
+@public
 class GlobalData(MutableMapping[str, Any]):
     """The variables of one data section, by name.
 

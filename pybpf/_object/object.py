@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
-from pybpf import features
 from pybpf._attach.link import Link
 from pybpf._codecs.btf import BTF
 from pybpf._core.capabilities import verifier_hint
@@ -36,8 +35,8 @@ from pybpf._core.errors import (
 from pybpf._core.ffi import ffi, lib, log_capture
 from pybpf._core.handle import OwnedHandle
 from pybpf._core.mounts import require_bpffs
+from pybpf._core.public import public
 from pybpf._maps.base import MapBase
-from pybpf._maps.structops import StructOpsMap
 from pybpf._object.data import GlobalData
 from pybpf._object.program import Program
 
@@ -80,6 +79,7 @@ class _Named(Mapping[str, T]):
         return f"<{self._kind}s of '{self._owner}': {', '.join(self._items)}>"
 
 
+@public
 class BPFObject(OwnedHandle):
     """A BPF ELF object: its programs, maps and global data.
 
@@ -212,8 +212,7 @@ class BPFObject(OwnedHandle):
             raise BPFValueError(errno.EALREADY, f"object '{self._name}' is loaded already")
         self._check_map_bytes(f"load object '{self._name}'")
         for m in self._maps.values():
-            if isinstance(m, StructOpsMap) and m.autocreate:
-                m._apply_use_link()  # by default, nothing stays registered after a kill
+            m._before_load()
         with self._use(), log_capture() as cap:
             ret = lib.bpf_object__load(self._ptr)
         if ret:
@@ -277,6 +276,8 @@ class BPFObject(OwnedHandle):
         program = self.programs.get(prog)
         if program is None or program.type == ProgType.UNSPEC:
             return None
+        from pybpf import features  # probes only when the kernel refused
+
         if program.type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
             support = features.trampolines()  # first: a blocked trampoline fails the type probe too
             if not support:
@@ -436,6 +437,7 @@ def _check_btf(path: bytes, what: str) -> None:
         raise BPFValueError(errno.EINVAL, f"{what}: {defect}")
 
 
+@public
 def load(
     path: str | os.PathLike[str],
     *,

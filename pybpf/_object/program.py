@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from pybpf import features
+from pybpf._attach.base import Probe
 from pybpf._attach.cgroup import CgroupAttach
 from pybpf._attach.link import Link
 from pybpf._attach.lirc import LircAttach
@@ -36,6 +36,7 @@ from pybpf._core.handle import OwnedHandle
 from pybpf._core.ids import walk_ids
 from pybpf._core.interfaces import ifindex_of
 from pybpf._core.mounts import require_bpffs
+from pybpf._core.public import public
 
 if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
@@ -94,6 +95,7 @@ XdpMode = Literal["auto", "native", "generic"]
 _XDP_MODES: dict[str, int] = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
 
 
+@public
 class TestRunResult(NamedTuple):
     """What ``Program.test_run`` got back from ``BPF_PROG_TEST_RUN``."""
 
@@ -108,6 +110,7 @@ class TestRunResult(NamedTuple):
     of the ``ctx`` passed in (None without one)."""
 
 
+@public
 class ProgramInfo(NamedTuple):
     """What the kernel reports about a loaded program (``Program.info()``)."""
 
@@ -168,12 +171,14 @@ def _prog_info(fd: int, what: str) -> ProgramInfo:
     )
 
 
+@public
 def programs() -> list[ProgramInfo]:
     """Every program loaded in the kernel (all processes), by id: what
     ``bpftool prog list`` shows.  Programs unloaded while this runs are skipped."""
     return [_prog_info(fd, f"program id {prog_id}") for prog_id, fd in walk_ids("prog")]
 
 
+@public
 class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach, RouteAttach, LircAttach):
     """A program of a ``BPFObject`` (a view: the object owns it), or one
     opened from the kernel with ``from_pinned`` / ``from_id`` (an owning
@@ -468,11 +473,11 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
         self._require_loaded()
         if self._section.startswith(("tracepoint/", "tp/")):
             self._require_tracefs()
-        probe = None
+        probe: Probe | None = None
         if self.type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
-            probe = features.trampolines
+            probe = "trampolines"
         elif self._section.startswith(("kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/")):
-            probe = features.kprobes
+            probe = "kprobes"
         try:
             return self._link(lambda: lib.bpf_program__attach(self._live_ptr()), f"section {self._section!r}", probe)
         except BPFError as exc:
@@ -518,7 +523,7 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
         return self._link(
             lambda: lib.bpf_program__attach_freplace(self._live_ptr(), target_fd, raw),
             f"{func_name!r} of {label}",
-            features.trampolines,
+            "trampolines",
         )
 
     def attach_xdp(self, interface: str | int, *, mode: XdpMode = "auto") -> Link:

@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 from pybpf._core.errors import BPFFileNotFoundError
+from pybpf._core.public import public
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,6 +17,7 @@ __all__ = ["shipped", "shipped_names"]
 _DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "bpf")
 
 
+@public
 def shipped_names() -> list[str]:
     """Names of the shipped objects, e.g. ``['syscount', 'xdp_counter']``."""
     if not os.path.isdir(_DIR):
@@ -23,6 +25,7 @@ def shipped_names() -> list[str]:
     return sorted(name[: -len(".bpf.o")] for name in os.listdir(_DIR) if name.endswith(".bpf.o"))
 
 
+@public
 def shipped(name: str) -> Path:
     """The path of a shipped object, e.g. ``shipped("xdp_counter")``."""
     from pathlib import Path  # only here: pathlib costs import time

@@ -8,10 +8,12 @@ from functools import partial
 from pybpf._core.errors import check
 from pybpf._core.ffi import lib
 from pybpf._core.handle import OwnedHandle
+from pybpf._core.public import public
 
 __all__ = ["StatsSession", "enable_stats"]
 
 
+@public
 class StatsSession(OwnedHandle):
     """While open, the kernel counts every program's runs and run time
     (``Program.info().run_count`` / ``run_time_ns``).  Counting costs a
@@ -34,6 +36,7 @@ class StatsSession(OwnedHandle):
         return self
 
 
+@public
 def enable_stats() -> StatsSession:
     """Start counting program runs and run time (``BPF_ENABLE_STATS``);
     use as a context manager or ``close()`` the session."""
