@@ -17,6 +17,8 @@ from pybpf._codecs.codec import codec_for_ctype
 from pybpf._core.errors import check, error_for
 from pybpf._core.ffi import lib
 
+pytestmark = pytest.mark.host_only("codecs, headers and imports: user space alone")
+
 
 def test_int_codec_roundtrip_and_range() -> None:
     codec = pybpf.IntCodec(4, signed=False)
