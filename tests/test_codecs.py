@@ -251,6 +251,19 @@ def test_every_public_name_resolves_and_shows_as_pybpfs_own() -> None:
             assert value.__name__ == name, name
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         pybpf.nothing_here  # noqa: B018
+    # What the type checker reads (the imports under TYPE_CHECKING) is where
+    # the names are looked up at run time.
+    import ast
+
+    tree = ast.parse(Path(pybpf.__file__).read_text())
+    (checking,) = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
+    static = {
+        alias.asname or alias.name: node.module
+        for node in checking.body
+        if isinstance(node, ast.ImportFrom) and node.module != "pybpf"
+        for alias in node.names
+    }
+    assert static == pybpf._HOME
 
 
 def test_each_map_family_is_imported_for_the_types_it_registers() -> None:
