@@ -766,16 +766,21 @@ _GENERIC: set[type[MapBase]] = {MapBase}
 
 # The module of each family (pybpf._maps.<module>), whose classes register
 # these types; every other type is keyed, a ``Map`` (pybpf._maps.map).
-_FAMILIES: dict[int, str] = {
-    **dict.fromkeys((MapType.RINGBUF, MapType.USER_RINGBUF, MapType.QUEUE, MapType.STACK), "keyless"),
-    MapType.BLOOM_FILTER: "keyless",
-    **dict.fromkeys((MapType.SOCKMAP, MapType.SOCKHASH, MapType.PROG_ARRAY), "fdmaps"),
-    **dict.fromkeys((MapType.XSKMAP, MapType.CGROUP_ARRAY, MapType.PERF_EVENT_ARRAY), "fdmaps"),
-    MapType.LPM_TRIE: "lpm",
-    **dict.fromkeys((MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS), "mapinmap"),
-    **dict.fromkeys((MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP), "redirect"),
-    MapType.STACK_TRACE: "stacks",
-    **dict.fromkeys((MapType.TASK_STORAGE, MapType.SK_STORAGE, MapType.INODE_STORAGE), "storage"),
-    MapType.CGRP_STORAGE: "storage",
-    MapType.STRUCT_OPS: "structops",
+_FAMILY_TYPES: dict[str, tuple[MapType, ...]] = {
+    "keyless": (MapType.RINGBUF, MapType.USER_RINGBUF, MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER),
+    "fdmaps": (
+        MapType.SOCKMAP,
+        MapType.SOCKHASH,
+        MapType.PROG_ARRAY,
+        MapType.XSKMAP,
+        MapType.CGROUP_ARRAY,
+        MapType.PERF_EVENT_ARRAY,
+    ),
+    "lpm": (MapType.LPM_TRIE,),
+    "mapinmap": (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS),
+    "redirect": (MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP),
+    "stacks": (MapType.STACK_TRACE,),
+    "storage": (MapType.TASK_STORAGE, MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.CGRP_STORAGE),
+    "structops": (MapType.STRUCT_OPS,),
 }
+_FAMILIES = {int(kind): family for family, kinds in _FAMILY_TYPES.items() for kind in kinds}
