@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pybpf import features
     from pybpf._attach.cgroup import cgroup_kinds
-    from pybpf._attach.link import IterLink, Link, LinkInfo, links
+    from pybpf._attach.link import IterLink, Link, links
     from pybpf._attach.marks import Mark, StaleAttachment, stale_attachments
     from pybpf._attach.netfilter import NfHook
     from pybpf._attach.socket import SockmapKind
     from pybpf._attach.tc import TcDirection, TcMode
     from pybpf._codecs.btf import BTF, Record
-    from pybpf._codecs.codec import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, LPMKey, PerCPUCodec
+    from pybpf._codecs.codec import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, PerCPUCodec
+    from pybpf._codecs.lpm import LPMKey
     from pybpf._core.enums import (
         ANY,
         EXIST,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
         VerifierError,
     )
     from pybpf._core.ffi import libbpf_version
-    from pybpf._core.ids import Holder, holders, pins
+    from pybpf._core.ids import holders, pins
     from pybpf._core.mounts import (
         bpffs_mounted,
         cgroup2_root,
@@ -56,13 +57,14 @@ if TYPE_CHECKING:
         tracefs_mounted,
         unmount,
     )
+    from pybpf._core.reports import Holder, LinkInfo, MapInfo, ProgramInfo, TestRunResult
     from pybpf._events.perfbuf import PerfBuffer
     from pybpf._events.ringbuf import RingBuffer
     from pybpf._events.tracepipe import PrintkLine, TracePipe, trace_pipe
     from pybpf._events.xsk import XskBindMode, XskSocket
     from pybpf._maps.base import MapBase
     from pybpf._maps.fdmaps import FdArray, ProgArray, SockMap, socket_cookie
-    from pybpf._maps.info import MapInfo, maps, possible_cpus
+    from pybpf._maps.info import maps, possible_cpus
     from pybpf._maps.keyless import BloomFilter, KeylessMap, QueueMap
     from pybpf._maps.lpm import LPMTrie
     from pybpf._maps.map import Map
@@ -74,7 +76,7 @@ if TYPE_CHECKING:
     from pybpf._maps.structops import StructOpsMap
     from pybpf._object.data import GlobalData
     from pybpf._object.object import BPFObject, load
-    from pybpf._object.program import Program, ProgramInfo, TestRunResult, XdpMode, programs
+    from pybpf._object.program import Program, XdpMode, programs
     from pybpf._object.shipped import shipped, shipped_names
     from pybpf._object.stats import StatsSession, enable_stats
     from pybpf.build.compiler import CompileError
@@ -192,13 +194,14 @@ __all__ = [
 # subprocess, hashlib and tempfile).
 _HOMES: dict[str, tuple[str, ...]] = {
     "pybpf._attach.cgroup": ("cgroup_kinds",),
-    "pybpf._attach.link": ("IterLink", "Link", "LinkInfo", "links"),
+    "pybpf._attach.link": ("IterLink", "Link", "links"),
     "pybpf._attach.marks": ("Mark", "StaleAttachment", "stale_attachments"),
     "pybpf._attach.netfilter": ("NfHook",),
     "pybpf._attach.socket": ("SockmapKind",),
     "pybpf._attach.tc": ("TcDirection", "TcMode"),
     "pybpf._codecs.btf": ("BTF", "Record"),
-    "pybpf._codecs.codec": ("BytesCodec", "Codec", "CtypesCodec", "FdCodec", "IntCodec", "LPMKey", "PerCPUCodec"),
+    "pybpf._codecs.codec": ("BytesCodec", "Codec", "CtypesCodec", "FdCodec", "IntCodec", "PerCPUCodec"),
+    "pybpf._codecs.lpm": ("LPMKey",),
     "pybpf._core.enums": (
         "ANY",
         "EXIST",
@@ -225,7 +228,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "VerifierError",
     ),
     "pybpf._core.ffi": ("libbpf_version",),
-    "pybpf._core.ids": ("Holder", "holders", "pins"),
+    "pybpf._core.ids": ("holders", "pins"),
+    "pybpf._core.reports": ("Holder", "LinkInfo", "MapInfo", "ProgramInfo", "TestRunResult"),
     "pybpf._core.mounts": (
         "bpffs_mounted",
         "cgroup2_root",
@@ -241,7 +245,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "pybpf._events.xsk": ("XskBindMode", "XskSocket"),
     "pybpf._maps.base": ("MapBase",),
     "pybpf._maps.fdmaps": ("FdArray", "ProgArray", "SockMap", "socket_cookie"),
-    "pybpf._maps.info": ("MapInfo", "maps", "possible_cpus"),
+    "pybpf._maps.info": ("maps", "possible_cpus"),
     "pybpf._maps.keyless": ("BloomFilter", "KeylessMap", "QueueMap"),
     "pybpf._maps.lpm": ("LPMTrie",),
     "pybpf._maps.map": ("Map",),
@@ -253,7 +257,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "pybpf._maps.structops": ("StructOpsMap",),
     "pybpf._object.data": ("GlobalData",),
     "pybpf._object.object": ("BPFObject", "load"),
-    "pybpf._object.program": ("Program", "ProgramInfo", "TestRunResult", "XdpMode", "programs"),
+    "pybpf._object.program": ("Program", "XdpMode", "programs"),
     "pybpf._object.shipped": ("shipped", "shipped_names"),
     "pybpf._object.stats": ("StatsSession", "enable_stats"),
     "pybpf.build.compiler": ("compile", "CompileError"),

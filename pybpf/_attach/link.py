@@ -10,7 +10,7 @@ import errno
 import os
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from pybpf._core.enums import LinkType
 from pybpf._core.errors import BPFValueError, c_string, check, error_for
@@ -20,12 +20,13 @@ from pybpf._core.handle import OwnedHandle
 from pybpf._core.ids import walk_ids
 from pybpf._core.mounts import require_bpffs
 from pybpf._core.public import public
+from pybpf._core.reports import LinkInfo
 
 if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
     from pybpf._object.program import Program
 
-__all__ = ["IterLink", "Link", "LinkInfo", "link_info", "links"]
+__all__ = ["IterLink", "Link", "link_info", "links"]
 
 
 def _release(ptr: Any, fd: int, detach: Callable[[], None] | None) -> None:
@@ -35,21 +36,6 @@ def _release(ptr: Any, fd: int, detach: Callable[[], None] | None) -> None:
         lib.bpf_link__destroy(ptr)  # closes the fd: detaches unless pinned
     elif fd >= 0:
         os.close(fd)
-
-
-@public
-class LinkInfo(NamedTuple):
-    """What the kernel reports about a link (``Link.info()``, ``pybpf.links()``)."""
-
-    id: int
-    type: LinkType | int
-    prog_id: int
-    """The id of the program it attaches (``Program.from_id`` opens it)."""
-    target: dict[str, str]
-    """Where it attaches, as the kernel's fdinfo of the link says it, by
-    link type: ``ifindex`` (XDP, tcx, netkit), ``cgroup_id`` and
-    ``attach_type`` (cgroups), ``tp_name`` (raw tracepoints),
-    ``target_obj_id`` and ``target_btf_id`` (tracing) ... (empty without procfs)."""
 
 
 # fdinfo fields every link has: the rest say where it attaches.

@@ -23,7 +23,7 @@ import os
 import sys
 import weakref
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from pybpf._codecs.btf_build import wide_int
 from pybpf._codecs.ranges import bits_range, check_fits
@@ -627,11 +627,17 @@ class BTF:
                 yield t
 
 
-class DataSecVar(NamedTuple):
-    """A variable of a data section, as its BTF places it."""
+class DataSecVar:
+    """A variable of a data section, as its BTF places it: its type, offset
+    and size, and whether it is ``static`` in C (file scope or in a
+    function), which a skeleton leaves out."""
 
-    type_id: int
-    offset: int
-    size: int
-    static: bool
-    """``static`` in C (file scope or in a function): a skeleton leaves it out."""
+    # Not a NamedTuple: one with postponed annotations costs the process its
+    # first compile() (see pybpf._core.reports), and loading reads these.
+    __slots__ = ("type_id", "offset", "size", "static")
+
+    def __init__(self, type_id: int, offset: int, size: int, static: bool) -> None:
+        self.type_id = type_id
+        self.offset = offset
+        self.size = size
+        self.static = static

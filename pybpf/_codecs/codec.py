@@ -12,7 +12,7 @@ import ctypes
 import struct
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 from pybpf._codecs.ranges import check_fits
 from pybpf._core.errors import BPFValueError
@@ -24,8 +24,6 @@ __all__ = [
     "CtypesCodec",
     "FdCodec",
     "IntCodec",
-    "LPMKey",
-    "LPMKeyCodec",
     "PerCPUCodec",
     "codec_for_ctype",
 ]
@@ -292,93 +290,6 @@ class PerCPUCodec(Codec):
 
     def decode(self, data: Any) -> list[Any]:
         return self.inner.decode_many(data, self.ncpus, self.stride)
-
-
-if TYPE_CHECKING:
-    import ipaddress
-
-    IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@public
-class LPMKey(NamedTuple):
-    """An LPM_TRIE key whose data is not a 4- or 16-byte address."""
-
-    prefixlen: int
-    data: bytes
-
-
-class LPMKeyCodec(Codec):
-    """LPM_TRIE keys: a u32 prefix length (host order), then the data (network order).
-
-    Encodes an ``IPv4Network``/``IPv6Network`` (its prefix), an
-    ``IPv4Address``/``IPv6Address`` (all bits: the longest-prefix lookup), a
-    string of either, or ``(prefixlen, data)``.  Decodes to a network when the
-    data is 4 or 16 bytes, else to an :class:`LPMKey`.
-    """
-
-    def __init__(self, size: int, what: str = "key") -> None:
-        if size <= 4:
-            raise BPFValueError(
-                EINVAL, f"an LPM_TRIE key is a 4-byte prefix length plus data; {size} bytes is too small"
-            )
-        self.size = size
-        self.what = what
-        self.data_size = size - 4
-        self.ctype = type(
-            "lpm_key",
-            (ctypes.Structure,),
-            {"_fields_": [("prefixlen", ctypes.c_uint32), ("data", ctypes.c_uint8 * self.data_size)]},
-        )
-        import ipaddress  # here, not at import: only LPM tries need it (1-2 ms)
-
-        self._network = {4: ipaddress.IPv4Network, 16: ipaddress.IPv6Network}.get(self.data_size)
-
-    def encode(self, value: Any) -> bytes:
-        import ipaddress
-
-        raw = self._bytes(value)
-        if raw is not None:
-            return raw
-        if isinstance(value, str):
-            try:
-                value = ipaddress.ip_address(value)
-            except ValueError:
-                try:
-                    value = ipaddress.ip_network(value)
-                except ValueError as exc:
-                    raise BPFValueError(EINVAL, f"LPM {self.what} {value!r}: {exc}") from None
-        if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-            prefixlen, data = value.prefixlen, value.network_address.packed
-        elif isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
-            prefixlen, data = value.max_prefixlen, value.packed
-        elif isinstance(value, tuple) and len(value) == 2:
-            prefixlen, data = value
-            if isinstance(data, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
-                data = data.packed
-            data = bytes(data)
-        else:
-            raise BPFValueError(
-                EINVAL, f"LPM {self.what} must be an IP network, an IP address or (prefixlen, data), not {value!r}"
-            )
-        if len(data) != self.data_size:
-            raise BPFValueError(
-                EINVAL,
-                f"LPM {self.what} {value!r}: the map's keys hold {self.data_size} bytes of data, not {len(data)}",
-            )
-        if not isinstance(prefixlen, int) or not 0 <= prefixlen <= 8 * self.data_size:
-            raise BPFValueError(EINVAL, f"LPM {self.what} {value!r}: prefix length must be 0..{8 * self.data_size}")
-        return _U32.pack(prefixlen) + data
-
-    def decode(self, data: Any) -> IPNetwork | LPMKey:
-        prefixlen = _U32.unpack_from(data)[0]
-        raw = bytes(data[4 : self.size])
-        if self._network is not None and prefixlen <= 8 * self.data_size:
-            return self._network((raw, prefixlen), strict=False)  # type: ignore[return-value]
-        return LPMKey(prefixlen, raw)
-
-
-_U32 = struct.Struct("=I")
 
 
 def fd_of(value: Any) -> int | None:

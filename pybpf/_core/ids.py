@@ -7,15 +7,16 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterator
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from pybpf._core.errors import c_string, check
 from pybpf._core.fdinfo import fd_kind_of, fdinfo
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import mount_points
 from pybpf._core.public import public
+from pybpf._core.reports import Holder
 
-__all__ = ["Holder", "ObjectKind", "highest_id", "holders", "ids_after", "object_id", "open_id", "pins", "walk_ids"]
+__all__ = ["ObjectKind", "highest_id", "holders", "ids_after", "object_id", "open_id", "pins", "walk_ids"]
 
 ObjectKind = Literal["map", "prog", "link"]
 
@@ -96,14 +97,6 @@ def object_id(fields: dict[str, str]) -> tuple[ObjectKind, int] | None:
     if kind in _NAMES and value.isdigit():
         return kind, int(value)  # type: ignore[return-value]  # kind is one of ObjectKind
     return None
-
-
-@public
-class Holder(NamedTuple):
-    """A process holding a BPF object through an fd (bpftool's ``pids``)."""
-
-    pid: int
-    comm: str
 
 
 @public

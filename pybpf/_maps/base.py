@@ -34,13 +34,18 @@ from pybpf._core.errors import (
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.public import public
-from pybpf._maps.info import MapInfo, info_of, map_info, possible_cpus
+from pybpf._core.reports import MapInfo
+from pybpf._maps.info import info_of, map_info, possible_cpus
 from pybpf._maps.info import map_type as type_of
 from pybpf._maps.mmap import MappedArray
 from pybpf._maps.pinning import MapPinning
 
 if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
+
+    # For the type checker alone: at run time a string bound costs the
+    # process its first compile() (see pybpf._core.reports).
+    M = TypeVar("M", bound="MapBase")
 
 __all__ = ["MapBase", "scratch"]
 
@@ -53,8 +58,6 @@ _NO_PREALLOC_ONLY = frozenset(
 _tls = threading.local()
 # What the kernel answers for a map type that takes no BTF for its key or value.
 _BTF_REFUSED = frozenset({errno.EINVAL, errno.EOPNOTSUPP, 524})  # 524: ENOTSUPP
-
-M = TypeVar("M", bound="MapBase")
 
 
 def scratch(size: int) -> Any:

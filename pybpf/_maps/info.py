@@ -3,15 +3,16 @@ of them, and the number of possible CPUs that sizes per-CPU values."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from pybpf._core.enums import MapType
 from pybpf._core.errors import check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.ids import walk_ids
 from pybpf._core.public import public
+from pybpf._core.reports import MapInfo
 
-__all__ = ["MapInfo", "map_info", "map_type", "maps", "possible_cpus"]
+__all__ = ["map_info", "map_type", "maps", "possible_cpus"]
 
 _ncpus: int | None = None
 
@@ -23,26 +24,6 @@ def possible_cpus() -> int:
     if _ncpus is None:
         _ncpus = check(lib.libbpf_num_possible_cpus(), "count possible CPUs")
     return _ncpus
-
-
-@public
-class MapInfo(NamedTuple):
-    """The kernel's description of a live map (``struct bpf_map_info``)."""
-
-    id: int
-    name: str
-    type: MapType
-    key_size: int
-    value_size: int
-    max_entries: int
-    flags: int
-    btf_id: int
-    """The id of the map's BTF object (0: none); ``btf_key_type_id`` and
-    ``btf_value_type_id`` are type ids in it."""
-    btf_key_type_id: int
-    btf_value_type_id: int
-    map_extra: int = 0
-    """The type's extra parameter (BLOOM_FILTER: hash functions; 0 before 5.16)."""
 
 
 def info_of(info: Any) -> MapInfo:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pybpf._codecs.codec import Codec, LPMKeyCodec
+from pybpf._codecs.codec import Codec
+from pybpf._codecs.lpm import LPMKeyCodec
 from pybpf._core.enums import MapType
 from pybpf._core.public import public
 from pybpf._maps.map import Map

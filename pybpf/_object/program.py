@@ -7,7 +7,7 @@ import errno
 import os
 from collections.abc import Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from pybpf._attach.base import Probe
 from pybpf._attach.cgroup import CgroupAttach
@@ -37,11 +37,12 @@ from pybpf._core.ids import walk_ids
 from pybpf._core.interfaces import ifindex_of
 from pybpf._core.mounts import require_bpffs
 from pybpf._core.public import public
+from pybpf._core.reports import ProgramInfo, TestRunResult
 
 if TYPE_CHECKING:
     from pybpf._object.object import BPFObject
 
-__all__ = ["Program", "ProgramInfo", "TestRunResult", "programs"]
+__all__ = ["Program", "programs"]
 
 # Sections libbpf attaches by themselves when they name a target after "/".
 _AUTO_SECTIONS = frozenset(
@@ -93,44 +94,6 @@ _ATTACH_CALLS = {
 _RUN_ONCE = frozenset({ProgType.SYSCALL, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE})
 XdpMode = Literal["auto", "native", "generic"]
 _XDP_MODES: dict[str, int] = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
-
-
-@public
-class TestRunResult(NamedTuple):
-    """What ``Program.test_run`` got back from ``BPF_PROG_TEST_RUN``."""
-
-    retval: int
-    """The program's return value (e.g. an XDP action)."""
-    data_out: bytes
-    """The packet as the program left it."""
-    duration: int
-    """Average run time per repetition, in nanoseconds."""
-    ctx_out: Any = None
-    """The context as the program left it: bytes, or an instance of the type
-    of the ``ctx`` passed in (None without one)."""
-
-
-@public
-class ProgramInfo(NamedTuple):
-    """What the kernel reports about a loaded program (``Program.info()``)."""
-
-    id: int
-    name: str
-    type: ProgType | int
-    tag: str
-    """The hash of the program's instructions, as ``bpftool prog`` shows it."""
-    run_count: int
-    """Runs counted while ``pybpf.enable_stats()`` was on."""
-    run_time_ns: int
-    """Time spent in those runs."""
-    verified_instructions: int
-    """Instructions the verifier processed (0 before 5.16)."""
-    map_ids: tuple[int, ...]
-    translated_size: int
-    """Bytes of the translated (xlated) program."""
-    jited_size: int
-    load_time_ns: int
-    """When it was loaded, in nanoseconds since boot."""
 
 
 def _program_fd(target: Program | int, what: str) -> tuple[int, str]:
