@@ -1,10 +1,11 @@
 """LPM_TRIE keys: a prefix length and the address data, as the IP networks
-and addresses of ``ipaddress`` (imported here, with the first LPM trie), or as
-:class:`LPMKey` for data of other sizes."""
+and addresses of ``ipaddress``, or as :class:`LPMKey` for data of other
+sizes.  Imported with the first LPM trie, and ``ipaddress`` (1-2 ms) with it."""
 
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import struct
 from errno import EINVAL
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -16,8 +17,6 @@ from pybpf._core.public import public
 __all__ = ["LPMKey", "LPMKeyCodec"]
 
 if TYPE_CHECKING:
-    import ipaddress
-
     IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -51,13 +50,9 @@ class LPMKeyCodec(Codec):
             (ctypes.Structure,),
             {"_fields_": [("prefixlen", ctypes.c_uint32), ("data", ctypes.c_uint8 * self.data_size)]},
         )
-        import ipaddress  # here, not at import: only LPM tries need it (1-2 ms)
-
         self._network = {4: ipaddress.IPv4Network, 16: ipaddress.IPv6Network}.get(self.data_size)
 
     def encode(self, value: Any) -> bytes:
-        import ipaddress
-
         raw = self._bytes(value)
         if raw is not None:
             return raw
