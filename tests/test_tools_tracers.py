@@ -75,6 +75,28 @@ def test_execsnoop_table_and_comm_filter() -> None:
     assert "execsnoop: 0 execs" in err
 
 
+def test_a_stop_the_moment_links_exist_still_drains_and_reports() -> None:
+    """Attached means reading: the ring buffer's reader exists before the
+    links, so an exec between the attach and a Ctrl-C that follows at once
+    is printed, and so are the header and the total."""
+    marker = f"pybpf-exec-{uuid.uuid4().hex[:8]}"
+    run = ToolRun(["execsnoop"], links=4, every=0)
+    subprocess.run(["/bin/true", marker], check=True)
+    out, err = run.stop(settle=0)
+    assert run.proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["PCOMM", "PID", "PPID", "UID", "RET", "ARGS"], out
+    assert [line for line in lines if line.endswith(f"/bin/true {marker}")], out
+    assert "execsnoop: " in err
+
+
+def test_a_histogram_stopped_the_moment_it_attaches_still_prints_its_total() -> None:
+    run = ToolRun(["runqlat", "--json"], links=3, every=0)
+    out, err = run.stop(settle=0)
+    assert run.proc.returncode == 0, err
+    assert [json.loads(line)["kind"] for line in out.splitlines()] == ["total"], out
+
+
 def test_opensnoop_shows_opens_of_one_process(tmp_path: Path) -> None:
     missing = tmp_path / "missing"
     made = tmp_path / "made"

@@ -17,22 +17,32 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-__all__ = ["exit_on_signals", "run_command"]
+__all__ = ["exit_on_signals", "run_command", "stops_between_steps"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+class _Stop:
+    """The state the signal handler shares with :func:`stops_between_steps`."""
+
+    deferred = False  # inside stops_between_steps: record a stop, do not raise it
+    requested = False
 
 
 @contextmanager
 def exit_on_signals() -> Iterator[None]:
     """For the block, SIGINT, SIGTERM and SIGHUP raise ``KeyboardInterrupt``:
     a request to stop, which a tool answers by detaching and reporting what
-    it saw.  After the first, the three are ignored, so that the cleanup and
-    the report cannot themselves be cut short."""
+    it saw (inside :func:`stops_between_steps`, the request is recorded
+    instead).  After the first, the three are ignored, so that the cleanup
+    and the report cannot themselves be cut short."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         for sig in _SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
-        raise KeyboardInterrupt
+        _Stop.requested = True
+        if not _Stop.deferred:
+            raise KeyboardInterrupt
 
     previous: dict[int, Any] = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
     try:
@@ -40,6 +50,21 @@ def exit_on_signals() -> Iterator[None]:
     finally:
         for sig, action in previous.items():
             signal.signal(sig, action)
+
+
+@contextmanager
+def stops_between_steps() -> Iterator[Callable[[], bool]]:
+    """For the block, a stop request is recorded, not raised: the block
+    calls the function it is given between its steps (``True``: stop), so
+    that no step, an attach or the printing of a record the reader already
+    took from its buffer, is cut in half.  Outside :func:`exit_on_signals`
+    (a tool's function called from Python), a stop stays Python's own
+    ``KeyboardInterrupt``."""
+    _Stop.deferred = True
+    try:
+        yield lambda: _Stop.requested
+    finally:
+        _Stop.deferred = False
 
 
 def run_command(prog: str, body: Callable[[], int | None], *, verbose: bool = False) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, TextIO
 
 import pybpf
+from pybpf.tools.command import stops_between_steps
 
 __all__ = [
     "Column",
@@ -140,16 +141,26 @@ def run_until_stopped(
     duration: float | None,
     interval: float | None = None,
     report: Callable[[], object] | None = None,
+    start: Callable[[], object] | None = None,
 ) -> None:
     """Call ``step(timeout)`` (a poll that waits up to ``timeout`` seconds)
     until ``duration`` has passed or Ctrl-C, SIGTERM or SIGHUP arrives
     (``pybpf.tools.command`` turns them into ``KeyboardInterrupt``), and
-    ``report()`` every ``interval`` seconds on the way."""
-    now = time.monotonic()
-    deadline = None if duration is None else now + duration
-    next_report = None if interval is None else now + interval
-    with contextlib.suppress(KeyboardInterrupt):
-        while deadline is None or now < deadline:
+    ``report()`` every ``interval`` seconds on the way.
+
+    ``start()`` (the attach) runs first, under the same watch: a tool
+    makes everything it reads with before attaching, so that a stop
+    arriving from the moment it is attached still ends in its final
+    drain and report, never in a silent exit.  A stop is taken between
+    steps (within a quarter of a second), never inside one: a record
+    the reader took from its buffer is always printed."""
+    with contextlib.suppress(KeyboardInterrupt), stops_between_steps() as stopped:
+        if start is not None:
+            start()
+        now = time.monotonic()
+        deadline = None if duration is None else now + duration
+        next_report = None if interval is None else now + interval
+        while (deadline is None or now < deadline) and not stopped():
             wake = min(t for t in (deadline, next_report, now + 0.25) if t is not None)
             step(max(0.0, wake - now))
             now = time.monotonic()
@@ -223,7 +234,9 @@ def trace_events(
     attached (``loading`` as :func:`loaded_tool` takes it), its ring buffer
     ``events`` decoded as ``event_type``, each event turned by ``show`` into
     ``(record, text)`` (or None: left out) and printed, until the duration
-    ends or a signal stops it; then ``name: N noun`` and ``note(obj)`` on stderr."""
+    ends or a signal stops it; then ``name: N noun`` and ``note(obj)`` on stderr.
+    The reader and the header come before the attach: once its links exist,
+    the tool is reading."""
     printer = Printer(columns, as_json=args.json)
     seen = 0
 
@@ -234,10 +247,10 @@ def trace_events(
             seen += 1
             printer.row(shown[0], text=shown[1])
 
-    with loaded_tool(name, args, **loading) as obj:
+    with loaded_tool(name, args, attach=False, **loading) as obj:
         with pybpf.RingBuffer(obj.maps["events"], deliver, event_type=event_type) as ring:
             printer.header()
-            run_until_stopped(ring.poll, duration=args.duration)
+            run_until_stopped(ring.poll, duration=args.duration, start=obj.attach)
             ring.consume()
         extra = note(obj) if note is not None else ""
     printer.total(f"{name}: {seen} {noun}{extra}")

@@ -210,10 +210,10 @@ def run(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format
     where = contextlib.nullcontext() if args.netns is None else netns.inside(args.netns)
     with XDPCounter() as counter:
+        report = _Reporter(counter, fmt, args.top, sys.stdout)
         with where:
             link = counter.attach(args.interface, mode=args.mode)
         with link:
-            report = _Reporter(counter, fmt, args.top, sys.stdout)
             run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=report)
             report(final=True)
     return 0

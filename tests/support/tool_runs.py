@@ -168,21 +168,21 @@ def start_tool(
 class ToolRun:
     """``pybpf ARGS`` running in the background, attached once started."""
 
-    def __init__(self, args: Sequence[str], *, links: int, timeout: float = 120) -> None:
+    def __init__(self, args: Sequence[str], *, links: int, timeout: float = 120, every: float = 0.05) -> None:
         self.proc = start_tool(args)
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:
             if links_held(self.proc.pid) >= links:
                 return
-            time.sleep(0.05)
+            time.sleep(every)
         out, err = self.stop()
         raise AssertionError(
             f"pybpf {' '.join(args)} did not attach {links} links: status {self.proc.returncode}\n{err}"
         )
 
-    def stop(self, signum: int = signal.SIGINT, timeout: float = 60) -> tuple[str, str]:
-        """Signal it and return its stdout and stderr once it exits."""
-        time.sleep(0.3)  # the last events reach the ring buffer
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 60, *, settle: float = 0.3) -> tuple[str, str]:
+        """Signal it, ``settle`` seconds on, and return its stdout and stderr once it exits."""
+        time.sleep(settle)  # the last events reach the ring buffer
         if self.proc.poll() is None:
             self.proc.send_signal(signum)
         return self.proc.communicate(timeout=timeout)

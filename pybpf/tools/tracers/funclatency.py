@@ -65,18 +65,21 @@ def run(args: argparse.Namespace) -> int:
     rodata = {"hist_unit_ns": UNITS[unit]}
     with loaded_tool("funclatency", args, rodata=rodata, prepare=prepare, attach=False) as obj:
         first, second = obj.programs[entry], obj.programs[ret]
-        if kind == "uprobe":
-            pid = args.pid or None  # the probes go on that process's mapping only
-            links = [
-                first.attach_uprobe(binary, symbol, pid=pid),
-                second.attach_uprobe(binary, symbol, pid=pid, retprobe=True),
-            ]
-        elif kind == "fentry":
-            links = [first.attach_trace(), second.attach_trace()]
-        else:
-            links = [first.attach_kprobe(symbol), second.attach_kprobe(symbol, retprobe=True)]
-        del links  # the object holds them: closing it detaches
-        report_histogram(obj.maps["hist"].items, args, unit, f"{args.target} ({kind})", target=args.target, probe=kind)
+
+        def attach() -> None:  # the object holds the links: closing it detaches
+            if kind == "uprobe":
+                pid = args.pid or None  # the probes go on that process's mapping only
+                first.attach_uprobe(binary, symbol, pid=pid)
+                second.attach_uprobe(binary, symbol, pid=pid, retprobe=True)
+            elif kind == "fentry":
+                first.attach_trace()
+                second.attach_trace()
+            else:
+                first.attach_kprobe(symbol)
+                second.attach_kprobe(symbol, retprobe=True)
+
+        title = f"{args.target} ({kind})"
+        report_histogram(obj.maps["hist"].items, args, unit, title, start=attach, target=args.target, probe=kind)
     return 0
 
 

@@ -40,10 +40,17 @@ def unit_of(args: argparse.Namespace) -> str:
 
 
 def report_histogram(
-    read: Callable[[], Mapping[int, int]], args: argparse.Namespace, unit: str, title: str, **extra: Any
+    read: Callable[[], Mapping[int, int]],
+    args: argparse.Namespace,
+    unit: str,
+    title: str,
+    *,
+    start: Callable[[], object],
+    **extra: Any,
 ) -> None:
-    """Run until stopped, printing the histogram ``read()`` returns each
-    interval (with ``--interval``) and over the whole run."""
+    """Run ``start()`` (the attach), then until stopped, printing the
+    histogram ``read()`` returns each interval (with ``--interval``) and
+    over the whole run; a stop during ``start()`` still prints the total."""
     started = time.monotonic()
     before: Mapping[int, int] = {}
 
@@ -66,15 +73,15 @@ def report_histogram(
 
     if not args.json:
         print(f"Tracing {title}... Ctrl-C to end.", flush=True)
-    run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=interval)
+    run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=interval, start=start)
     show(dict(read()), "total")
 
 
 def _histogram_tool(name: str, args: argparse.Namespace, title: str) -> int:
     unit = unit_of(args)
-    with loaded_tool(name, args, rodata={"hist_unit_ns": UNITS[unit]}) as obj:
+    with loaded_tool(name, args, rodata={"hist_unit_ns": UNITS[unit]}, attach=False) as obj:
         hist = obj.maps["hist"]
-        report_histogram(hist.items, args, unit, title)
+        report_histogram(hist.items, args, unit, title, start=obj.attach)
     return 0
 
 

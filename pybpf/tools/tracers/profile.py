@@ -41,10 +41,12 @@ def run(args: argparse.Namespace) -> int:
     """Sample until stopped, then print the stacks."""
     kernel, user = KernelSymbols(), UserSymbols()
     with loaded_tool("profile", args, rodata={"include_idle": args.idle}, attach=False) as obj:
-        obj.programs["sample"].attach_perf_event(
-            pybpf.PerfEventType.SOFTWARE, pybpf.SoftwareEvent.CPU_CLOCK, sample_freq=args.frequency
-        )
         counts = obj.maps["counts"]
+
+        def attach() -> None:  # the object holds the links: closing it detaches
+            obj.programs["sample"].attach_perf_event(
+                pybpf.PerfEventType.SOFTWARE, pybpf.SoftwareEvent.CPU_CLOCK, sample_freq=args.frequency
+            )
 
         def remember_processes() -> None:
             for key in counts.keys():
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.folded and not args.json:
             print(f"Sampling stacks at {args.frequency} Hz... Ctrl-C to end.", flush=True)
-        run_until_stopped(time.sleep, duration=args.duration, interval=0.2, report=remember_processes)
+        run_until_stopped(time.sleep, duration=args.duration, interval=0.2, report=remember_processes, start=attach)
         samples = dict(counts.items())
         stacks = obj.maps["stacks"]
         merged: dict[tuple[Any, ...], int] = {}
