@@ -71,9 +71,12 @@ def report_histogram(
         show(histogram.delta(now, before), "interval")
         before = now
 
-    if not args.json:
-        print(f"Tracing {title}... Ctrl-C to end.", flush=True)
-    run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=interval, start=start)
+    def begin() -> None:
+        start()
+        if not args.json:
+            print(f"Tracing {title}... Ctrl-C to end.", flush=True)
+
+    run_until_stopped(time.sleep, duration=args.duration, interval=args.interval, report=interval, start=begin)
     show(dict(read()), "total")
 
 

@@ -43,18 +43,18 @@ def run(args: argparse.Namespace) -> int:
     with loaded_tool("profile", args, rodata={"include_idle": args.idle}, attach=False) as obj:
         counts = obj.maps["counts"]
 
-        def attach() -> None:  # the object holds the links: closing it detaches
+        def begin() -> None:  # the object holds the link: closing it detaches
             obj.programs["sample"].attach_perf_event(
                 pybpf.PerfEventType.SOFTWARE, pybpf.SoftwareEvent.CPU_CLOCK, sample_freq=args.frequency
             )
+            if not args.folded and not args.json:
+                print(f"Sampling stacks at {args.frequency} Hz... Ctrl-C to end.", flush=True)
 
         def remember_processes() -> None:
             for key in counts.keys():
                 user.remember(key.pid)
 
-        if not args.folded and not args.json:
-            print(f"Sampling stacks at {args.frequency} Hz... Ctrl-C to end.", flush=True)
-        run_until_stopped(time.sleep, duration=args.duration, interval=0.2, report=remember_processes, start=attach)
+        run_until_stopped(time.sleep, duration=args.duration, interval=0.2, report=remember_processes, start=begin)
         samples = dict(counts.items())
         stacks = obj.maps["stacks"]
         merged: dict[tuple[Any, ...], int] = {}
