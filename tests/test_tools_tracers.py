@@ -90,8 +90,9 @@ def test_a_stop_the_moment_links_exist_still_drains_and_reports() -> None:
     assert "execsnoop: " in err
 
 
-def test_a_histogram_stopped_the_moment_it_attaches_still_prints_its_total() -> None:
-    run = ToolRun(["runqlat", "--json"], links=3, every=0)
+@pytest.mark.parametrize("tool, links", [("runqlat", 3), ("syscount", 1)])
+def test_a_report_stopped_the_moment_it_attaches_still_prints_its_total(tool: str, links: int) -> None:
+    run = ToolRun([tool, "--json"], links=links, every=0)
     out, err = run.stop(settle=0)
     assert run.proc.returncode == 0, err
     assert [json.loads(line)["kind"] for line in out.splitlines()] == ["total"], out

@@ -59,12 +59,12 @@ def stops_between_steps() -> Iterator[Callable[[], bool]]:
     that no step, an attach or the printing of a record the reader already
     took from its buffer, is cut in half.  Outside :func:`exit_on_signals`
     (a tool's function called from Python), a stop stays Python's own
-    ``KeyboardInterrupt``."""
-    _Stop.deferred = True
+    ``KeyboardInterrupt``.  Blocks nest."""
+    outer, _Stop.deferred = _Stop.deferred, True
     try:
         yield lambda: _Stop.requested
     finally:
-        _Stop.deferred = False
+        _Stop.deferred = outer
 
 
 def run_command(prog: str, body: Callable[[], int | None], *, verbose: bool = False) -> int:

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import pybpf
 from pybpf import XdpMode
+from pybpf.tools.command import stops_between_steps
 from pybpf.tools.options import add_output, add_timing, run_until_stopped, subcommand
 
 __all__ = ["PROTOCOLS", "XDPCounter", "demo", "main", "register", "render_live", "render_table", "run"]
@@ -209,7 +210,8 @@ def run(args: argparse.Namespace) -> int:
 
     fmt = "json" if args.json else args.format
     where = contextlib.nullcontext() if args.netns is None else netns.inside(args.netns)
-    with XDPCounter() as counter:
+    # From before the attach, a stop waits for the loop: the final counts are always printed.
+    with XDPCounter() as counter, stops_between_steps():
         report = _Reporter(counter, fmt, args.top, sys.stdout)
         with where:
             link = counter.attach(args.interface, mode=args.mode)

@@ -18,6 +18,7 @@ import time
 from typing import Any, Literal
 
 import pybpf
+from pybpf.tools.command import stops_between_steps
 from pybpf.tools.options import (
     Column,
     Printer,
@@ -153,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
         print(flush=True)
 
     per: Per = "process" if args.by_process else "syscall"
-    with tracefs(), SyscallCounter(args.pid, comm=args.comm, per=per) as counter:
+    # From before the attach, a stop waits for the loop: the totals are always printed.
+    with tracefs(), stops_between_steps(), SyscallCounter(args.pid, comm=args.comm, per=per) as counter:
 
         def interval() -> None:
             counts = counter.take()
