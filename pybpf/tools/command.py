@@ -44,6 +44,7 @@ def exit_on_signals() -> Iterator[None]:
         if not _Stop.deferred:
             raise KeyboardInterrupt
 
+    _Stop.requested = False  # a stop belongs to one block: main() may run again in this process
     previous: dict[int, Any] = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
     try:
         yield
