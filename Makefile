@@ -74,9 +74,12 @@ vm-install: venv
 	bash scripts/install-deps.sh --vm
 	$(PIP) install --quiet --disable-pip-version-check ".[test,vm]"
 
+# The test objects, built once here; and the suite's bytecode (pytest's rewritten
+# test modules too), left by a collection here: guests cannot write their own.
 vm-objects: vm-install
 	rm -rf $(VM_OUT) && mkdir -p $(VM_OUT)
 	$(VENV)/bin/python tests/support/objects.py $(VM_OUT)/objects 2>/dev/null
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -q --collect-only -p no:cacheprovider tests >/dev/null
 
 vm-test: vm-objects
 	$(VM_ENV) $(VENV)/bin/pybpf vm --kernels $(KERNELS) --jobs $(VM_JOBS) --junit-dir $(VM_OUT)/junit -- $(VENV)/bin/pytest -q -rs $(PYTEST_ARGS); \

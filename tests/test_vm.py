@@ -39,7 +39,13 @@ def test_a_failing_command_fails_the_run_and_names_the_kernel(tmp_path: Path, de
     command's output (as it comes: one kernel), its status and the kernel
     it ran in come back."""
     junit = tmp_path / "junit"
-    command = ["sh", "-c", 'echo "in $PYBPF_VM_KERNEL on $(uname -r) with $PYBPF_VM_ACCEL"; exit 3']
+    venv = Path(sys.prefix).resolve()
+    command = [
+        "sh",
+        "-c",
+        'echo "in $PYBPF_VM_KERNEL on $(uname -r) with $PYBPF_VM_ACCEL"; '
+        f"grep -F -e ' /usr/bin /usr/bin ' -e ' {venv} {venv} ' /proc/self/mountinfo; exit 3",
+    ]
     done = subprocess.run(
         [PYBPF, "vm", "--kernel", str(debian_kernel.image), "--junit-dir", str(junit), "--", *command],
         capture_output=True,
@@ -55,6 +61,13 @@ def test_a_failing_command_fails_the_run_and_names_the_kernel(tmp_path: Path, de
     said = f"in {debian_kernel.image} on {debian_kernel.release} with {accel}"
     assert done.stdout.count(said) == 1, done.stdout  # shown as it came (one kernel), not again with the failure
     assert done.stdout.index(said) < done.stdout.index(row), done.stdout
+    # The system's programs and the virtual environment are read through the guest's page cache.
+    mounts = [line.split() for line in done.stdout.splitlines() if " - 9p " in line]
+    assert sorted(fields[4] for fields in mounts) == sorted(["/usr/bin", str(venv)]), done.stdout
+    for fields in mounts:
+        fstype, source, options = fields[fields.index("-") + 1 :][:3]
+        assert fields[5].startswith("ro,") and (fstype, source) == ("9p", "pybpf-ro"), fields
+        assert "cache=" in options, fields
     (report,) = junit.glob("*.xml")
     assert _properties(report)["pybpf_vm_exit_status"] == "3"
     assert ET.parse(report).getroot().find("testsuite/testcase/failure") is not None
