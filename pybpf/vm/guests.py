@@ -139,13 +139,20 @@ _CACHED_ROOT = "/run/pybpf-ro"
 
 def _cached_dirs() -> list[str]:
     """The host directories a guest reads most (the system's programs and
-    libraries, and the virtual environment), to be read through the page cache."""
+    libraries, and the Python environment), to be read through the page
+    cache: the libraries first, then the programs, since ``mount`` itself
+    loads from them as the binds are made."""
     dirs = [entry.path for entry in os.scandir("/usr") if entry.is_dir(follow_symlinks=False) and entry.name != "lib"]
     dirs += [entry.path for entry in os.scandir("/usr/lib") if entry.is_dir(follow_symlinks=False)]
     for prefix in {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}:  # a venv, its Python
         if not prefix.is_relative_to("/usr"):
             dirs.append(str(prefix))
-    return sorted(dirs)
+
+    def order(path: str) -> tuple[int, str]:
+        libraries = path == "/usr/lib64" or (path.startswith("/usr/lib/") and "-linux-" in path)
+        return (0 if libraries else 1 if path in ("/usr/bin", "/usr/sbin") else 2, path)
+
+    return sorted(dirs, key=order)
 
 
 def _cached_view() -> str:
@@ -154,21 +161,23 @@ def _cached_view() -> str:
 
     virtme-ng mounts the host's root without a cache: every exec faults
     the binary and its libraries in over 9p again, and a Python start
-    takes some ten seconds under emulation.  Nothing on the host changes
+    takes seconds more under emulation.  Nothing on the host changes
     these directories while a guest runs, so caching them is safe.  A
     directory that is a mount point in the guest, or has one beneath it
-    (virtme-ng's overlays, the guest's modules), keeps the guest's view."""
-    dirs = " ".join(shlex.quote(d) for d in _cached_dirs())
+    (virtme-ng's overlays, the guest's modules), keeps the guest's view.
+    One ``awk`` picks the directories, and ``mount`` is the only program
+    started per directory."""
+    dirs = "".join(f"{d}\n" for d in _cached_dirs())
     return _CACHED_VIEW.format(tag=_CACHED_TAG, root=_CACHED_ROOT, dirs=dirs)
 
 
 _CACHED_VIEW = """\
 mkdir -p {root} &&
 mount -t 9p -o ro,trans=virtio,version=9p2000.L,access=any,msize=512000,cache=loose {tag} {root} &&
-for d in {dirs}; do
-  awk -v d="$d" '$5 == d || index($5, d "/") == 1 {{found = 1}} END {{exit found}}' /proc/self/mountinfo &&
-  [ -d "{root}$d" ] && mount --bind "{root}$d" "$d"
-done
+awk 'NR == FNR {{mounted[$5]; next}} {{for (m in mounted) if (m == $0 || index(m, $0 "/") == 1) next; print}}' \\
+  /proc/self/mountinfo - <<'PYBPF_DIRS' |
+{dirs}PYBPF_DIRS
+while IFS= read -r d; do [ -d "{root}$d" ] && mount --bind "{root}$d" "$d"; done
 """
 
 
