@@ -37,7 +37,8 @@ def _properties(path: Path) -> dict[str, str]:
 def test_a_failing_command_fails_the_run_and_names_the_kernel(tmp_path: Path, debian_kernel: vm.Kernel) -> None:
     """An image given by path: booted with the modules beside it; the
     command's output (as it comes: one kernel), its status and the kernel
-    it ran in come back."""
+    it ran in come back; it found /usr/bin and the virtual environment on
+    the cached share."""
     junit = tmp_path / "junit"
     venv = Path(sys.prefix).resolve()
     command = [

@@ -118,11 +118,13 @@ def boot_command(
         cmd.append("--disable-kvm")
     if share is not None:
         cmd += ["--rwdir", str(share)]
-    # The host's root once more, read-only, for the page cache (see _CACHED_VIEW).
-    cmd.append(
+    # The host's root once more, read-only, for the page cache (see _cached_view), on a PCI
+    # device: vng would pick the microvm machine under KVM, which has no PCI bus of its own.
+    cmd += [
+        "--disable-microvm",
         "--qemu-opts=-fsdev local,id=pybpfro,path=/,security_model=none,readonly=on,multidevs=remap"
-        f" -device virtio-9p-pci,fsdev=pybpfro,mount_tag={_CACHED_TAG}"
-    )
+        f" -device virtio-9p-pci,fsdev=pybpfro,mount_tag={_CACHED_TAG}",
+    ]
     return cmd
 
 
