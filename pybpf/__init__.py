@@ -8,33 +8,23 @@ with pybpf.load(pybpf.shipped("xdp_counter")) as obj:
         print(obj.maps["proto_stats"][0])   # one value per possible CPU
 """
 
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf import features
     from pybpf._attach.cgroup import cgroup_kinds
     from pybpf._attach.link import IterLink, Link, links
     from pybpf._attach.marks import Mark, StaleAttachment, stale_attachments
+    from pybpf._attach.modes import SockmapKind, TcDirection, TcMode, XdpMode
     from pybpf._attach.netfilter import NfHook
-    from pybpf._attach.socket import SockmapKind
-    from pybpf._attach.tc import TcDirection, TcMode
     from pybpf._codecs.btf import BTF, Record
     from pybpf._codecs.codec import BytesCodec, Codec, CtypesCodec, FdCodec, IntCodec, PerCPUCodec
     from pybpf._codecs.lpm import LPMKey
-    from pybpf._core.enums import (
-        ANY,
-        EXIST,
-        F_LOCK,
-        NOEXIST,
-        AttachType,
-        LinkType,
-        MapFlags,
-        MapType,
-        PerfEventType,
-        ProgType,
-        SoftwareEvent,
-        UpdateFlags,
-    )
+    from pybpf._core.attach_enums import AttachType, LinkType, PerfEventType, SoftwareEvent
+    from pybpf._core.enums import ANY, EXIST, F_LOCK, NOEXIST, MapFlags, MapType, ProgType, UpdateFlags
     from pybpf._core.errors import (
         BPFError,
         BPFFileExistsError,
@@ -76,7 +66,7 @@ if TYPE_CHECKING:
     from pybpf._maps.structops import StructOpsMap
     from pybpf._object.data import GlobalData
     from pybpf._object.object import BPFObject, load
-    from pybpf._object.program import Program, XdpMode, programs
+    from pybpf._object.program import Program, programs
     from pybpf._object.shipped import shipped, shipped_names
     from pybpf._object.stats import StatsSession, enable_stats
     from pybpf.build.compiler import CompileError
@@ -197,25 +187,12 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "pybpf._attach.link": ("IterLink", "Link", "links"),
     "pybpf._attach.marks": ("Mark", "StaleAttachment", "stale_attachments"),
     "pybpf._attach.netfilter": ("NfHook",),
-    "pybpf._attach.socket": ("SockmapKind",),
-    "pybpf._attach.tc": ("TcDirection", "TcMode"),
+    "pybpf._attach.modes": ("SockmapKind", "TcDirection", "TcMode", "XdpMode"),
     "pybpf._codecs.btf": ("BTF", "Record"),
     "pybpf._codecs.codec": ("BytesCodec", "Codec", "CtypesCodec", "FdCodec", "IntCodec", "PerCPUCodec"),
     "pybpf._codecs.lpm": ("LPMKey",),
-    "pybpf._core.enums": (
-        "ANY",
-        "EXIST",
-        "F_LOCK",
-        "NOEXIST",
-        "AttachType",
-        "LinkType",
-        "MapFlags",
-        "MapType",
-        "PerfEventType",
-        "ProgType",
-        "SoftwareEvent",
-        "UpdateFlags",
-    ),
+    "pybpf._core.attach_enums": ("AttachType", "LinkType", "PerfEventType", "SoftwareEvent"),
+    "pybpf._core.enums": ("ANY", "EXIST", "F_LOCK", "NOEXIST", "MapFlags", "MapType", "ProgType", "UpdateFlags"),
     "pybpf._core.errors": (
         "BPFError",
         "BPFFileExistsError",
@@ -257,7 +234,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "pybpf._maps.structops": ("StructOpsMap",),
     "pybpf._object.data": ("GlobalData",),
     "pybpf._object.object": ("BPFObject", "load"),
-    "pybpf._object.program": ("Program", "XdpMode", "programs"),
+    "pybpf._object.program": ("Program", "programs"),
     "pybpf._object.shipped": ("shipped", "shipped_names"),
     "pybpf._object.stats": ("StatsSession", "enable_stats"),
     "pybpf.build.compiler": ("compile", "CompileError"),

@@ -14,8 +14,9 @@ import re
 from typing import NamedTuple
 
 from pybpf._codecs.btf import BTF
+from pybpf._core.attach_enums import AttachType
 from pybpf._core.capabilities import needs_hint, program_needs
-from pybpf._core.enums import AttachType, MapFlags, MapType, ProgType
+from pybpf._core.enums import MapFlags, MapType, ProgType
 from pybpf._core.errors import BPFError, NotSupportedError, check
 from pybpf._core.ffi import ffi, lib, libbpf_version
 from pybpf._core.mounts import tracefs_root

@@ -7,25 +7,27 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
 
 from pybpf._attach.link import Link
 from pybpf._core.errors import call_ptr
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
+    from typing import Any, Literal
+
     from pyroute2 import IPRoute
 
     from pybpf._core.enums import ProgType
     from pybpf._object.object import BPFObject
     from pybpf._object.program import Program
 
+    #: A probe of :mod:`pybpf.features` that can tell why an attachment failed;
+    #: named, because the probes are imported only after a failure.
+    Probe = Literal["trampolines", "kprobes"]
+
 __all__ = ["AttachBase"]
 
 _THREAD_NETNS = "/proc/thread-self/ns/net"
-
-#: A probe of :mod:`pybpf.features` that can tell why an attachment failed;
-#: named, because the probes are imported only after a failure.
-Probe = Literal["trampolines", "kprobes"]
 
 
 class AttachBase:

@@ -12,7 +12,7 @@ import re
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
-from pybpf._core.enums import AttachType
+from pybpf._core.attach_enums import AttachType
 from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import fs_type

@@ -10,9 +10,7 @@ import errno
 import os
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
-from pybpf._core.enums import LinkType
 from pybpf._core.errors import BPFValueError, c_string, check, error_for
 from pybpf._core.fdinfo import fdinfo, require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
@@ -20,9 +18,12 @@ from pybpf._core.handle import OwnedHandle
 from pybpf._core.ids import walk_ids
 from pybpf._core.mounts import require_bpffs
 from pybpf._core.public import public
-from pybpf._core.reports import LinkInfo
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
+    from typing import Any
+
+    from pybpf._core.reports import LinkInfo
     from pybpf._object.object import BPFObject
     from pybpf._object.program import Program
 
@@ -51,6 +52,9 @@ def link_info(fd: int, what: str) -> LinkInfo:
         target = {key: value for key, value in fdinfo(fd).items() if key not in _COMMON_FIELDS}
     except OSError:
         target = {}
+    from pybpf._core.attach_enums import LinkType  # here, not at import: start-up time
+    from pybpf._core.reports import LinkInfo  # here, not at import: typing.NamedTuple (start-up time)
+
     kind = info.type
     return LinkInfo(
         id=info.id,

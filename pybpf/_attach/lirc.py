@@ -10,7 +10,7 @@ import os
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
-from pybpf._core.enums import AttachType
+from pybpf._core.attach_enums import AttachType
 from pybpf._core.errors import BPFFileNotFoundError, check
 from pybpf._core.ffi import lib
 

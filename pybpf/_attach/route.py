@@ -9,7 +9,6 @@ A mixin of ``Program``.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Any
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
@@ -18,8 +17,10 @@ from pybpf._core.enums import ProgType
 from pybpf._core.errors import BPFValueError, error_for
 from pybpf._core.interfaces import ifindex_of
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
     import ipaddress
+    from typing import Any
 
     from pybpf._attach.marks import Mark
 

@@ -8,17 +8,19 @@ returned ``Link`` detaches through the same call the kernel attached with.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Literal
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
-from pybpf._core.enums import AttachType, MapType
+from pybpf._core.attach_enums import AttachType
+from pybpf._core.enums import MapType
 from pybpf._core.errors import BPFValueError, check, error_for
 from pybpf._core.ffi import lib
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
     import socket
 
+    from pybpf._attach.modes import SockmapKind
     from pybpf._maps.base import MapBase
 
 __all__ = ["SocketAttach"]
@@ -31,7 +33,6 @@ SO_ATTACH_REUSEPORT_EBPF = 52
 SO_DETACH_REUSEPORT_BPF = 68
 _SOL_SOCKET = 1
 
-SockmapKind = Literal["stream_parser", "stream_verdict", "skb_verdict", "msg_verdict"]
 _SOCKMAP_KINDS: dict[str, AttachType] = {
     "stream_parser": AttachType.SK_SKB_STREAM_PARSER,
     "stream_verdict": AttachType.SK_SKB_STREAM_VERDICT,

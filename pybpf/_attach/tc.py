@@ -12,20 +12,23 @@ A mixin of ``Program``.
 from __future__ import annotations
 
 import errno
-from typing import Any, Literal
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import Link
+from pybpf._core.attach_enums import AttachType
 from pybpf._core.capabilities import net_admin_hints
-from pybpf._core.enums import AttachType
 from pybpf._core.errors import BPFValueError, check, error_for
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.interfaces import ifindex_of
 
-__all__ = ["TcAttach", "TcDirection", "TcMode"]
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
-TcDirection = Literal["ingress", "egress"]
-TcMode = Literal["auto", "tcx", "cls_bpf"]
+    from pybpf._attach.modes import TcDirection, TcMode
+
+__all__ = ["TcAttach"]
+
 _TCX = {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import errno
 import os
 import warnings
-from typing import TYPE_CHECKING
 
 from pybpf._attach.base import AttachBase
 from pybpf._attach.link import IterLink, Link
-from pybpf._core.enums import PerfEventType, SoftwareEvent
+from pybpf._core.attach_enums import PerfEventType, SoftwareEvent
 from pybpf._core.errors import (
     BPFFileNotFoundError,
     BPFPermissionError,
@@ -27,6 +26,7 @@ from pybpf._core.errors import (
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import TRACEFS_PATH, tracefs_mounted, tracefs_unreadable
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
     from pybpf._maps.base import MapBase
 

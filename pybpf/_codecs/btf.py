@@ -23,7 +23,6 @@ import os
 import sys
 import weakref
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
 
 from pybpf._codecs.btf_build import wide_int
 from pybpf._codecs.ranges import bits_range, check_fits
@@ -53,6 +52,10 @@ _UNSIGNED = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctype
 _MODIFIERS = frozenset(
     {lib.BTF_KIND_TYPEDEF, lib.BTF_KIND_VOLATILE, lib.BTF_KIND_CONST, lib.BTF_KIND_RESTRICT, lib.BTF_KIND_TYPE_TAG}
 )
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 _INT_SIZES = frozenset({1, 2, 4, 8, 16})

@@ -13,10 +13,13 @@ from __future__ import annotations
 import ctypes
 import errno
 import sys
-from typing import Any
 
 from pybpf._core.errors import BPFValueError, c_string, call_ptr, check
 from pybpf._core.ffi import ffi, lib
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["TypeWriter", "untyped_ctype", "wide_int"]
 

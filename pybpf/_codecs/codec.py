@@ -12,11 +12,14 @@ import ctypes
 import struct
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from pybpf._codecs.ranges import check_fits
 from pybpf._core.errors import BPFValueError
 from pybpf._core.public import public
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "BytesCodec",

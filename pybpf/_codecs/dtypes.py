@@ -4,9 +4,11 @@ here: it is an optional dependency."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pybpf._codecs.codec import Codec, IntCodec
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["dtype_of", "padded_dtype"]
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import ctypes
 import errno
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from pybpf._core.errors import BPFValueError
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["bits_range", "check_fits", "int_range"]
 

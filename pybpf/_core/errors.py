@@ -23,11 +23,16 @@ from __future__ import annotations
 import errno as _errno
 import os
 from collections.abc import Callable, Mapping
-from typing import NoReturn, TypeVar
 
 from pybpf._core.capabilities import CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, lacking
 from pybpf._core.ffi import ffi, lib, log_capture
 from pybpf._core.public import public
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import NoReturn, TypeVar
+
+    P = TypeVar("P")
 
 __all__ = [
     "BPFError",
@@ -242,9 +247,6 @@ def require_unsigned(action: str, what: str, value: int, bits: int) -> None:
     field cannot hold (cffi would raise OverflowError, or wrap a negative)."""
     if not 0 <= value < 1 << bits:
         raise BPFValueError(_errno.ERANGE, f"{action}: {what} {value} is not a {bits}-bit unsigned number")
-
-
-P = TypeVar("P")
 
 
 def call_ptr(

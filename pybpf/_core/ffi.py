@@ -7,11 +7,14 @@ application has imported ``logging``).
 
 from __future__ import annotations
 
+import _thread
 import sys
-import threading
-from typing import Any
 
 from pybpf._core.public import public
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 try:
     from pybpf._libbpf import ffi, lib
@@ -26,7 +29,7 @@ __all__ = ["HAS_NETFILTER", "HAS_RING_API", "ffi", "lib", "libbpf_version", "log
 # logging's WARNING, INFO and DEBUG: logging itself is imported by the
 # application, not by pybpf (it costs import time that loading never needs).
 _LEVELS = {lib.LIBBPF_WARN: 30, lib.LIBBPF_INFO: 20, lib.LIBBPF_DEBUG: 10}
-_capture = threading.local()
+_capture = _thread._local()  # threading.local itself, without importing threading: start-up time
 _logger: Any = None
 
 

@@ -20,18 +20,21 @@ It carries every lifetime rule once:
 
 from __future__ import annotations
 
+import _thread
 import errno
 import os
 import select
-import threading
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
 
 from pybpf._core.errors import BPFValueError
 from pybpf._core.ffi import ffi, lib
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = ["BlockingHandle", "OwnedHandle", "close_fds", "current_generation", "in_creating_process"]
 
@@ -111,7 +114,7 @@ class OwnedHandle:
 
     def _closed_error(self) -> BPFValueError:
         by = self._closed_by
-        how = ": another thread closed it" if by is not None and by != threading.get_ident() else ""
+        how = ": another thread closed it" if by is not None and by != _thread.get_ident() else ""
         return BPFValueError(errno.EBADF, f"{self._kind} {self._label} is closed{how}")
 
     def _require_open(self) -> None:
@@ -138,12 +141,12 @@ class OwnedHandle:
         guard = self._guard
         if guard.closed:
             return
-        if self._poller is not None and self._poller == threading.get_ident():
+        if self._poller is not None and self._poller == _thread.get_ident():
             raise RuntimeError(
                 f"{self._kind} {self._label}: close() called from inside a callback of its own poll; "
                 "close it after poll() returns"
             )
-        self._closed_by = threading.get_ident()
+        self._closed_by = _thread.get_ident()
         if not lib.pybpf_guard_shut(guard):
             return
         here = _generation == self._generation

@@ -7,18 +7,22 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterator
-from typing import Literal
 
 from pybpf._core.errors import c_string, check
 from pybpf._core.fdinfo import fd_kind_of, fdinfo
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.mounts import mount_points
 from pybpf._core.public import public
-from pybpf._core.reports import Holder
 
-__all__ = ["ObjectKind", "highest_id", "holders", "ids_after", "object_id", "open_id", "pins", "walk_ids"]
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Literal
 
-ObjectKind = Literal["map", "prog", "link"]
+    from pybpf._core.reports import Holder
+
+    ObjectKind = Literal["map", "prog", "link"]
+
+__all__ = ["highest_id", "holders", "ids_after", "object_id", "open_id", "pins", "walk_ids"]
 
 # The kernel walks and opens ids only for CAP_SYS_ADMIN, whatever else the caller has.
 _WALK_HINTS = {errno.EPERM: "walking the kernel's {kind} ids needs CAP_SYS_ADMIN"}
@@ -105,6 +109,8 @@ def holders() -> dict[tuple[ObjectKind, int], list[Holder]]:
     ``/proc/<pid>/fdinfo`` (processes that exit meanwhile, or that this
     process may not inspect, are left out).  One entry per process, however
     many fds it holds."""
+    from pybpf._core.reports import Holder  # here, not at import: typing.NamedTuple (start-up time)
+
     out: dict[tuple[ObjectKind, int], list[Holder]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():

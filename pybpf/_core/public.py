@@ -5,11 +5,14 @@ its modules only when a name of theirs is first used."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _Public = TypeVar("_Public")
+
 
 __all__ = ["public"]
-
-_Public = TypeVar("_Public")
 
 
 def public(obj: _Public) -> _Public:

@@ -12,7 +12,8 @@ creates its AST types then), a tenth of what loading a program imports.
 
 from typing import Any, NamedTuple, Union
 
-from pybpf._core.enums import LinkType, MapType, ProgType
+from pybpf._core.attach_enums import LinkType
+from pybpf._core.enums import MapType, ProgType
 from pybpf._core.public import public
 
 __all__ = ["Holder", "LinkInfo", "MapInfo", "ProgramInfo", "TestRunResult"]

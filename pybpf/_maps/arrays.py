@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
 
 from pybpf._codecs.codec import IntCodec, PerCPUCodec
 from pybpf._codecs.dtypes import dtype_of, padded_dtype
@@ -22,7 +21,10 @@ from pybpf._core.errors import NOT_SUPPORTED, BPFValueError, NotSupportedError
 from pybpf._core.ffi import ffi, lib
 from pybpf._maps.bulk import BulkOps, _NoBatch
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
+    from typing import Any
+
     import numpy
 
 __all__ = ["ArrayOps"]

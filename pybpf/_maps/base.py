@@ -9,13 +9,11 @@ bloom filters, fd arrays, ring buffers) derive from it.
 
 from __future__ import annotations
 
+import _thread
 import errno
 import os
-import re
-import threading
 import warnings
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybpf._codecs.btf import BTF
 from pybpf._codecs.btf_build import TypeWriter, untyped_ctype
@@ -34,13 +32,16 @@ from pybpf._core.errors import (
 from pybpf._core.fdinfo import require_bpf_fd_kind
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.public import public
-from pybpf._core.reports import MapInfo
 from pybpf._maps.info import info_of, map_info, possible_cpus
 from pybpf._maps.info import map_type as type_of
 from pybpf._maps.mmap import MappedArray
 from pybpf._maps.pinning import MapPinning
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
+    from typing import Any, ClassVar, TypeVar
+
+    from pybpf._core.reports import MapInfo
     from pybpf._object.object import BPFObject
 
     # For the type checker alone: at run time a string bound costs the
@@ -49,13 +50,13 @@ if TYPE_CHECKING:
 
 __all__ = ["MapBase", "scratch"]
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.]{0,15}$")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 # Created only with BPF_F_NO_PREALLOC: the kernel refuses them without it.
 _NO_PREALLOC_ONLY = frozenset(
     int(t)
     for t in (MapType.LPM_TRIE, MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapType.CGRP_STORAGE)
 )
-_tls = threading.local()
+_tls = _thread._local()  # threading.local itself, without importing threading: start-up time
 # What the kernel answers for a map type that takes no BTF for its key or value.
 _BTF_REFUSED = frozenset({errno.EINVAL, errno.EOPNOTSUPP, 524})  # 524: ENOTSUPP
 
@@ -234,7 +235,7 @@ class MapBase(MapPinning):
         extra parameter (BLOOM_FILTER: the number of hash functions, 1-15; 0
         lets the kernel choose 5).
         """
-        if not _NAME_RE.match(name):
+        if len(name) > 15 or not _NAME_CHARS.issuperset(name):
             raise BPFValueError(errno.EINVAL, f"map name {name!r}: at most 15 characters of [A-Za-z0-9_.]")
         for what, number, bits in (
             ("key_size", key_size, 32),

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
 
 from pybpf._codecs.codec import IntCodec
 from pybpf._core.enums import UpdateFlags
 from pybpf._core.errors import NOT_SUPPORTED, BPFValueError, NotSupportedError
 from pybpf._core.ffi import ffi, lib
 from pybpf._maps.base import MapBase
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["BulkOps"]
 

@@ -3,14 +3,17 @@ of them, and the number of possible CPUs that sizes per-CPU values."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pybpf._core.enums import MapType
 from pybpf._core.errors import check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.ids import walk_ids
 from pybpf._core.public import public
-from pybpf._core.reports import MapInfo
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pybpf._core.reports import MapInfo
 
 __all__ = ["map_info", "map_type", "maps", "possible_cpus"]
 
@@ -28,6 +31,8 @@ def possible_cpus() -> int:
 
 def info_of(info: Any) -> MapInfo:
     """A ``MapInfo`` of the kernel's ``struct bpf_map_info``."""
+    from pybpf._core.reports import MapInfo  # here, not at import: typing.NamedTuple (start-up time)
+
     return MapInfo(
         id=info.id,
         name=ffi.string(info.name).decode(errors="replace"),

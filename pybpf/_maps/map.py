@@ -22,7 +22,6 @@ from __future__ import annotations
 import errno
 import struct
 from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
-from typing import Any
 
 from pybpf._core.enums import UpdateFlags
 from pybpf._core.errors import BPFKeyError
@@ -30,6 +29,10 @@ from pybpf._core.ffi import ffi, lib
 from pybpf._core.public import public
 from pybpf._maps.arrays import ArrayOps
 from pybpf._maps.base import _GENERIC, scratch
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Map"]
 
@@ -47,7 +50,7 @@ class _Values(ValuesView):  # type: ignore[type-arg]
 
 
 @public
-class Map(ArrayOps, MutableMapping[Any, Any]):
+class Map(ArrayOps, MutableMapping["Any", "Any"]):  # strings: typing is not imported at run time
     """A keyed BPF map: a ``MutableMapping`` with the kernel's semantics (see
     the module docstring).
 

@@ -6,17 +6,20 @@ from __future__ import annotations
 import errno
 import mmap
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
 
 from pybpf._codecs.codec import Codec, IntCodec
 from pybpf._core.errors import BPFValueError, NotSupportedError
 from pybpf._core.public import public
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any, overload
+
 __all__ = ["MappedArray"]
 
 
 @public
-class MappedArray(Sequence[Any]):
+class MappedArray(Sequence["Any"]):  # a string: typing is not imported at run time
     """The elements of a ``BPF_F_MMAPABLE`` ARRAY map (or a data section),
     mapped into this process.
 
@@ -95,11 +98,13 @@ class MappedArray(Sequence[Any]):
     def __len__(self) -> int:
         return self._count
 
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
+    if TYPE_CHECKING:  # typing's overload is not imported at run time
 
-    @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
+        @overload
+        def __getitem__(self, index: int) -> Any: ...
+
+        @overload
+        def __getitem__(self, index: slice) -> list[Any]: ...
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):

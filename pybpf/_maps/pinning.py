@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Any
 
 from pybpf._core.errors import BPFFileNotFoundError, BPFValueError, c_string, c_text, check
 from pybpf._core.ffi import ffi, lib
 from pybpf._core.handle import OwnedHandle
 from pybpf._core.mounts import require_bpffs
+
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MapPinning"]
 

@@ -16,7 +16,6 @@ import ctypes
 import errno
 import warnings
 from collections.abc import Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any, cast
 
 from pybpf._codecs.btf import BTF, DataSecVar
 from pybpf._codecs.codec import Codec, IntCodec, codec_for_ctype
@@ -28,7 +27,10 @@ from pybpf._maps.base import MapBase
 from pybpf._maps.mmap import MappedArray
 from pybpf._object.dataview import DataView, is_aggregate
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf._maps.map import Map
     from pybpf._object.object import BPFObject
 
@@ -36,7 +38,7 @@ __all__ = ["GlobalData"]
 
 
 @public
-class GlobalData(MutableMapping[str, Any]):
+class GlobalData(MutableMapping[str, "Any"]):  # a string: typing is not imported at run time
     """The variables of one data section, by name.
 
     ``obj.rodata["target_pid"] = 1234`` before ``load()`` sets a
@@ -97,6 +99,8 @@ class GlobalData(MutableMapping[str, Any]):
             if not self._map.flags & MapFlags.MMAPABLE:
                 # libbpf maps only sections with a global variable; one of
                 # static variables alone is read (and written) by syscall.
+                from typing import cast  # here, not at import: start-up time
+
                 return bytearray(cast("Map", self._map)[0])
             if self._mapped is None:
                 self._mapped = self._map.mmap()
@@ -139,6 +143,8 @@ class GlobalData(MutableMapping[str, Any]):
     def _store(self, image: Any, place: slice, data: bytes) -> None:
         image[place] = data
         if isinstance(image, bytearray):  # a copy read by syscall: write it back whole
+            from typing import cast  # here, not at import: start-up time
+
             cast("Map", self._map)[0] = bytes(image)
 
     def __getitem__(self, name: str) -> Any:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from pybpf._codecs.codec import codec_for_ctype
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf._object.data import GlobalData
 
 __all__ = ["DataView", "is_aggregate", "view_or_value"]

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 from collections.abc import Iterator, Mapping
 from functools import partial
-from typing import Any, TypeVar
 
 from pybpf._attach.link import Link
 from pybpf._codecs.btf import BTF
@@ -40,6 +38,12 @@ from pybpf._maps.base import MapBase
 from pybpf._object.data import GlobalData
 from pybpf._object.program import Program
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 __all__ = ["BPFObject", "load"]
 
 _ELF_MAGIC = b"\x7fELF"
@@ -49,10 +53,8 @@ _PIN_MISMATCH = r"couldn't reuse pinned map at '([^']+)'"
 _RESTATED = r"BPF program load failed|failed to (?:load|prepare load attributes): -?\d+$"
 _PROG_FAILED = r"prog '([^']+)': (?:BPF program load failed|failed to load)"
 
-T = TypeVar("T")
 
-
-class _Named(Mapping[str, T]):
+class _Named(Mapping[str, "T"]):  # a string: typing (TypeVar) is not imported at run time
     """A read-only name -> item mapping whose KeyError names what exists."""
 
     def __init__(self, items: dict[str, T], kind: str, owner: str) -> None:
@@ -243,6 +245,8 @@ class BPFObject(OwnedHandle):
             )
 
     def _load_error(self, err: int, cap: log_capture) -> BPFError:
+        import re  # here, not at import: start-up time
+
         text = "".join(cap.warnings)
         failed = re.search(_PROG_FAILED, text)
         logs = {name: body for name, body in re.findall(_PROG_LOG, text)}
@@ -419,6 +423,8 @@ def _cause_lines(text: str, prog: str) -> list[str]:
     """libbpf's warnings about why ``prog`` failed (the missing section
     type, the kernel function it could not find, the unset target), not
     those that only restate the errno."""
+    import re  # here, not at import: start-up time
+
     about = f"prog '{prog}': "
     return [line for line in text.splitlines() if about in line and not re.search(_RESTATED, line)]
 

@@ -7,19 +7,11 @@ import errno
 import os
 from collections.abc import Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
 
-from pybpf._attach.base import Probe
-from pybpf._attach.cgroup import CgroupAttach
+from pybpf._attach.hooks import Hooks
 from pybpf._attach.link import Link
-from pybpf._attach.lirc import LircAttach
-from pybpf._attach.netfilter import NetfilterAttach
-from pybpf._attach.route import RouteAttach
-from pybpf._attach.socket import SocketAttach
-from pybpf._attach.tc import TcAttach
-from pybpf._attach.trace import TraceAttach
 from pybpf._core.capabilities import net_admin_hints
-from pybpf._core.enums import AttachType, ProgType
+from pybpf._core.enums import ProgType
 from pybpf._core.errors import (
     BPFError,
     BPFFileNotFoundError,
@@ -37,9 +29,15 @@ from pybpf._core.ids import walk_ids
 from pybpf._core.interfaces import ifindex_of
 from pybpf._core.mounts import require_bpffs
 from pybpf._core.public import public
-from pybpf._core.reports import ProgramInfo, TestRunResult
 
+TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
+    from typing import Any
+
+    from pybpf._attach.base import Probe
+    from pybpf._attach.modes import XdpMode
+    from pybpf._core.attach_enums import AttachType
+    from pybpf._core.reports import ProgramInfo, TestRunResult
     from pybpf._object.object import BPFObject
 
 __all__ = ["Program", "programs"]
@@ -92,7 +90,6 @@ _ATTACH_CALLS = {
     ),
 }
 _RUN_ONCE = frozenset({ProgType.SYSCALL, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE})
-XdpMode = Literal["auto", "native", "generic"]
 _XDP_MODES: dict[str, int] = {"auto": 0, "native": lib.XDP_FLAGS_DRV_MODE, "generic": lib.XDP_FLAGS_SKB_MODE}
 
 
@@ -118,6 +115,8 @@ def _prog_info(fd: int, what: str) -> ProgramInfo:
         size[0] = ffi.sizeof("struct bpf_prog_info")
         check(lib.bpf_obj_get_info_by_fd(fd, again, size), f"read map ids of {what}")
         count = min(count, again.nr_map_ids)
+    from pybpf._core.reports import ProgramInfo  # here, not at import: typing.NamedTuple (start-up time)
+
     kind = info.type
     return ProgramInfo(
         id=info.id,
@@ -142,7 +141,7 @@ def programs() -> list[ProgramInfo]:
 
 
 @public
-class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, NetfilterAttach, RouteAttach, LircAttach):
+class Program(OwnedHandle, Hooks):
     """A program of a ``BPFObject`` (a view: the object owns it), or one
     opened from the kernel with ``from_pinned`` / ``from_id`` (an owning
     handle: ``close()`` it).
@@ -270,6 +269,8 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
     def expected_attach_type(self) -> AttachType | int:
         """The hook the kernel verifies the program for (``AttachType``):
         from the section unless set before load."""
+        from pybpf._core.attach_enums import AttachType  # here, not at import: start-up time
+
         value = self._expected_attach_type()
         return AttachType(value) if value in AttachType._value2member_map_ else value
 
@@ -594,6 +595,8 @@ class Program(OwnedHandle, TraceAttach, CgroupAttach, TcAttach, SocketAttach, Ne
         if ctx is not None and (not once or kind == ProgType.SYSCALL):
             raw = ffi.buffer(ctx_out, min(opts.ctx_size_out, len(ctx_bytes)))[:]
             returned = raw if isinstance(ctx, (bytes, bytearray, memoryview)) else type(ctx).from_buffer_copy(raw)
+        from pybpf._core.reports import TestRunResult  # here, not at import: typing.NamedTuple (start-up time)
+
         return TestRunResult(
             retval=opts.retval,
             data_out=ffi.buffer(data_out, min(opts.data_size_out, out_size))[:] if data else b"",

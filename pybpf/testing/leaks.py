@@ -34,9 +34,13 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pybpf._core.ids import ObjectKind, highest_id, holders, ids_after, object_id, open_id
+from pybpf._core.ids import highest_id, holders, ids_after, object_id, open_id
 from pybpf._core.mounts import cgroup2_root, mount_points
+
+if TYPE_CHECKING:
+    from pybpf._core.ids import ObjectKind
 
 __all__ = ["Leak", "Snapshot", "leaks_since", "remove_leaks"]
 
