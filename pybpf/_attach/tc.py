@@ -63,8 +63,9 @@ class TcAttach(AttachBase):
         if mode != "cls_bpf":
             fd = lib.bpf_link_create(prog_fd, ifindex, _TCX[direction], ffi.NULL)
             if fd != -errno.EINVAL or mode == "tcx":  # EINVAL: no TCX attach type in this kernel
-                hints = {errno.EINVAL: "TCX needs Linux 6.6", **net_admin_hints()}
-                check(fd, f"attach program '{self._name}' to {what}", hints=hints)
+                if fd < 0:  # the hints read /proc: on failure only
+                    hints = {errno.EINVAL: "TCX needs Linux 6.6", **net_admin_hints()}
+                    check(fd, f"attach program '{self._name}' to {what}", hints=hints)
                 return self._link_fd(fd, f"tcx {direction} of {interface!r}")
         options = {"fd": prog_fd, "direct_action": True}
         return self._attach_tc_filter(ifindex, direction, "bpf", options, f"{what} (cls_bpf)", hint=None)

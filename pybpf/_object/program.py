@@ -508,11 +508,9 @@ class Program(OwnedHandle, Hooks):
         opts.sz = ffi.sizeof("struct bpf_link_create_opts")
         opts.flags = flags  # 0: native where the driver has it, else generic
         with self._using() as prog_fd:
-            fd = check(
-                lib.bpf_link_create(prog_fd, ifindex, lib.BPF_XDP, opts),
-                f"attach program '{self._name}' to {what}",
-                hints=net_admin_hints(),
-            )
+            fd = lib.bpf_link_create(prog_fd, ifindex, lib.BPF_XDP, opts)
+        if fd < 0:  # the hints read /proc: on failure only
+            check(fd, f"attach program '{self._name}' to {what}", hints=net_admin_hints())
         return self._link_fd(fd, what)
 
     def attach_netns(self, netns: str | os.PathLike[str] | int | None = None) -> Link:
