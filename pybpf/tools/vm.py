@@ -109,11 +109,20 @@ def build_kernel(argv: list[str]) -> int:
     parser.add_argument(
         "--enable", default="", help="comma-separated Kconfig symbols to set =y (or SYMBOL=value), beyond BPF's"
     )
+    parser.add_argument(
+        "--bpf",
+        choices=("all", "core"),
+        default="all",
+        help="BPF options: what every hook needs (all), or only BPF's core, for a kernel that tests "
+        "the hook --enable adds (core: a shorter build)",
+    )
     parser.add_argument("--name", help="the name to boot it by (pybpf vm --kernels NAME); default: series-hash")
     parser.add_argument("-j", "--jobs", type=int, help="make's jobs (default: the CPUs)")
     args = parser.parse_args(argv)
     try:
-        kernel = build(args.series, enable=args.enable.split(","), name=args.name, jobs=args.jobs, log=progress)
+        kernel = build(
+            args.series, enable=args.enable.split(","), bpf=args.bpf, name=args.name, jobs=args.jobs, log=progress
+        )
     except (LookupError, OSError, RuntimeError, ValueError) as exc:  # the error names the step, with make's output
         print(f"pybpf vm build-kernel: {exc}", file=sys.stderr)
         return 1
