@@ -118,3 +118,19 @@ def test_a_kernel_it_cannot_find_is_one_line(tmp_path: Path) -> None:
     ):
         done = subprocess.run([PYBPF, "vm", *kernel, "--", "true"], capture_output=True, text=True, timeout=120)
         assert done.returncode == 1 and done.stderr.startswith(said) and len(done.stderr.splitlines()) == 1
+
+
+def test_build_kernel_options_all_or_core() -> None:
+    """What a kernel built here is configured with (the build itself takes
+    20 minutes: CI builds the `lirc` kernel with `--bpf core`)."""
+    from pybpf.vm.build import BPF_CORE_OPTIONS, BPF_OPTIONS, UNUSED_OPTIONS, _options
+
+    core = _options(["BPF_LIRC_MODE2", "RC_MAP=n"], "core")
+    assert core == [*UNUSED_OPTIONS, *BPF_CORE_OPTIONS, "BPF_LIRC_MODE2=y", "RC_MAP=n"]
+    assert "NETFILTER=y" not in core and "NETFILTER=y" in _options([], "all")
+    assert _options([], "all") == [*UNUSED_OPTIONS, *BPF_OPTIONS]
+    assert set(BPF_CORE_OPTIONS) <= set(BPF_OPTIONS)
+    done = subprocess.run(
+        [PYBPF, "vm", "build-kernel", "--series", "6.12", "--bpf", "some"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "--bpf: invalid choice: 'some'" in done.stderr
