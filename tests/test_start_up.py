@@ -17,8 +17,19 @@ from pybpf._attach.hooks import MIXINS
 
 # Never on the way to a loaded, attached program: typing (about a quarter of
 # that way's imports when it was), re, threading, the NamedTuple reports,
-# the enums of attachments and every hook family but XDP's.
-NOT_ON_THE_WAY = ["typing", "re", "threading", "pybpf._core.reports", "pybpf._core.attach_enums", *MIXINS]
+# the enums of attachments, every hook family but XDP's, global variables
+# and memory-mapped maps (the XDP counter has neither).
+NOT_ON_THE_WAY = [
+    "typing",
+    "re",
+    "threading",
+    "mmap",
+    "pybpf._core.reports",
+    "pybpf._core.attach_enums",
+    "pybpf._object.data",
+    "pybpf._maps.mmap",
+    *MIXINS,
+]
 
 
 def _run(code: str, *argv: str, netns: str | None = None, cwd: Path) -> list[str]:

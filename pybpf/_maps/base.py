@@ -34,7 +34,6 @@ from pybpf._core.ffi import ffi, lib
 from pybpf._core.public import public
 from pybpf._maps.info import info_of, map_info, possible_cpus
 from pybpf._maps.info import map_type as type_of
-from pybpf._maps.mmap import MappedArray
 from pybpf._maps.pinning import MapPinning
 
 TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
@@ -42,10 +41,9 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar, TypeVar
 
     from pybpf._core.reports import MapInfo
+    from pybpf._maps.mmap import MappedArray
     from pybpf._object.object import BPFObject
 
-    # For the type checker alone: at run time a string bound costs the
-    # process its first compile() (see pybpf._core.reports).
     M = TypeVar("M", bound="MapBase")
 
 __all__ = ["MapBase", "scratch"]
@@ -370,6 +368,8 @@ class MapBase(MapPinning):
         """Map an MMAPABLE integer array's elements so that ``m[k]`` reads
         (and ``m[k] = v`` writes) memory instead of making a syscall: a
         typed view whose item ``k`` is element ``k``."""
+        from pybpf._maps.mmap import MappedArray  # here, not at import: most maps are not mapped
+
         vcodec = self._vcodec
         assert isinstance(vcodec, IntCodec)
         self._elements = MappedArray(
@@ -708,6 +708,8 @@ class MapBase(MapPinning):
                 f"map '{self._name}' ({self._type.name}, flags {self._flags:#x}) cannot be memory-mapped: "
                 "only ARRAY maps created with MapFlags.MMAPABLE can",
             )
+        from pybpf._maps.mmap import MappedArray  # here, not at import: most maps are not mapped
+
         with self._use():
             return MappedArray(
                 self._fd, count=self._max_entries, value_size=self._value_size, codec=self._vcodec, name=self._name

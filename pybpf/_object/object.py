@@ -35,12 +35,13 @@ from pybpf._core.handle import OwnedHandle
 from pybpf._core.mounts import require_bpffs
 from pybpf._core.public import public
 from pybpf._maps.base import MapBase
-from pybpf._object.data import GlobalData
 from pybpf._object.program import Program
 
 TYPE_CHECKING = False  # typing's own, without importing typing: start-up time (issue 17)
 if TYPE_CHECKING:
     from typing import Any, TypeVar
+
+    from pybpf._object.data import GlobalData
 
     T = TypeVar("T")
 
@@ -129,10 +130,9 @@ class BPFObject(OwnedHandle):
             programs[prog.name] = prog
             p = lib.bpf_object__next_program(ptr, p)
         self._programs = _Named(programs, "program", self._name)
-        self._sections = {
-            sec: GlobalData(self, sec, self._internal.get(sec), self._btf)
-            for sec in dict.fromkeys([".rodata", ".data", ".bss", *self._internal])
-        }
+        # Each section's GlobalData is made on first use (_section).
+        self._section_names = list(dict.fromkeys([".rodata", ".data", ".bss", *self._internal]))
+        self._sections: dict[str, GlobalData] = {}
         self._check_map_bytes(f"open BPF object {path}")
         # Last: if anything above raised, open() frees the object, not a finalizer too.
         # A forked child leaves the object to its parent (its fds close when it exits).
@@ -322,35 +322,46 @@ class BPFObject(OwnedHandle):
     @property
     def rodata(self) -> GlobalData:
         """``const volatile`` globals (``.rodata``): set them before ``load()``."""
-        return self._sections[".rodata"]
+        return self._section(".rodata")
 
     @property
     def data(self) -> GlobalData:
         """Initialised globals (``.data``)."""
-        return self._sections[".data"]
+        return self._section(".data")
 
     @property
     def bss(self) -> GlobalData:
         """Zero-initialised globals (``.bss``)."""
-        return self._sections[".bss"]
+        return self._section(".bss")
 
     def datasec(self, section: str) -> GlobalData:
         """The variables of any data section: ``".data"``, or a custom one
         such as ``".data.foo"`` (``int x SEC(".data.foo");``), or
         ``".rodata.foo"`` (set before load, as ``.rodata``)."""
         self._require_open()
-        try:
-            return self._sections[section]
-        except KeyError:
+        if section not in self._section_names:
             raise BPFKeyError(
                 errno.ENOENT,
-                f"object '{self._name}' has no data section {section!r} (has: {', '.join(self._sections)})",
-            ) from None
+                f"object '{self._name}' has no data section {section!r} (has: {', '.join(self._section_names)})",
+            )
+        return self._section(section)
+
+    def _section(self, name: str) -> GlobalData:
+        found = self._sections.get(name)
+        if found is None:
+            # Here, not at import: a script that reads no global never imports data.py.
+            from pybpf._object.data import GlobalData
+
+            with self._use():  # it reads the object's BTF: close() waits, or this fails with "closed"
+                made = GlobalData(self, name, self._internal.get(name), self._btf)
+            # Nothing is mapped before its first read: a thread that loses a race drops its own.
+            found = self._sections.setdefault(name, made)
+        return found
 
     @property
     def datasecs(self) -> list[str]:
         """The data sections that hold variables (``.rodata``, ``.data``, ``.bss``, custom ones)."""
-        return [name for name, section in self._sections.items() if section._map is not None]
+        return [name for name in self._section_names if self._internal.get(name) is not None]
 
     def btf_type(self, name: str) -> Any:
         """The ctypes type built from the object's BTF for ``name``
