@@ -352,10 +352,10 @@ class BPFObject(OwnedHandle):
             # Here, not at import: a script that reads no global never imports data.py.
             from pybpf._object.data import GlobalData
 
-            with self._use():  # it reads the object's BTF: close() waits, or this fails with "closed"
+            with self._use():  # it reads the object's BTF, and close() unmaps what is made: close() waits
                 made = GlobalData(self, name, self._internal.get(name), self._btf)
-            # Nothing is mapped before its first read: a thread that loses a race drops its own.
-            found = self._sections.setdefault(name, made)
+                # Nothing is mapped before its first read: a thread that loses a race drops its own.
+                found = self._sections.setdefault(name, made)
         return found
 
     @property
