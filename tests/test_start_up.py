@@ -99,6 +99,14 @@ def test_each_hook_family_is_imported_on_the_first_use_of_its_methods(tmp_path: 
     listed, *rest = _run(code, cwd=tmp_path)
     assert set(listed.split()) >= {name for _, names in MIXINS.values() for name in names if name.startswith("attach_")}
     assert rest == ["False", "True TcAttach.attach_tc False"]
+    # A misspelt hook is Python's own error, with its suggestion (3.10+).
+    done = subprocess.run(
+        [sys.executable, "-c", "import pybpf; pybpf.Program.attach_tcx"], capture_output=True, text=True, cwd=tmp_path
+    )
+    missing = "AttributeError: type object 'Program' has no attribute 'attach_tcx'"
+    if sys.version_info >= (3, 10):
+        missing += ". Did you mean: 'attach_tc'?"
+    assert done.returncode == 1 and done.stderr.splitlines()[-1] == missing
     # The table names exactly what each mixin defines, and Program finds each.
     for module, (class_name, names) in MIXINS.items():
         mixin = getattr(importlib.import_module(module), class_name)

@@ -74,8 +74,11 @@ def _load(name: str) -> bool:
     return True
 
 
-def _missing(owner: str, name: str) -> AttributeError:
-    return AttributeError(f"{owner} has no attribute {name!r}")
+def _missing(owner: object, what: str, name: str) -> AttributeError:
+    """Python's own AttributeError, with what its "Did you mean" reads (3.10+)."""
+    error = AttributeError(f"{what} has no attribute {name!r}")
+    error.name, error.obj = name, owner
+    return error
 
 
 class _HookLoader(type):
@@ -85,7 +88,7 @@ class _HookLoader(type):
     def __getattr__(cls, name: str) -> Any:
         if _load(name):
             return getattr(cls, name)
-        raise _missing(f"type object {cls.__name__!r}", name)
+        raise _missing(cls, f"type object {cls.__name__!r}", name)
 
     def __dir__(cls) -> list[str]:
         return sorted({*super().__dir__(), *_HOME})
@@ -97,7 +100,7 @@ class _LazyHooks(AttachBase, metaclass=_HookLoader):
     def __getattr__(self, name: str) -> Any:  # only for names not found: the hooks not used yet
         if _load(name):
             return getattr(self, name)
-        raise _missing(f"{type(self).__name__!r} object", name)
+        raise _missing(self, f"{type(self).__name__!r} object", name)
 
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *_HOME})
