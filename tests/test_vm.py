@@ -120,6 +120,7 @@ def test_a_kernel_it_cannot_find_is_one_line(tmp_path: Path) -> None:
         assert done.returncode == 1 and done.stderr.startswith(said) and len(done.stderr.splitlines()) == 1
 
 
+@pytest.mark.host_only("a kernel's configuration: user space alone")
 def test_build_kernel_options_all_or_core() -> None:
     """What a kernel built here is configured with (the build itself takes
     20 minutes: CI builds the `lirc` kernel with `--bpf core`)."""
