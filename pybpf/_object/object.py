@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 
 from pybpf._attach.link import Link
@@ -53,6 +53,18 @@ _PROG_LOG = r"(?s)prog '([^']+)': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LO
 _PIN_MISMATCH = r"couldn't reuse pinned map at '([^']+)'"
 _RESTATED = r"BPF program load failed|failed to (?:load|prepare load attributes): -?\d+$"
 _PROG_FAILED = r"prog '([^']+)': (?:BPF program load failed|failed to load)"
+
+
+class _Sections(dict[str, "GlobalData"]):  # a string: data.py is imported on first use
+    """An object's ``GlobalData`` by section name, each made on its first
+    use: one made already is a plain dict subscript (``obj.bss`` in a loop)."""
+
+    def __init__(self, make: Callable[[str], GlobalData]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, name: str) -> GlobalData:
+        return self._make(name)
 
 
 class _Named(Mapping[str, "T"]):  # a string: typing (TypeVar) is not imported at run time
@@ -130,9 +142,8 @@ class BPFObject(OwnedHandle):
             programs[prog.name] = prog
             p = lib.bpf_object__next_program(ptr, p)
         self._programs = _Named(programs, "program", self._name)
-        # Each section's GlobalData is made on first use (_section).
         self._section_names = list(dict.fromkeys([".rodata", ".data", ".bss", *self._internal]))
-        self._sections: dict[str, GlobalData] = {}
+        self._sections = _Sections(self._new_section)
         self._check_map_bytes(f"open BPF object {path}")
         # Last: if anything above raised, open() frees the object, not a finalizer too.
         # A forked child leaves the object to its parent (its fds close when it exits).
@@ -322,17 +333,17 @@ class BPFObject(OwnedHandle):
     @property
     def rodata(self) -> GlobalData:
         """``const volatile`` globals (``.rodata``): set them before ``load()``."""
-        return self._section(".rodata")
+        return self._sections[".rodata"]
 
     @property
     def data(self) -> GlobalData:
         """Initialised globals (``.data``)."""
-        return self._section(".data")
+        return self._sections[".data"]
 
     @property
     def bss(self) -> GlobalData:
         """Zero-initialised globals (``.bss``)."""
-        return self._section(".bss")
+        return self._sections[".bss"]
 
     def datasec(self, section: str) -> GlobalData:
         """The variables of any data section: ``".data"``, or a custom one
@@ -344,19 +355,17 @@ class BPFObject(OwnedHandle):
                 errno.ENOENT,
                 f"object '{self._name}' has no data section {section!r} (has: {', '.join(self._section_names)})",
             )
-        return self._section(section)
+        return self._sections[section]
 
-    def _section(self, name: str) -> GlobalData:
-        found = self._sections.get(name)
-        if found is None:
-            # Here, not at import: a script that reads no global never imports data.py.
-            from pybpf._object.data import GlobalData
+    def _new_section(self, name: str) -> GlobalData:
+        """The ``GlobalData`` of section ``name``, on its first use (``_Sections``)."""
+        # Here, not at import: a script that reads no global never imports data.py.
+        from pybpf._object.data import GlobalData
 
-            with self._use():  # it reads the object's BTF, and close() unmaps what is made: close() waits
-                made = GlobalData(self, name, self._internal.get(name), self._btf)
-                # Nothing is mapped before its first read: a thread that loses a race drops its own.
-                found = self._sections.setdefault(name, made)
-        return found
+        with self._use():  # it reads the object's BTF, and close() unmaps what is made: close() waits
+            made = GlobalData(self, name, self._internal.get(name), self._btf)
+            # Nothing is mapped before its first read: a thread that loses a race drops its own.
+            return self._sections.setdefault(name, made)
 
     @property
     def datasecs(self) -> list[str]:
